@@ -1,0 +1,206 @@
+// Convolution, transposed convolution, average pooling and nearest upsampling over NCHW tensors.
+// The weight gradient is one large GEMM over all kernel offsets (im2col of the input with the batch
+// folded into the contraction), which ONNX Runtime runs near its matmul peak.
+
+import { type Attrs, type OpDef, type Tensor, ShapeError, apply1, formatShape } from '../graph.js';
+import { concat, fill, pad, reshape, slice, transpose } from './shape.js';
+import { div, mul } from './elementwise.js';
+import { gemm, matmul } from './linalg.js';
+import { sum } from './reduce.js';
+
+type Pair = [number, number];
+
+export interface ConvOptions {
+  stride?: number | Pair;
+  padding?: number | Pair;
+  dilation?: number | Pair;
+  groups?: number;
+}
+
+interface ConvAttrs extends Attrs {
+  stride: Pair;
+  padding: Pair;
+  dilation: Pair;
+  groups: number;
+}
+
+interface ConvTransposeAttrs extends ConvAttrs {
+  outputPadding: Pair;
+}
+
+const pair = (v: number | Pair | undefined, fallback: number): Pair => (v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+
+function convAttrs(options: ConvOptions): ConvAttrs {
+  const attrs = { stride: pair(options.stride, 1), padding: pair(options.padding, 0), dilation: pair(options.dilation, 1), groups: options.groups ?? 1 };
+  if ([...attrs.stride, ...attrs.dilation].some((v) => !Number.isInteger(v) || v < 1) || attrs.padding.some((v) => !Number.isInteger(v) || v < 0) || !Number.isInteger(attrs.groups) || attrs.groups < 1) {
+    throw new ShapeError(`conv: invalid options ${JSON.stringify(attrs)}`);
+  }
+  return attrs;
+}
+
+function convOutSize(size: number, kernel: number, { stride, padding, dilation }: ConvAttrs, axis: 0 | 1): number {
+  return Math.floor((size + 2 * padding[axis] - dilation[axis] * (kernel - 1) - 1) / stride[axis]) + 1;
+}
+
+function onnxConvAttrs({ stride, padding, dilation, groups }: ConvAttrs): Attrs {
+  return { strides: stride, pads: [padding[0], padding[1], padding[0], padding[1]], dilations: dilation, group: groups };
+}
+
+function checkBias(op: string, bias: Tensor | undefined, channels: number): void {
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) throw new ShapeError(`${op}: bias ${formatShape(bias.shape)} should be [${channels}]`);
+}
+
+const conv2dOp: OpDef<ConvAttrs> = {
+  name: 'conv2d',
+  infer: ([x, w, b], attrs) => {
+    const problem = (why: string): ShapeError => new ShapeError(`conv2d: ${why} (input ${formatShape(x!.shape)}, weight ${formatShape(w!.shape)}, groups ${attrs.groups})`);
+    if (x!.rank !== 4 || w!.rank !== 4) throw problem('input and weight must be 4-D (NCHW and [out, in/groups, kh, kw])');
+    const [n, c, h, wd] = x!.shape as number[];
+    const [cout, cinPerGroup, kh, kw] = w!.shape as number[];
+    if (c! % attrs.groups !== 0 || cout! % attrs.groups !== 0) throw problem('channels are not divisible by groups');
+    if (c! / attrs.groups !== cinPerGroup) throw problem(`input has ${c} channels but the weight expects ${cinPerGroup! * attrs.groups}`);
+    checkBias('conv2d', b, cout!);
+    const ho = convOutSize(h!, kh!, attrs, 0);
+    const wo = convOutSize(wd!, kw!, attrs, 1);
+    if (ho < 1 || wo < 1) throw problem('the kernel does not fit in the padded input');
+    return [{ shape: [n!, cout!, ho, wo], dtype: x!.dtype }];
+  },
+  lower: (emit, inputs, outputs, attrs, node) => {
+    const w = node.inputs[1]!;
+    emit.node('Conv', inputs, outputs, { ...onnxConvAttrs(attrs), kernel_shape: w.shape.slice(2) });
+  },
+  vjp: ([g], { inputs: [x, w, b], attrs }) => {
+    const [, , h, wd] = x!.shape as number[];
+    const [, , kh, kw] = w!.shape as number[];
+    const outputPadding: Pair = [
+      h! - ((g!.shape[2]! - 1) * attrs.stride[0] + attrs.dilation[0] * (kh! - 1) + 1 - 2 * attrs.padding[0]),
+      wd! - ((g!.shape[3]! - 1) * attrs.stride[1] + attrs.dilation[1] * (kw! - 1) + 1 - 2 * attrs.padding[1]),
+    ];
+    const dx = apply1(convTranspose2dOp, [g!, w!], { ...attrs, outputPadding });
+    const dw = convWeightGrad(x!, g!, [kh!, kw!], attrs);
+    return b ? [dx, dw, sum(g!, [0, 2, 3])] : [dx, dw];
+  },
+  flops: ({ inputs: [, w], outputs: [y] }) => 2 * y!.size * (w!.shape[1]! * w!.shape[2]! * w!.shape[3]!),
+};
+
+/**
+ * dW[o, i, p, q] = sum over batch and output positions of gy[n, o, y, x] * xpad[n, i, y*s + p*d, x*s + q*d].
+ * Gathers the shifted input windows of every kernel offset into one matrix with the batch folded into
+ * the contracted axis, then does one GEMM (one batched matmul with groups).
+ */
+function convWeightGrad(x: Tensor, gy: Tensor, [kh, kw]: Pair, { stride, padding, dilation, groups }: ConvAttrs): Tensor {
+  const [n, cin] = x.shape as number[];
+  const [, cout, ho, wo] = gy.shape as number[];
+  const channelsFirst = transpose(pad(x, [[0, 0], [0, 0], [padding[0], padding[0]], [padding[1], padding[1]]]), [1, 0, 2, 3]);
+  const windows: Tensor[] = [];
+  for (let p = 0; p < kh; p++) {
+    for (let q = 0; q < kw; q++) {
+      windows.push(slice(channelsFirst, {
+        2: [p * dilation[0], p * dilation[0] + stride[0] * (ho! - 1) + 1, stride[0]],
+        3: [q * dilation[1], q * dilation[1] + stride[1] * (wo! - 1) + 1, stride[1]],
+      }));
+    }
+  }
+  const positions = n! * ho! * wo!;
+  const cols = concat(windows, 0); // [kh*kw*cin, n, ho, wo], offset-major
+  const gyRows = reshape(transpose(gy, [1, 0, 2, 3]), [cout!, positions]);
+  if (groups === 1) {
+    const dw = gemm(gyRows, reshape(cols, [kh * kw * cin!, positions]), { transB: true }); // [cout, kh*kw*cin]
+    return transpose(reshape(dw, [cout!, kh, kw, cin!]), [0, 3, 1, 2]);
+  }
+  const cinPerGroup = cin! / groups;
+  const coutPerGroup = cout! / groups;
+  const colsByGroup = reshape(transpose(reshape(cols, [kh * kw, groups, cinPerGroup, positions]), [1, 0, 2, 3]), [groups, kh * kw * cinPerGroup, positions]);
+  const dw = matmul(reshape(gyRows, [groups, coutPerGroup, positions]), transpose(colsByGroup, [0, 2, 1])); // [g, cout/g, kh*kw*cin/g]
+  return reshape(transpose(reshape(dw, [groups, coutPerGroup, kh, kw, cinPerGroup]), [0, 1, 4, 2, 3]), [cout!, cinPerGroup, kh, kw]);
+}
+
+const convTranspose2dOp: OpDef<ConvTransposeAttrs> = {
+  name: 'convTranspose2d',
+  infer: ([x, w, b], attrs) => {
+    const problem = (why: string): ShapeError => new ShapeError(`convTranspose2d: ${why} (input ${formatShape(x!.shape)}, weight ${formatShape(w!.shape)}, groups ${attrs.groups})`);
+    if (x!.rank !== 4 || w!.rank !== 4) throw problem('input and weight must be 4-D (NCHW and [in, out/groups, kh, kw])');
+    const [n, c, h, wd] = x!.shape as number[];
+    const [cin, coutPerGroup, kh, kw] = w!.shape as number[];
+    if (c !== cin) throw problem(`input has ${c} channels but the weight expects ${cin}`);
+    if (c! % attrs.groups !== 0) throw problem('channels are not divisible by groups');
+    if (attrs.outputPadding.some((p, i) => p < 0 || p >= Math.max(attrs.stride[i]!, attrs.dilation[i]!))) throw problem(`output padding ${formatShape(attrs.outputPadding)} must be below the stride or dilation`);
+    checkBias('convTranspose2d', b, coutPerGroup! * attrs.groups);
+    const size = (s: number, k: number, axis: 0 | 1): number => (s - 1) * attrs.stride[axis] + attrs.dilation[axis] * (k - 1) + 1 - 2 * attrs.padding[axis] + attrs.outputPadding[axis];
+    return [{ shape: [n!, coutPerGroup! * attrs.groups, size(h!, kh!, 0), size(wd!, kw!, 1)], dtype: x!.dtype }];
+  },
+  lower: (emit, inputs, outputs, attrs, node) => {
+    emit.node('ConvTranspose', inputs, outputs, { ...onnxConvAttrs(attrs), kernel_shape: node.inputs[1]!.shape.slice(2), output_padding: attrs.outputPadding });
+  },
+  vjp: ([g], { inputs: [x, w, b], attrs }) => {
+    const dx = apply1(conv2dOp, [g!, w!], { stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation, groups: attrs.groups });
+    // A transposed convolution is the adjoint of a convolution from its output space to its input space.
+    const dw = convWeightGrad(g!, x!, [w!.shape[2]!, w!.shape[3]!], attrs);
+    return b ? [dx, dw, sum(g!, [0, 2, 3])] : [dx, dw];
+  },
+  flops: ({ inputs: [x, w] }) => 2 * x!.size * (w!.shape[1]! * w!.shape[2]! * w!.shape[3]!),
+};
+
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvOptions = {}): Tensor {
+  return apply1(conv2dOp, bias ? [x, weight, bias] : [x, weight], convAttrs(options));
+}
+
+export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvOptions & { outputPadding?: number | Pair } = {}): Tensor {
+  return apply1(convTranspose2dOp, bias ? [x, weight, bias] : [x, weight], { ...convAttrs(options), outputPadding: pair(options.outputPadding, 0) });
+}
+
+interface PoolAttrs extends Attrs {
+  kernel: Pair;
+  stride: Pair;
+  padding: Pair;
+}
+const avgPool2dOp: OpDef<PoolAttrs> = {
+  name: 'avgPool2d',
+  infer: ([x], { kernel, stride, padding }) => {
+    if (x!.rank !== 4) throw new ShapeError(`avgPool2d: input must be NCHW, got ${formatShape(x!.shape)}`);
+    const out = (s: number, axis: 0 | 1): number => Math.floor((s + 2 * padding[axis] - kernel[axis]) / stride[axis]) + 1;
+    const [n, c, h, w] = x!.shape as number[];
+    if (out(h!, 0) < 1 || out(w!, 1) < 1) throw new ShapeError(`avgPool2d: kernel ${formatShape(kernel)} does not fit input ${formatShape(x!.shape)}`);
+    return [{ shape: [n!, c!, out(h!, 0), out(w!, 1)], dtype: x!.dtype }];
+  },
+  lower: (emit, [x], [y], { kernel, stride, padding }) =>
+    emit.node('AveragePool', [x!], [y!], { kernel_shape: kernel, strides: stride, pads: [padding[0], padding[1], padding[0], padding[1]], count_include_pad: 1 }),
+  // Padding counts toward the window (count_include_pad), so the adjoint is a depthwise transposed
+  // convolution with a constant kernel of 1/(kh*kw).
+  vjp: ([g], { inputs: [x], attrs: { kernel, stride, padding } }) => {
+    const c = x!.shape[1]!;
+    const weight = div(fill(x!.graph, [c, 1, kernel[0], kernel[1]], 1, x!.dtype), kernel[0] * kernel[1]);
+    const outputPadding: Pair = [0, 1].map((a) => x!.shape[2 + a]! - ((g!.shape[2 + a]! - 1) * stride[a]! + kernel[a]! - 2 * padding[a]!)) as Pair;
+    return [apply1(convTranspose2dOp, [g!, weight], { stride, padding, dilation: [1, 1], groups: c, outputPadding })];
+  },
+  flops: ({ outputs: [y], attrs: { kernel } }) => y!.size * kernel[0] * kernel[1],
+};
+export function avgPool2d(x: Tensor, kernel: number | Pair, options: { stride?: number | Pair; padding?: number | Pair } = {}): Tensor {
+  const k = pair(kernel, 1);
+  return apply1(avgPool2dOp, [x], { kernel: k, stride: options.stride === undefined ? k : pair(options.stride, 1), padding: pair(options.padding, 0) });
+}
+
+interface UpsampleAttrs extends Attrs {
+  scale: number;
+}
+const upsampleNearest2dOp: OpDef<UpsampleAttrs> = {
+  name: 'upsampleNearest2d',
+  infer: ([x], { scale }) => {
+    if (x!.rank !== 4) throw new ShapeError(`upsampleNearest2d: input must be NCHW, got ${formatShape(x!.shape)}`);
+    if (!Number.isInteger(scale) || scale < 1) throw new ShapeError(`upsampleNearest2d: scale must be a positive integer, got ${scale}`);
+    const [n, c, h, w] = x!.shape as number[];
+    return [{ shape: [n!, c!, h! * scale, w! * scale], dtype: x!.dtype }];
+  },
+  lower: (emit, [x], [y], { scale }) => {
+    const scales = emit.constant({ dtype: 'float32', shape: [4], data: Float32Array.of(1, 1, scale, scale) });
+    emit.node('Resize', [x!, '', scales], [y!], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+  },
+  vjp: ([g], { inputs: [x], attrs: { scale } }) => {
+    const [n, c, h, w] = x!.shape as number[];
+    return [sum(reshape(g!, [n!, c!, h!, scale, w!, scale]), [3, 5])];
+  },
+};
+export function upsampleNearest2d(x: Tensor, scale = 2): Tensor {
+  return apply1(upsampleNearest2dOp, [x], { scale });
+}
+

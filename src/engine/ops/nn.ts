@@ -1,0 +1,113 @@
+// Neural-network building blocks: softmax, normalisation, embeddings and attention.
+
+import { type Attrs, type OpDef, type Tensor, ShapeError, apply1, formatShape } from '../graph.js';
+import { normalizeAxis } from './broadcast.js';
+import { add, mul, sub } from './elementwise.js';
+import { matmul } from './linalg.js';
+import { mean, sum } from './reduce.js';
+import { reshape, transposeLast2 } from './shape.js';
+
+interface AxisAttrs extends Attrs {
+  axis: number;
+}
+const softmaxOp: OpDef<AxisAttrs> = {
+  name: 'softmax',
+  infer: ([x]) => [{ shape: [...x!.shape], dtype: x!.dtype }],
+  lower: (emit, [x], [y], { axis }) => emit.node('Softmax', [x!], [y!], { axis }),
+  vjp: ([g], { outputs: [y], attrs: { axis } }) => [mul(y!, sub(g!, sum(mul(g!, y!), axis, true)))],
+  flops: ({ outputs: [y] }) => 3 * y!.size,
+};
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return apply1(softmaxOp, [x], { axis: normalizeAxis('softmax', axis, x.rank) });
+}
+
+interface EpsAttrs extends Attrs {
+  eps: number;
+}
+// Standardises over the last axis. Also returns 1/std so the gradient needs no second pass over x.
+const standardizeOp: OpDef<EpsAttrs> = {
+  name: 'standardize',
+  infer: ([x]) => {
+    if (x!.rank < 1) throw new ShapeError('standardize: needs at least one axis');
+    return [
+      { shape: [...x!.shape], dtype: x!.dtype },
+      { shape: [...x!.shape.slice(0, -1), 1], dtype: x!.dtype },
+    ];
+  },
+  lower: (emit, [x], [y, invStd], { eps }, node) => {
+    const width = node.inputs[0]!.shape.at(-1)!;
+    const ones = emit.constant({ dtype: 'float32', shape: [width], data: new Float32Array(width).fill(1) });
+    emit.node('LayerNormalization', [x!, ones], [y!, emit.temp('mean'), invStd!], { axis: -1, epsilon: eps });
+  },
+  // dx = (g - mean(g) - y * mean(g * y)) / std
+  vjp: ([g], { outputs: [y, invStd] }) => {
+    if (!g) return [null];
+    return [mul(invStd!, sub(sub(g, mean(g, -1, true)), mul(y!, mean(mul(g, y!), -1, true))))];
+  },
+  flops: ({ outputs: [y] }) => 5 * y!.size,
+};
+/** (x - mean) / sqrt(var + eps) over the last axis. */
+export function standardize(x: Tensor, eps = 1e-5): Tensor {
+  return x.graph.apply(standardizeOp, [x], { eps })[0]!;
+}
+
+/** Group normalisation of NC... tensors with a per-channel affine transform. */
+export function groupNorm(x: Tensor, groups: number, weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {
+  const [n, c] = x.shape as number[];
+  if (x.rank < 2 || c! % groups !== 0) throw new ShapeError(`groupNorm: ${c} channels of ${formatShape(x.shape)} do not divide into ${groups} groups`);
+  const normalized = reshape(standardize(reshape(x, [n!, groups, -1]), eps), x.shape);
+  const channelShape = [1, c!, ...x.shape.slice(2).map(() => 1)];
+  const scaled = weight ? mul(normalized, reshape(weight, channelShape)) : normalized;
+  return bias ? add(scaled, reshape(bias, channelShape)) : scaled;
+}
+
+/** Layer normalisation over the last axis. */
+export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {
+  const normalized = standardize(x, eps);
+  const scaled = weight ? mul(normalized, weight) : normalized;
+  return bias ? add(scaled, bias) : scaled;
+}
+
+const gatherRowsOp: OpDef = {
+  name: 'embedding',
+  infer: ([table, indices]) => {
+    if (table!.rank !== 2) throw new ShapeError(`embedding: table must be [rows, width], got ${formatShape(table!.shape)}`);
+    if (indices!.dtype !== 'int64') throw new ShapeError(`embedding: indices must be int64, got ${indices!.dtype}`);
+    return [{ shape: [...indices!.shape, table!.shape[1]!], dtype: table!.dtype }];
+  },
+  lower: (emit, inputs, outputs) => emit.node('Gather', inputs, outputs, { axis: 0 }),
+  vjp: ([g], { inputs: [table, indices] }) => [apply1(scatterAddRowsOp, [indices!, g!], { rows: table!.shape[0]! }), null],
+};
+
+interface RowsAttrs extends Attrs {
+  rows: number;
+}
+// Adds each update row into a zero table at its index; repeated indices accumulate.
+const scatterAddRowsOp: OpDef<RowsAttrs> = {
+  name: 'scatterAddRows',
+  infer: ([indices, updates], { rows }) => [{ shape: [rows, updates!.shape.at(-1)!], dtype: updates!.dtype }],
+  lower: (emit, [indices, updates], [y], { rows }, node) => {
+    const width = node.inputs[1]!.shape.at(-1)!;
+    const zeros = emit.temp('zeros');
+    emit.node('ConstantOfShape', [emit.int64s([rows, width])], [zeros], { value: { dtype: 'float32', shape: [1], data: Float32Array.of(0) } });
+    const columnIndices = emit.temp('indices');
+    emit.node('Unsqueeze', [indices!, emit.int64s([-1])], [columnIndices]);
+    emit.node('ScatterND', [zeros, columnIndices, updates!], [y!], { reduction: 'add' });
+  },
+};
+/** Looks up rows of `table` ([rows, width]) at int64 `indices`. */
+export function embedding(table: Tensor, indices: Tensor): Tensor {
+  return apply1(gatherRowsOp, [table, indices], {});
+}
+
+/**
+ * softmax(q kᵀ / sqrt(d)) v over [..., tokens, width] tensors. Self-attention passes the same
+ * sequence as q and k; cross-attention passes a context sequence as k and v.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor): Tensor {
+  if (q.shape.at(-1) !== k.shape.at(-1) || k.shape.at(-2) !== v.shape.at(-2)) {
+    throw new ShapeError(`attention: q ${formatShape(q.shape)}, k ${formatShape(k.shape)} and v ${formatShape(v.shape)} do not fit (q and k share a width; k and v share a length)`);
+  }
+  const scale = 1 / Math.sqrt(q.shape.at(-1)!);
+  return matmul(softmax(matmul(mul(q, scale), transposeLast2(k))), v);
+}

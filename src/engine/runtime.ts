@@ -1,0 +1,156 @@
+// Runs lowered graphs on ONNX Runtime. A compiled function traces once per input-shape signature
+// and keeps the session for that signature.
+
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import type { DType, HostTensor, ParamTree } from './host-tensor.js';
+import { Graph, type Tensor, formatShape } from './graph.js';
+import { type OnnxModel, encodeModel } from './onnx/codec.js';
+import { lowerToOnnx } from './onnx/lower.js';
+
+export interface SessionOptions {
+  /** Intra-op threads; defaults to the machine's available cores. */
+  threads?: number;
+}
+
+const ORT_TYPES: Record<DType, ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' };
+
+export function toOrt(t: HostTensor): ort.Tensor {
+  return new ort.Tensor(ORT_TYPES[t.dtype], t.data as ort.Tensor.DataType, t.shape);
+}
+
+export function fromOrt(t: ort.Tensor): HostTensor {
+  const dtype = (Object.keys(ORT_TYPES) as DType[]).find((d) => ORT_TYPES[d] === t.type);
+  if (!dtype) throw new Error(`unsupported output type '${t.type}'`);
+  return { dtype, shape: [...t.dims], data: t.data as HostTensor['data'] };
+}
+
+export class OnnxSession {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async create(model: OnnxModel | Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
+    const bytes = model instanceof Uint8Array ? model : encodeModel(model);
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: options.threads ?? availableParallelism(),
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    return new OnnxSession(session);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Record<string, HostTensor>, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const name of this.session.inputNames) {
+      const t = feeds[name];
+      if (!t) throw new Error(`missing input '${name}' (expected ${this.session.inputNames.join(', ')})`);
+      ortFeeds[name] = toOrt(t);
+    }
+    const results = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
+    const out: Record<string, HostTensor> = {};
+    for (const [name, t] of Object.entries(results)) out[name] = fromOrt(t);
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export interface InputSpec {
+  shape: number[];
+  dtype: DType;
+}
+
+/** Builds a model's graph from symbolic inputs; parameters are declared with graph.param(). */
+export type TraceFn = (graph: Graph, inputs: Record<string, Tensor>) => Record<string, Tensor>;
+
+export interface CompileOptions extends SessionOptions {
+  /** 'inputs': parameters are passed to run() each call; a ParamTree: baked into the model. */
+  params: 'inputs' | ParamTree;
+  name?: string;
+}
+
+export interface Traced {
+  graph: Graph;
+  outputs: Record<string, Tensor>;
+}
+
+export function traceFunction(fn: TraceFn, specs: Record<string, InputSpec>): Traced {
+  const graph = new Graph();
+  const inputs: Record<string, Tensor> = {};
+  for (const [name, spec] of Object.entries(specs)) inputs[name] = graph.input(name, spec.shape, spec.dtype);
+  return { graph, outputs: fn(graph, inputs) };
+}
+
+function signatureOf(feeds: Record<string, HostTensor>): string {
+  return Object.keys(feeds)
+    .sort()
+    .map((name) => `${name}:${feeds[name]!.dtype}${formatShape(feeds[name]!.shape)}`)
+    .join(';');
+}
+
+/** A traced function compiled to ONNX Runtime, once per input-shape signature. */
+export class CompiledFunction {
+  private readonly sessions = new Map<string, Promise<{ session: OnnxSession; traced: Traced }>>();
+
+  constructor(private readonly fn: TraceFn, private readonly options: CompileOptions) {}
+
+  get compiledSignatures(): number {
+    return this.sessions.size;
+  }
+
+  /** Traces and lowers without running: for export, FLOP counts and inspection. */
+  lower(specs: Record<string, InputSpec>): { model: OnnxModel; traced: Traced } {
+    const traced = traceFunction(this.fn, specs);
+    const model = lowerToOnnx(traced.graph, traced.outputs, { params: this.options.params, name: this.options.name });
+    return { model, traced };
+  }
+
+  private sessionFor(feeds: Record<string, HostTensor>): Promise<{ session: OnnxSession; traced: Traced }> {
+    const signature = signatureOf(feeds);
+    let entry = this.sessions.get(signature);
+    if (!entry) {
+      const specs = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { shape: [...t.shape], dtype: t.dtype }]));
+      entry = (async () => {
+        const { model, traced } = this.lower(specs);
+        return { session: await OnnxSession.create(model, this.options), traced };
+      })();
+      entry.catch(() => this.sessions.delete(signature));
+      this.sessions.set(signature, entry);
+    }
+    return entry;
+  }
+
+  /** Runs on `inputs`; with params as inputs, `params` supplies their current values. */
+  async run(inputs: Record<string, HostTensor>, params?: ParamTree): Promise<Record<string, HostTensor>> {
+    const { session, traced } = await this.sessionFor(inputs);
+    if (this.options.params !== 'inputs' || traced.graph.params.size === 0) return session.run(inputs);
+    if (!params) throw new Error('this function takes its parameters at run time: pass them to run()');
+    const feeds: Record<string, HostTensor> = { ...inputs };
+    for (const name of traced.graph.params.keys()) {
+      const value = params.get(name);
+      if (!value) throw new Error(`missing parameter '${name}'`);
+      feeds[name] = value;
+    }
+    return session.run(feeds);
+  }
+
+  async dispose(): Promise<void> {
+    const entries = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const entry of entries) await (await entry).session.dispose();
+  }
+}
+
+export function compile(fn: TraceFn, options: CompileOptions): CompiledFunction {
+  return new CompiledFunction(fn, options);
+}
