@@ -22,8 +22,8 @@ const SAVE_ID_METADATA = 'hasten.save_id';
 
 export interface CheckpointContents {
   params: ParamTree;
-  /** The model's configuration; must survive JSON.stringify. */
-  config: Record<string, unknown>;
+  /** The model's configuration: a plain JSON-able object (no bigint, NaN, undefined or class instances). */
+  config: object;
   /** Other tensors to restore exactly: optimizer state, EMA parameters... Names are free-form. */
   extra?: Map<string, HostTensor>;
   /** Training steps taken when saved. */
@@ -60,6 +60,10 @@ export function checkpointFiles(location: string): CheckpointFiles {
  */
 export async function saveCheckpoint(location: string, contents: CheckpointContents): Promise<CheckpointFiles> {
   const files = checkpointFiles(location);
+  if (Array.isArray(contents.config)) throw new Error('saveCheckpoint: config must be a JSON object, not an array');
+  if (contents.step !== undefined && !(Number.isSafeInteger(contents.step) && contents.step >= 0)) {
+    throw new RangeError(`saveCheckpoint: step must be a non-negative integer, got ${contents.step}`);
+  }
   const tensors = new Map<string, HostTensor>();
   for (const [name, tensor] of contents.params) {
     if (name.startsWith(EXTRA_PREFIX)) throw new Error(`saveCheckpoint: parameter name '${name}' may not start with '${EXTRA_PREFIX}'`);

@@ -148,7 +148,7 @@ export class RngStream {
     this.key1 = Number(key >> 32n);
   }
 
-  /** The stream of `seed` and then of each label in turn: rngStream(s, 'a', 'b') equals rngStream(s).derive('a', 'b'). */
+  /** The stream of `seed`, then derived by each label in turn: fromSeed(s, 'a', 'b') equals fromSeed(s).derive('a', 'b'). */
   static fromSeed(seed: Seed, ...labels: Label[]): RngStream {
     if (typeof seed === 'number' && !Number.isSafeInteger(seed)) throw new RangeError(`rng: seed ${seed} is not a safe integer`);
     return new RngStream(mix64(BigInt.asUintN(64, BigInt(seed)) ^ GOLDEN_GAMMA)).derive(...labels);
@@ -231,11 +231,6 @@ export class RngStream {
     }
     return items;
   }
-}
-
-/** Shorthand for RngStream.fromSeed. */
-export function rngStream(seed: Seed, ...labels: Label[]): RngStream {
-  return RngStream.fromSeed(seed, ...labels);
 }
 
 /** A uniform in [0, 1) with 53 random bits from two words. */

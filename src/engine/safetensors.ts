@@ -44,9 +44,9 @@ interface StoredDType {
 
 type TypedArrayConstructor<T> = { new (buffer: ArrayBuffer): T; BYTES_PER_ELEMENT: number };
 
-/** A typed array over a private, aligned copy of `raw`. */
+/** A typed array over a private, aligned copy of `raw`. (Not raw.slice(): on a Node Buffer that is a view.) */
 function copyAs<T>(raw: Uint8Array, Type: TypedArrayConstructor<T>): T {
-  return new Type(raw.slice().buffer);
+  return new Type(new Uint8Array(raw).buffer);
 }
 
 /** Narrow integer dtypes widen to int32, the smallest integer host dtype. */
@@ -107,7 +107,7 @@ const READABLE_DTYPES: Record<string, StoredDType> = {
   U16: { bytesPerElement: 2, hostDType: 'int32', decode: (raw) => widenToInt32(copyAs(raw, Uint16Array)) },
   I8: { bytesPerElement: 1, hostDType: 'int32', decode: (raw) => widenToInt32(copyAs(raw, Int8Array)) },
   U8: { bytesPerElement: 1, hostDType: 'int32', decode: (raw) => widenToInt32(raw) },
-  BOOL: { bytesPerElement: 1, hostDType: 'bool', decode: (raw) => raw.slice() },
+  BOOL: { bytesPerElement: 1, hostDType: 'bool', decode: (raw) => new Uint8Array(raw) },
 };
 
 function assertLittleEndianHost(): void {

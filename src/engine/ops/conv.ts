@@ -124,7 +124,9 @@ const convTranspose2dOp: OpDef<ConvTransposeAttrs> = {
     const [cin, coutPerGroup, kh, kw] = w!.shape as number[];
     if (c !== cin) throw problem(`input has ${c} channels but the weight expects ${cin}`);
     if (c! % attrs.groups !== 0) throw problem('channels are not divisible by groups');
-    if (attrs.outputPadding.some((p, i) => p < 0 || p >= Math.max(attrs.stride[i]!, attrs.dilation[i]!))) throw problem(`output padding ${formatShape(attrs.outputPadding)} must be below the stride or dilation`);
+    // Below the stride, not max(stride, dilation) as PyTorch allows: ONNX Runtime's ConvTranspose
+    // rejects larger output padding at run time, and the gradient (a strided conv) could not undo it.
+    if (attrs.outputPadding.some((p, i) => !Number.isInteger(p) || p < 0 || p >= attrs.stride[i]!)) throw problem(`output padding ${formatShape(attrs.outputPadding)} must be below the stride ${formatShape(attrs.stride)}`);
     checkBias('convTranspose2d', b, coutPerGroup! * attrs.groups);
     const size = (s: number, k: number, axis: 0 | 1): number => (s - 1) * attrs.stride[axis] + attrs.dilation[axis] * (k - 1) + 1 - 2 * attrs.padding[axis] + attrs.outputPadding[axis];
     return [{ shape: [n!, coutPerGroup! * attrs.groups, size(h!, kh!, 0), size(wd!, kw!, 1)], dtype: x!.dtype }];

@@ -5,7 +5,7 @@ import { normalizeAxis } from './broadcast.js';
 import { add, mul, sub } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { mean, sum } from './reduce.js';
-import { reshape, transposeLast2 } from './shape.js';
+import { reshape, scalarHost, transposeLast2 } from './shape.js';
 
 interface AxisAttrs extends Attrs {
   axis: number;
@@ -35,8 +35,17 @@ const standardizeOp: OpDef<EpsAttrs> = {
     ];
   },
   lower: (emit, [x], [y, invStd], { eps }, node) => {
-    const width = node.inputs[0]!.shape.at(-1)!;
-    const ones = emit.constant({ dtype: 'float32', shape: [width], data: new Float32Array(width).fill(1) });
+    const { dtype, shape } = node.inputs[0]!;
+    const width = shape.at(-1)!;
+    // The scale must have the input's dtype (LayerNormalization binds X and Scale to one type).
+    const ones = emit.constant(dtype === 'float64' ? { dtype, shape: [width], data: new Float64Array(width).fill(1) } : { dtype: 'float32', shape: [width], data: new Float32Array(width).fill(1) });
+    if (dtype === 'float64') {
+      // The 1/std output has the stash type, float32 by default: cast it to the traced dtype.
+      const stashed = emit.temp('invStd');
+      emit.node('LayerNormalization', [x!, ones], [y!, emit.temp('mean'), stashed], { axis: -1, epsilon: eps });
+      emit.node('Cast', [stashed], [invStd!], { to: 11 });
+      return;
+    }
     emit.node('LayerNormalization', [x!, ones], [y!, emit.temp('mean'), invStd!], { axis: -1, epsilon: eps });
   },
   // dx = (g - mean(g) - y * mean(g * y)) / std
@@ -89,7 +98,8 @@ const scatterAddRowsOp: OpDef<RowsAttrs> = {
   lower: (emit, [indices, updates], [y], { rows }, node) => {
     const width = node.inputs[1]!.shape.at(-1)!;
     const zeros = emit.temp('zeros');
-    emit.node('ConstantOfShape', [emit.int64s([rows, width])], [zeros], { value: { dtype: 'float32', shape: [1], data: Float32Array.of(0) } });
+    // Zeros of the updates' dtype: ScatterND binds data and updates to one type.
+    emit.node('ConstantOfShape', [emit.int64s([rows, width])], [zeros], { value: { ...scalarHost(node.inputs[1]!.dtype, 0), shape: [1] } });
     const columnIndices = emit.temp('indices');
     emit.node('Unsqueeze', [indices!, emit.int64s([-1])], [columnIndices]);
     emit.node('ScatterND', [zeros, columnIndices, updates!], [y!], { reduction: 'add' });

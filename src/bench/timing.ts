@@ -1,0 +1,35 @@
+// Timing helpers shared by the benchmarks. Machines are shared and noisy, so benchmarks report
+// medians over repeats after a warm-up, never a single run.
+
+export interface TimingOptions {
+  warmup?: number; // untimed runs first (compilation, caches, thread pools)
+  repeats?: number; // timed runs; the median is reported
+  budgetS?: number; // stop repeating once this much time has been spent (at least one timed run)
+}
+
+export interface Timing {
+  medianMs: number;
+  minMs: number;
+  runs: number;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export async function timeIt(run: () => Promise<unknown>, { warmup = 1, repeats = 7, budgetS = 60 }: TimingOptions = {}): Promise<Timing> {
+  for (let i = 0; i < warmup; i++) await run();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < repeats && (times.length === 0 || performance.now() - start < budgetS * 1000)) {
+    const t0 = performance.now();
+    await run();
+    times.push(performance.now() - t0);
+  }
+  return { medianMs: median(times), minMs: Math.min(...times), runs: times.length };
+}
+
+/** GFLOP/s from a FLOP count and a time in milliseconds. */
+export const gflops = (flops: number, ms: number): number => flops / ms / 1e6;

@@ -1,0 +1,40 @@
+// `hasten bench engine`: the engine's forward and training throughput against the machine's roofline
+// and against JavaScript tensor libraries on one reference workload.
+
+import { type Command, parseNumber } from '../command.js';
+import { benchEngine } from '../../bench/engine.js';
+
+export const benchEngineCommand: Command = {
+  path: ['bench', 'engine'],
+  summary: 'measure forward and training GFLOP/s against the ONNX Runtime roofline and JS peers',
+  options: {
+    json: { type: 'boolean', description: 'print one JSON object with the figures' },
+    'skip-peers': { type: 'boolean', description: 'do not measure the JavaScript peers (they take minutes)' },
+    repeats: { type: 'string', placeholder: 'N', description: 'timed runs per measurement; medians are reported', default: '7' },
+    threads: { type: 'string', placeholder: 'N', description: 'ONNX Runtime threads (default: all cores)' },
+  },
+  details: 'The reference workload (shapes and FLOPs) is documented in docs/results/engine.md.',
+  async run(values) {
+    const repeats = parseNumber('repeats', values.repeats, { integer: true, min: 1 })!;
+    const threads = parseNumber('threads', values.threads, { integer: true, min: 1 });
+    const result = await benchEngine({
+      threads,
+      timing: { warmup: 2, repeats, budgetS: 120 },
+      peers: !values['skip-peers'],
+      progress: (message) => process.stderr.write(`bench engine: ${message}\n`),
+    });
+    if (values.json) {
+      console.log(JSON.stringify(result, null, 2));
+      return;
+    }
+    const ratio = (x: number): string => `${x.toFixed(1)} GFLOP/s (${((100 * x) / result.peak_gflops).toFixed(0)}% of peak)`;
+    console.log(`peak (best of large Conv, MatMul): ${result.peak_gflops.toFixed(1)} GFLOP/s`);
+    console.log(`forward:                           ${ratio(result.forward_gflops)}`);
+    console.log(`training step:                     ${ratio(result.train_gflops)}`);
+    console.log(`peak RSS:                          ${result.peak_rss_mb.toFixed(0)} MB`);
+    for (const [name, peer] of Object.entries(result.peers)) {
+      if ('error' in peer) console.log(`peer ${name}: ${peer.error}`);
+      else console.log(`peer ${name}: forward ${peer.forward_gflops.toFixed(2)} GFLOP/s, training ${peer.train_gflops === null ? 'impossible' : `${peer.train_gflops.toFixed(3)} GFLOP/s`}`);
+    }
+  },
+};
