@@ -1,7 +1,15 @@
 // Every CLI command, in the order `hasten --help` lists them.
 import type { Command } from '../command.js';
 import { benchEngineCommand } from './bench-engine.js';
+import { benchSamplers } from './bench-samplers.js';
+import { dataPreviewCommand } from './data-preview.js';
+import { sampleCommand } from './sample.js';
+import { trainCommand } from './train.js';
 
 export const commands: Command[] = [
+  dataPreviewCommand,
+  trainCommand,
+  sampleCommand,
   benchEngineCommand,
+  benchSamplers,
 ];

@@ -9,6 +9,8 @@ export const ONNX_IR_VERSION = 8;
 
 export type OnnxAttribute = number | string | number[] | string[] | HostTensor;
 
+export type OnnxAttributeType = 'float' | 'int' | 'string' | 'tensor' | 'floats' | 'ints' | 'strings';
+
 export interface OnnxNode {
   opType: string;
   inputs: string[];
@@ -16,6 +18,12 @@ export interface OnnxNode {
   name?: string;
   domain?: string;
   attributes: Record<string, OnnxAttribute>;
+  /**
+   * Declared attribute types, where the value alone is ambiguous: a whole-number float (2 would be
+   * written as an INT) or an empty list. The decoder fills it in so that models read from files are
+   * written back with the same types; without an entry the type is inferred from the value.
+   */
+  attributeTypes?: Record<string, OnnxAttributeType>;
 }
 
 export interface OnnxValueInfo {
@@ -63,15 +71,19 @@ function tensorToProto(name: string, tensor: HostTensor): object {
   return { name, dims: tensor.shape, data_type: DTYPE_CODES[tensor.dtype], raw_data: bytes };
 }
 
-function attributeToProto(name: string, value: OnnxAttribute): object {
+function attributeToProto(name: string, value: OnnxAttribute, declared?: OnnxAttributeType): object {
   if (typeof value === 'string') return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
   if (typeof value === 'number') {
-    return FLOAT_ATTRIBUTES.has(name) || !Number.isInteger(value) ? { name, type: AttributeType.FLOAT, f: value } : { name, type: AttributeType.INT, i: value };
+    const isFloat = declared === 'float' || (declared !== 'int' && (FLOAT_ATTRIBUTES.has(name) || !Number.isInteger(value)));
+    return isFloat ? { name, type: AttributeType.FLOAT, f: value } : { name, type: AttributeType.INT, i: value };
   }
   if (isHostTensor(value)) return { name, type: AttributeType.TENSOR, t: tensorToProto('', value) };
-  if (value.every((v) => typeof v === 'string')) return { name, type: AttributeType.STRINGS, strings: (value as string[]).map((v) => new TextEncoder().encode(v)) };
+  // An empty list is an INTS unless declared otherwise (int lists are by far the most common).
+  const isStrings = value.length > 0 ? value.every((v) => typeof v === 'string') : declared === 'strings';
+  if (isStrings) return { name, type: AttributeType.STRINGS, strings: (value as string[]).map((v) => new TextEncoder().encode(v)) };
   const numbers = value as number[];
-  return FLOAT_ATTRIBUTES.has(name) || numbers.some((v) => !Number.isInteger(v)) ? { name, type: AttributeType.FLOATS, floats: numbers } : { name, type: AttributeType.INTS, ints: numbers };
+  const isFloats = declared === 'floats' || (declared !== 'ints' && (FLOAT_ATTRIBUTES.has(name) || numbers.some((v) => !Number.isInteger(v))));
+  return isFloats ? { name, type: AttributeType.FLOATS, floats: numbers } : { name, type: AttributeType.INTS, ints: numbers };
 }
 
 function valueInfoToProto(info: OnnxValueInfo): object {
@@ -96,7 +108,7 @@ export function encodeModel(model: OnnxModel): Uint8Array {
         name: n.name ?? '',
         op_type: n.opType,
         domain: n.domain ?? '',
-        attribute: Object.entries(n.attributes).map(([name, value]) => attributeToProto(name, value)),
+        attribute: Object.entries(n.attributes).map(([name, value]) => attributeToProto(name, value, n.attributeTypes?.[name])),
       })),
       initializer: [...model.graph.initializers].map(([name, t]) => tensorToProto(name, t)),
       input: model.graph.inputs.map(valueInfoToProto),
@@ -162,6 +174,11 @@ function protoToAttribute(proto: Decoded, where: string): OnnxAttribute {
   }
 }
 
+const ATTRIBUTE_TYPE_NAMES: Partial<Record<number, OnnxAttributeType>> = {
+  [AttributeType.FLOAT!]: 'float', [AttributeType.INT!]: 'int', [AttributeType.STRING!]: 'string', [AttributeType.TENSOR!]: 'tensor',
+  [AttributeType.FLOATS!]: 'floats', [AttributeType.INTS!]: 'ints', [AttributeType.STRINGS!]: 'strings',
+};
+
 function protoToValueInfo(proto: Decoded): OnnxValueInfo {
   const tensorType = proto.type?.tensor_type;
   const dtype = CODE_DTYPES.get(tensorType?.elem_type) ?? 'float32';
@@ -196,6 +213,7 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): OnnxModel {
         name: n.name || undefined,
         domain: n.domain || undefined,
         attributes: Object.fromEntries((n.attribute ?? []).map((a: Decoded) => [a.name, protoToAttribute(a, `${source}: node '${n.name || n.op_type}'`)])),
+        attributeTypes: Object.fromEntries((n.attribute ?? []).map((a: Decoded) => [a.name, ATTRIBUTE_TYPE_NAMES[a.type as number]])),
       })),
       inputs: (g.input ?? []).filter((i: Decoded) => !initializers.has(i.name)).map(protoToValueInfo),
       outputs: (g.output ?? []).map(protoToValueInfo),

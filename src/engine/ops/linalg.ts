@@ -14,7 +14,7 @@ const matmulOp: OpDef = {
     if (b!.shape[b!.rank - 2] !== k) {
       throw new ShapeError(`matmul: inner dimensions differ: ${formatShape(a!.shape)} @ ${formatShape(b!.shape)}`);
     }
-    const batch = broadcastShapes('matmul', [a!.shape.slice(0, -2), b!.shape.slice(0, -2)]);
+    const batch = broadcastShapes(`matmul: batch axes of ${formatShape(a!.shape)} @ ${formatShape(b!.shape)}`, [a!.shape.slice(0, -2), b!.shape.slice(0, -2)]);
     return [{ shape: [...batch, a!.shape[a!.rank - 2]!, b!.shape[b!.rank - 1]!], dtype: a!.dtype }];
   },
   lower: (emit, inputs, outputs) => emit.node('MatMul', inputs, outputs),

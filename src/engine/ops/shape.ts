@@ -120,7 +120,7 @@ const splitOp: OpDef<SplitAttrs> = {
 };
 export function split(x: Tensor, sizes: readonly number[], axis: number): Tensor[] {
   const a = normalizeAxis('split', axis, x.rank);
-  if (sizes.length === 1) return [x];
+  if (sizes.length === 1 && sizes[0] === x.shape[a]) return [x]; // otherwise infer reports the mismatch
   return x.graph.apply(splitOp, [x], { sizes: [...sizes], axis: a });
 }
 /** Splits into `parts` equal chunks. */

@@ -1,0 +1,120 @@
+// `hasten train`: trains a diffusion model on a dataset and writes checkpoints, a JSONL log and the
+// settings needed to sample it. Ctrl-C saves a checkpoint; --resume continues exactly.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { type Command, UsageError, parseNumber } from '../command.js';
+import { openDataset } from '../../data/registry.js';
+import { ARCHITECTURES, resolveModelConfig } from '../../models/registry.js';
+import { objectiveNames, objectiveSettings } from '../../train/objectives.js';
+import { TRAIN_DEFAULTS, type TrainConfig, train, checkpointDir } from '../../train/trainer.js';
+import { loadCheckpoint } from '../../engine/checkpoint.js';
+
+const CAPTION_TOKENS = 12;
+
+function parseModelSettings(raw: string | boolean | undefined): Record<string, unknown> {
+  if (typeof raw !== 'string') return {};
+  const text = existsSync(raw) ? readFileSync(raw, 'utf8') : raw;
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new UsageError(`--model-config expects a JSON object or a JSON file, got '${raw}' (${(error as Error).message})`);
+  }
+}
+
+export const trainCommand: Command = {
+  path: ['train'],
+  summary: 'train a diffusion model (U-Net, DiT or MLP) on a dataset',
+  options: {
+    data: { type: 'string', placeholder: 'NAME', description: 'dataset: shapes, toy2d:two-moons, gmm:FILE, folder:PATH, ...' },
+    model: { type: 'string', placeholder: 'ARCH', description: `architecture: ${ARCHITECTURES.join(', ')}`, default: 'unet' },
+    'model-config': { type: 'string', placeholder: 'JSON', description: 'model settings as a JSON object or file, e.g. {"baseChannels":48}' },
+    objective: { type: 'string', placeholder: 'NAME', description: `training objective: ${objectiveNames.join(', ')}`, default: 'edm' },
+    cond: { type: 'string', placeholder: 'KIND', description: 'conditioning: none, class or caption', default: 'none' },
+    steps: { type: 'string', placeholder: 'N', description: 'optimizer steps', default: String(TRAIN_DEFAULTS.steps) },
+    batch: { type: 'string', placeholder: 'B', description: 'samples per step', default: String(TRAIN_DEFAULTS.batch) },
+    lr: { type: 'string', placeholder: 'LR', description: 'peak learning rate', default: String(TRAIN_DEFAULTS.lr) },
+    warmup: { type: 'string', placeholder: 'N', description: 'learning-rate warm-up steps', default: String(TRAIN_DEFAULTS.warmup) },
+    'lr-decay': { type: 'string', placeholder: 'KIND', description: 'after warm-up: constant, cosine or linear', default: TRAIN_DEFAULTS.lrDecay },
+    'ema-half-life': { type: 'string', placeholder: 'IMAGES', description: 'EMA half-life in training samples', default: String(TRAIN_DEFAULTS.emaHalfLifeImages) },
+    'checkpoint-every': { type: 'string', placeholder: 'N', description: 'steps between checkpoints', default: String(TRAIN_DEFAULTS.checkpointEvery) },
+    resolution: { type: 'string', placeholder: 'R', description: 'image side for datasets that take one (shapes, folder)' },
+    seed: { type: 'string', placeholder: 'S', description: 'seed of initialisation, data order and noise', default: '0' },
+    out: { type: 'string', placeholder: 'DIR', description: 'output directory (checkpoint/, log.jsonl)' },
+    resume: { type: 'boolean', description: "continue from DIR's checkpoint with its saved settings" },
+    json: { type: 'boolean', description: 'print a JSON summary at the end' },
+  },
+  details: 'Example: hasten train --data shapes --model unet --objective edm --cond class --steps 4000 --batch 64 --out runs/shapes',
+  async run(values) {
+    const out = values.out as string | undefined;
+    if (!out) throw new UsageError('--out DIR is required');
+    let config: TrainConfig;
+    if (values.resume) {
+      if (!existsSync(checkpointDir(out))) throw new UsageError(`--resume: no checkpoint in ${checkpointDir(out)}`);
+      const saved = (await loadCheckpoint(checkpointDir(out))).config as unknown as TrainConfig;
+      const steps = parseNumber('steps', values.steps, { integer: true, min: 1 })!;
+      config = { ...saved, steps: Math.max(saved.steps, steps) };
+    } else {
+      const data = values.data as string | undefined;
+      if (!data) throw new UsageError('--data NAME is required');
+      const cond = values.cond as string;
+      if (!['none', 'class', 'caption'].includes(cond)) throw new UsageError(`--cond must be none, class or caption, got '${cond}'`);
+      const resolution = parseNumber('resolution', values.resolution, { integer: true, min: 4 });
+      let dataset;
+      try {
+        dataset = openDataset(data, { resolution });
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      const arch = values.model as string;
+      if (!(ARCHITECTURES as string[]).includes(arch)) throw new UsageError(`--model must be one of ${ARCHITECTURES.join(', ')}, got '${arch}'`);
+      if (cond === 'class' && !dataset.numClasses) throw new UsageError(`dataset '${data}' has no class labels; use --cond none`);
+      if (cond === 'caption' && !dataset.hasCaptions) throw new UsageError(`dataset '${data}' has no captions`);
+      const shape = dataset.shape;
+      const fromData = arch === 'mlp' ? { dataDim: shape[0] } : { resolution: shape[1], inChannels: shape[0], outChannels: shape[0] };
+      const conditioning = { numClasses: cond === 'class' ? dataset.numClasses : 0, captionTokens: cond === 'caption' ? CAPTION_TOKENS : 0 };
+      let model;
+      let objective;
+      try {
+        model = resolveModelConfig({ ...fromData, ...conditioning, ...parseModelSettings(values['model-config']), arch });
+        objective = objectiveSettings(values.objective as string);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      const lrDecay = values['lr-decay'] as TrainConfig['lrDecay'];
+      if (!['constant', 'cosine', 'linear'].includes(lrDecay)) throw new UsageError(`--lr-decay must be constant, cosine or linear, got '${lrDecay}'`);
+      config = {
+        ...TRAIN_DEFAULTS,
+        data,
+        resolution,
+        model,
+        objective,
+        cond: cond as TrainConfig['cond'],
+        steps: parseNumber('steps', values.steps, { integer: true, min: 1 })!,
+        batch: parseNumber('batch', values.batch, { integer: true, min: 1 })!,
+        lr: parseNumber('lr', values.lr, { min: 0 })!,
+        warmup: parseNumber('warmup', values.warmup, { integer: true, min: 0 })!,
+        lrDecay,
+        emaHalfLifeImages: parseNumber('ema-half-life', values['ema-half-life'], { min: 0 })!,
+        checkpointEvery: parseNumber('checkpoint-every', values['checkpoint-every'], { integer: true, min: 1 })!,
+        seed: parseNumber('seed', values.seed, { integer: true, min: 0 })!,
+      };
+    }
+    let interrupted = false;
+    const onSignal = (): void => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      process.stderr.write('\ntrain: stopping after this step and saving a checkpoint (Ctrl-C again to quit now)\n');
+    };
+    process.on('SIGINT', onSignal);
+    try {
+      const result = await train(config, out, { resume: Boolean(values.resume), callbacks: { shouldStop: () => interrupted } });
+      const summary = { out, step: result.step, steps: config.steps, stopped: result.stopped, loss: result.lastLoss, images_per_second: result.imagesPerSecond };
+      if (values.json) console.log(JSON.stringify(summary));
+      else console.log(`${result.stopped ? 'stopped' : 'finished'} at step ${result.step}/${config.steps}; checkpoint in ${checkpointDir(out)} (${result.imagesPerSecond.toFixed(1)} samples/s)`);
+    } finally {
+      process.off('SIGINT', onSignal);
+    }
+  },
+};

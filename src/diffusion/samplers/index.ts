@@ -1,0 +1,71 @@
+// The samplers by their CLI names, with what N steps cost, so callers can match a requested NFE.
+
+import type { Denoiser } from '../denoiser.js';
+import type { Process } from '../process.js';
+import type { SampleResult, Sampler, SamplerOptions } from './common.js';
+import { ddim } from './ddim.js';
+import { deisRhoab, deisTab, ipndm } from './deis-multistep.js';
+import { dpmSolverPlusPlus } from './dpm-solver.js';
+import { euler, heun } from './edm.js';
+import { rfEuler, rfHeun, rfNew } from './rectified-flow.js';
+import { rhoRk, tableaus } from './rho-rk.js';
+import { uniPc } from './unipc.js';
+
+export interface SamplerDefinition {
+  name: string;
+  summary: string;
+  /** Nominal order of accuracy on a smooth problem (0 for rf-new, which does not converge to the ODE solution). */
+  order: number;
+  /** Denoiser evaluations that N steps cost on a grid ending at the data end. */
+  nfe(steps: number): number;
+  sample(denoiser: Denoiser, process: Process, noise: Float64Array, grid: Float64Array, options?: SamplerOptions): Promise<SampleResult>;
+}
+
+const oneEvaluationPerStep = (steps: number) => steps;
+/** Several evaluations per step, except the step into the data end, which takes one. */
+const stagesPerStep = (stages: number) => (steps: number) => stages * (steps - 1) + 1;
+
+function define<S extends object>(name: string, summary: string, order: number, nfe: (steps: number) => number, sampler: Sampler<S>, settings: S): SamplerDefinition {
+  return { name, summary, order, nfe, sample: (denoiser, process, noise, grid, options = {}) => sampler(denoiser, process, noise, grid, { ...settings, ...options }) };
+}
+
+const definitions: SamplerDefinition[] = [
+  define('ddim', 'DDIM (eta = 0): exponential integrator of order 0', 1, oneEvaluationPerStep, ddim, {}),
+  define('euler', "Euler in the process's own time t", 1, oneEvaluationPerStep, euler, {}),
+  define('heun', "EDM's Heun in the process's own time t, Euler into the data end", 2, stagesPerStep(2), heun, {}),
+  ...[1, 2, 3].map((degree) => define(`deis-tab${degree}`, `DEIS tAB: noise polynomial of degree ${degree} in t`, degree + 1, oneEvaluationPerStep, deisTab, { degree })),
+  ...[1, 2, 3].map((degree) => define(`deis-rhoab${degree}`, `DEIS rhoAB: noise polynomial of degree ${degree} in rho`, degree + 1, oneEvaluationPerStep, deisRhoab, { degree })),
+  define('deis-rhork2', 'DEIS rhoRK: Heun in rho', 2, stagesPerStep(2), rhoRk, { tableau: tableaus.heun2 }),
+  define('deis-rhork3', "DEIS rhoRK: Kutta's third order in rho", 3, stagesPerStep(3), rhoRk, { tableau: tableaus.kutta3 }),
+  define('deis-rhork4', 'DEIS rhoRK: classical RK4 in rho', 4, stagesPerStep(4), rhoRk, { tableau: tableaus.rk4 }),
+  define('ipndm', 'iPNDM: equal-step Adams–Bashforth of order 4 in rho', 4, oneEvaluationPerStep, ipndm, { order: 4 }),
+  define('dpmpp-2m', 'DPM-Solver++(2M) in lambda', 2, oneEvaluationPerStep, dpmSolverPlusPlus, { order: 2 }),
+  define('dpmpp-3m', 'DPM-Solver++(3M) in lambda', 3, oneEvaluationPerStep, dpmSolverPlusPlus, { order: 3 }),
+  define('unipc-2', 'UniPC bh2, predictor order 2 plus corrector', 3, oneEvaluationPerStep, uniPc, { order: 2 }),
+  define('unipc-3', 'UniPC bh2, predictor order 3 plus corrector', 4, oneEvaluationPerStep, uniPc, { order: 3 }),
+  define('rf-euler', 'Euler in rectified-flow time', 1, oneEvaluationPerStep, rfEuler, {}),
+  define('rf-heun', 'Heun in rectified-flow time, Euler into the data end', 2, stagesPerStep(2), rfHeun, {}),
+  define('rf-new', "rectified flow++'s update: re-noise the x0 estimate with the initial noise", 0, oneEvaluationPerStep, rfNew, {}),
+];
+
+export const samplers: ReadonlyMap<string, SamplerDefinition> = new Map(definitions.map((d) => [d.name, d]));
+
+export const samplerNames: readonly string[] = definitions.map((d) => d.name);
+
+export function getSampler(name: string): SamplerDefinition {
+  const definition = samplers.get(name);
+  if (!definition) throw new Error(`unknown sampler '${name}' (known: ${samplerNames.join(', ')})`);
+  return definition;
+}
+
+/** The number of steps whose cost is closest to `nfe` (ties go to the cheaper). */
+export function stepsForNfe(definition: SamplerDefinition, nfe: number): number {
+  if (!Number.isInteger(nfe) || nfe < 1) throw new Error(`NFE must be a positive integer, got ${nfe}`);
+  let best = 1;
+  for (let steps = 2; definition.nfe(steps) <= 2 * nfe; steps++) {
+    if (Math.abs(definition.nfe(steps) - nfe) < Math.abs(definition.nfe(best) - nfe)) best = steps;
+  }
+  return best;
+}
+
+export type { SampleResult, Sampler, SamplerOptions, StepCallback, StepInfo } from './common.js';

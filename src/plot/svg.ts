@@ -1,0 +1,121 @@
+// A small, dependency-free SVG line chart: several series, linear or log axes, a legend, a
+// title and axis labels. Benchmarks write their curves with it.
+
+export interface Series {
+  name: string;
+  /** [x, y] pairs; points that cannot be drawn (non-finite, or <= 0 on a log axis) are skipped. */
+  points: ReadonlyArray<readonly [number, number]>;
+  /** CSS colour; default from a palette by position. */
+  color?: string;
+  dashed?: boolean;
+}
+
+export interface LineChartOptions {
+  title?: string;
+  xLabel?: string;
+  yLabel?: string;
+  xScale?: 'linear' | 'log';
+  yScale?: 'linear' | 'log';
+  width?: number;
+  height?: number;
+}
+
+// Colour-blind-friendly categorical palette (Tableau 10); dashes tell series apart once it repeats.
+const palette = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+const dashPatterns = ['', '6 3', '2 3', '8 3 2 3'];
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
+
+/** Compact tick label: 0.001 → "1e-3", 20 → "20". */
+function formatTick(value: number): string {
+  if (value === 0) return '0';
+  const magnitude = Math.abs(value);
+  if (magnitude >= 1e-2 && magnitude < 1e5) return String(Number(value.toPrecision(6)));
+  const [mantissa, exponent] = value.toExponential().split('e');
+  return `${Number(Number(mantissa).toPrecision(3))}e${Number(exponent)}`;
+}
+
+interface Axis {
+  toUnit(value: number): number;
+  ticks: number[];
+  drawable(value: number): boolean;
+}
+
+function makeAxis(values: number[], scale: 'linear' | 'log'): Axis {
+  if (scale === 'log') {
+    const positive = values.filter((v) => v > 0 && Number.isFinite(v));
+    let lo = Math.floor(Math.log10(positive.length ? Math.min(...positive) : 1));
+    let hi = Math.ceil(Math.log10(positive.length ? Math.max(...positive) : 10));
+    if (hi === lo) hi = lo + 1;
+    // Decades, plus 2 and 5 when there are few decades to label.
+    const multipliers = hi - lo <= 2 ? [1, 2, 5] : [1];
+    const ticks: number[] = [];
+    for (let e = lo; e <= hi; e++) for (const m of multipliers) if (e < hi || m === 1) ticks.push(m * 10 ** e);
+    return { toUnit: (v) => (Math.log10(v) - lo) / (hi - lo), ticks, drawable: (v) => v > 0 && Number.isFinite(v) };
+  }
+  const finite = values.filter(Number.isFinite);
+  let lo = finite.length ? Math.min(...finite) : 0;
+  let hi = finite.length ? Math.max(...finite) : 1;
+  if (hi === lo) [lo, hi] = [lo - 1, hi + 1];
+  const rawStep = (hi - lo) / 5;
+  const power = 10 ** Math.floor(Math.log10(rawStep));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rawStep)!;
+  lo = Math.floor(lo / step) * step;
+  hi = Math.ceil(hi / step) * step;
+  const ticks: number[] = [];
+  for (let v = lo; v <= hi + step / 2; v += step) ticks.push(Number(v.toPrecision(12)));
+  return { toUnit: (v) => (v - lo) / (hi - lo), ticks, drawable: Number.isFinite };
+}
+
+/** The chart as a standalone SVG document. */
+export function lineChart(series: readonly Series[], options: LineChartOptions = {}): string {
+  const { title = '', xLabel = '', yLabel = '', xScale = 'linear', yScale = 'linear', width = 800, height = 500 } = options;
+  const xAxis = makeAxis(series.flatMap((s) => s.points.map((p) => p[0])), xScale);
+  const yAxis = makeAxis(series.flatMap((s) => s.points.map((p) => p[1])), yScale);
+  const legendWidth = series.length ? 24 + 7 * Math.max(...series.map((s) => s.name.length)) : 0;
+  const margin = { left: 72, right: 20 + legendWidth, top: title ? 40 : 16, bottom: 56 };
+  const plotWidth = width - margin.left - margin.right;
+  const plotHeight = height - margin.top - margin.bottom;
+  const px = (x: number) => margin.left + xAxis.toUnit(x) * plotWidth;
+  const py = (y: number) => margin.top + (1 - yAxis.toUnit(y)) * plotHeight;
+  const f = (v: number) => v.toFixed(1);
+
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+  ];
+  if (title) parts.push(`<text x="${f(margin.left + plotWidth / 2)}" y="24" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`);
+  for (const tick of xAxis.ticks) {
+    const x = f(px(tick));
+    parts.push(`<line x1="${x}" y1="${margin.top}" x2="${x}" y2="${f(margin.top + plotHeight)}" stroke="#e5e5e5"/>`);
+    parts.push(`<text x="${x}" y="${f(margin.top + plotHeight + 16)}" text-anchor="middle">${formatTick(tick)}</text>`);
+  }
+  for (const tick of yAxis.ticks) {
+    const y = f(py(tick));
+    parts.push(`<line x1="${margin.left}" y1="${y}" x2="${f(margin.left + plotWidth)}" y2="${y}" stroke="#e5e5e5"/>`);
+    parts.push(`<text x="${margin.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${formatTick(tick)}</text>`);
+  }
+  parts.push(`<rect x="${margin.left}" y="${margin.top}" width="${f(plotWidth)}" height="${f(plotHeight)}" fill="none" stroke="#444"/>`);
+  if (xLabel) parts.push(`<text x="${f(margin.left + plotWidth / 2)}" y="${height - 14}" text-anchor="middle">${escapeXml(xLabel)}</text>`);
+  if (yLabel) parts.push(`<text transform="translate(16 ${f(margin.top + plotHeight / 2)}) rotate(-90)" text-anchor="middle">${escapeXml(yLabel)}</text>`);
+
+  series.forEach((s, index) => {
+    const color = s.color ?? palette[index % palette.length]!;
+    const dash = s.dashed ? '6 3' : dashPatterns[Math.floor(index / palette.length) % dashPatterns.length]!;
+    const points = s.points.filter(([x, y]) => xAxis.drawable(x) && yAxis.drawable(y)).map(([x, y]) => `${f(px(x))},${f(py(y))}`);
+    const dashAttribute = dash ? ` stroke-dasharray="${dash}"` : '';
+    if (points.length > 1) parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${color}" stroke-width="1.6"${dashAttribute}/>`);
+    for (const point of points) {
+      const [x, y] = point.split(',');
+      parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${color}"/>`);
+    }
+    const legendY = margin.top + 8 + index * 16;
+    const legendX = width - legendWidth;
+    parts.push(`<line x1="${legendX}" y1="${legendY}" x2="${legendX + 18}" y2="${legendY}" stroke="${color}" stroke-width="2"${dashAttribute}/>`);
+    parts.push(`<text x="${legendX + 24}" y="${legendY}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}

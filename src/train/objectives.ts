@@ -1,0 +1,115 @@
+// Training objectives as host-side batch preparation. Every objective turns clean data into a network
+// input, a noise label, a regression target and a per-sample weight; the compiled graph is the same
+// weighted regression for all of them. The noise label is always log(rho)/4 with rho = sigma/alpha,
+// the process's EDM-equivalent noise level, so one time embedding serves every objective.
+
+import { RngStream } from '../engine/rng.js';
+import { edmDenoiser, edmPreconditioning, toDenoiser } from '../diffusion/parameterisation.js';
+import { type Process, edm, rectifiedFlow, vpLinear } from '../diffusion/process.js';
+import type { Denoiser } from '../diffusion/denoiser.js';
+
+export type ObjectiveName = 'edm' | 'vp' | 'rf';
+export const objectiveNames: readonly ObjectiveName[] = ['edm', 'vp', 'rf'];
+
+export interface ObjectiveSettings {
+  name: ObjectiveName;
+  sigmaData: number; // EDM: standard deviation of the data (images in [-1, 1] are close to 0.5)
+  pMean: number; // EDM: mean of log sigma during training
+  pStd: number; // EDM: standard deviation of log sigma during training
+  rfTime: 'uniform' | 'logit-normal'; // rectified flow: distribution of t during training
+  logitMean: number; // rectified flow, logit-normal t: mean of logit(t)
+  logitStd: number; // rectified flow, logit-normal t: standard deviation of logit(t)
+}
+
+export const OBJECTIVE_DEFAULTS: Omit<ObjectiveSettings, 'name'> = {
+  sigmaData: 0.5, // EDM's value for images in [-1, 1]
+  pMean: -1.2, // EDM's value
+  pStd: 1.2, // EDM's value
+  rfTime: 'uniform', // the original rectified flow; 'logit-normal' follows SD3
+  logitMean: 0, // SD3's value
+  logitStd: 1, // SD3's value
+};
+
+export function objectiveSettings(name: string, overrides: Partial<ObjectiveSettings> = {}): ObjectiveSettings {
+  if (!objectiveNames.includes(name as ObjectiveName)) throw new Error(`unknown objective '${name}' (known: ${objectiveNames.join(', ')})`);
+  return { ...OBJECTIVE_DEFAULTS, ...overrides, name: name as ObjectiveName };
+}
+
+/** The process the objective trains on, which its samplers integrate. */
+export function objectiveProcess(objective: ObjectiveSettings): Process {
+  switch (objective.name) {
+    case 'edm': return edm();
+    case 'vp': return vpLinear();
+    case 'rf': return rectifiedFlow();
+  }
+}
+
+export interface PreparedBatch {
+  input: Float32Array; // network input, same layout as the data
+  noiseLabel: Float32Array; // [batch]: log(rho)/4
+  target: Float32Array; // regression target of the network output
+  weight: Float32Array; // [batch]: per-sample loss weight
+}
+
+export const noiseLabel = (rho: number): number => Math.log(rho) / 4;
+
+/**
+ * Noises a batch of clean samples (`data`, batch x perSample values) for one training step. The draws
+ * of sample k depend only on (seed, step, k), so a resumed run sees exactly the same noise.
+ */
+export function prepareBatch(objective: ObjectiveSettings, data: Float32Array, batch: number, seed: number, step: number): PreparedBatch {
+  const perSample = data.length / batch;
+  const rng = RngStream.fromSeed(seed, 'objective', step);
+  const eps = rng.derive('noise').normal({ start: 0, count: batch }, perSample);
+  const level = rng.derive('level').normal({ start: 0, count: batch }, 1, new Float64Array(batch));
+  const uniform = rng.derive('time').uniform({ start: 0, count: batch }, 1, new Float64Array(batch));
+  const out: PreparedBatch = { input: new Float32Array(data.length), noiseLabel: new Float32Array(batch), target: new Float32Array(data.length), weight: new Float32Array(batch).fill(1) };
+  const process = objectiveProcess(objective);
+  for (let b = 0; b < batch; b++) {
+    const offset = b * perSample;
+    let alpha: number;
+    let sigma: number;
+    if (objective.name === 'edm') {
+      sigma = Math.exp(objective.pMean + objective.pStd * level[b]!);
+      alpha = 1;
+    } else {
+      const t = objective.name === 'vp'
+        ? process.tMin + (process.tMax - process.tMin) * uniform[b]!
+        : objective.rfTime === 'uniform'
+          ? process.tMin + (process.tMax - process.tMin) * uniform[b]!
+          : 1 / (1 + Math.exp(-(objective.logitMean + objective.logitStd * level[b]!)));
+      alpha = process.alpha(t);
+      sigma = process.sigma(t);
+    }
+    out.noiseLabel[b] = noiseLabel(sigma / alpha);
+    const precond = objective.name === 'edm' ? edmPreconditioning(sigma, objective.sigmaData) : undefined;
+    for (let i = offset; i < offset + perSample; i++) {
+      const x = data[i]!;
+      const noisy = alpha * x + sigma * eps[i]!;
+      if (precond) {
+        out.input[i] = precond.cIn * noisy;
+        out.target[i] = (x - precond.cSkip * noisy) / precond.cOut;
+      } else {
+        out.input[i] = noisy;
+        out.target[i] = objective.name === 'vp' ? eps[i]! : eps[i]! - x;
+      }
+    }
+  }
+  return out;
+}
+
+/** Runs the network on a float32 batch: input and noise labels in, raw output out. */
+export type NetworkRunner = (input: Float32Array, noiseLabels: Float32Array, batch: number) => Promise<Float32Array>;
+
+/** The trained network as a Denoiser for the samplers, under the objective's own process. */
+export function networkDenoiser(objective: ObjectiveSettings, run: NetworkRunner, batch: number): { denoiser: Denoiser; process: Process } {
+  const process = objectiveProcess(objective);
+  const withLabel = async (x: Float64Array, label: number): Promise<Float64Array> =>
+    Float64Array.from(await run(Float32Array.from(x), new Float32Array(batch).fill(label), batch));
+  if (objective.name === 'edm') {
+    // EDM's c_noise = log(sigma)/4 is exactly the noise label.
+    return { process, denoiser: edmDenoiser((scaled, cNoise) => withLabel(scaled, cNoise), process, objective.sigmaData) };
+  }
+  const kind = objective.name === 'vp' ? 'eps' : 'velocity';
+  return { process, denoiser: toDenoiser((x, t) => withLabel(x, noiseLabel(process.rho(t))), kind, process) };
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, mock, test } from 'node:test';
+import { main } from '../../../src/cli/main.js';
+import { decodePng } from '../../../src/data/image-io.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'hasten-preview-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs the CLI, returning its exit code and what it printed. */
+async function hasten(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out = mock.method(console, 'log', () => undefined);
+  const err = mock.method(console, 'error', () => undefined);
+  try {
+    const code = await main(argv);
+    return { code, out: out.mock.calls.map((call) => String(call.arguments[0])), err: err.mock.calls.map((call) => String(call.arguments[0])) };
+  } finally {
+    out.mock.restore();
+    err.mock.restore();
+  }
+}
+
+test('data preview writes an image grid and says where', async () => {
+  const file = join(scratch, 'nested', 'shapes.png');
+  const { code, out } = await hasten('data', 'preview', '--data', 'shapes', '--n', '6', '--resolution', '16', '--out', file);
+  assert.equal(code, 0);
+  assert.match(out[0]!, /wrote 6 samples of shapes \(3x16x16, 8 classes\) to .*shapes\.png/);
+  const grid = decodePng(readFileSync(file));
+  assert.equal(grid.width, 3 * 18 + 2);
+  assert.equal(grid.height, 2 * 18 + 2);
+});
+
+test('data preview draws points as a scatter plot', async () => {
+  const file = join(scratch, 'moons.png');
+  const { code } = await hasten('data', 'preview', '--data', 'toy2d:two-moons', '--n', '300', '--out', file);
+  assert.equal(code, 0);
+  assert.equal(decodePng(readFileSync(file)).width, 512);
+});
+
+test('data preview: bad input is one line and exit code 2', async () => {
+  const file = join(scratch, 'never.png');
+  const cases: [string[], RegExp][] = [
+    [['--data', 'mnist', '--out', file], /unknown dataset 'mnist'; valid: .*shapes/],
+    [['--out', file], /--data is required/],
+    [['--data', 'shapes'], /--out FILE\.png is required/],
+    [['--data', 'shapes', '--out', join(scratch, 'x.jpg')], /\.png/],
+    [['--data', 'shapes', '--n', '0', '--out', file], /--n expects an integer >= 1/],
+    [['--data', 'toy2d:two-moons', '--resolution', '16', '--out', file], /image datasets only/],
+    [['--data', `folder:${join(scratch, 'absent')}`, '--out', file], /does not exist/],
+  ];
+  for (const [args, pattern] of cases) {
+    const { code, err } = await hasten('data', 'preview', ...args);
+    assert.equal(code, 2, args.join(' '));
+    assert.equal(err.length, 1, args.join(' '));
+    assert.match(err[0]!, pattern);
+  }
+  assert.equal(existsSync(file), false);
+});

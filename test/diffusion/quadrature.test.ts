@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { gaussLegendre, integrate } from '../../src/diffusion/quadrature.js';
+
+describe('quadrature', () => {
+  it('Gauss–Legendre with n points integrates degree 2n − 1 exactly', () => {
+    for (const n of [1, 2, 5, 10]) {
+      const { nodes, weights } = gaussLegendre(n);
+      const degree = 2 * n - 1;
+      const exact = degree % 2 === 0 ? 2 / (degree + 1) : 0;
+      const value = nodes.reduce((s, x, i) => s + weights[i]! * x ** degree, 0);
+      assert.ok(Math.abs(value - exact) < 1e-14, `n = ${n}`);
+      assert.ok(Math.abs(weights.reduce((a, b) => a + b, 0) - 2) < 1e-14);
+    }
+  });
+
+  it('adapts to kinks and endpoint singularities, in either direction', () => {
+    assert.ok(Math.abs(integrate(Math.sqrt, 0, 2) - (2 / 3) * 2 ** 1.5) < 1e-11);
+    assert.ok(Math.abs(integrate((x) => Math.abs(x - 0.3), 0, 1) - (0.3 ** 2 + 0.7 ** 2) / 2) < 1e-12);
+    assert.ok(Math.abs(integrate(Math.exp, 1, 0) + (Math.E - 1)) < 1e-14);
+    assert.equal(integrate(Math.exp, 2, 2), 0);
+  });
+});
