@@ -59,11 +59,10 @@ export const MIN_RESOLUTION = 8;
 export const MAX_RESOLUTION = 512;
 
 /** Checks the side of square images requested from an image dataset. */
-export function checkResolution(resolution: number): number {
+export function checkResolution(resolution: number): void {
   if (!Number.isInteger(resolution) || resolution < MIN_RESOLUTION || resolution > MAX_RESOLUTION) {
     throw new DatasetError(`image resolution must be an integer from ${MIN_RESOLUTION} to ${MAX_RESOLUTION}, got ${resolution}`);
   }
-  return resolution;
 }
 
 export interface BatchOptions {

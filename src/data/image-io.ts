@@ -14,10 +14,16 @@ export interface RgbaImage {
   data: Uint8Array;
 }
 
+const PNG_COLOUR_TYPE_RGB = 2;
+const PNG_COLOUR_TYPE_RGBA = 6;
+
+/** Encodes as PNG; an image with no transparent pixel is stored as RGB, a quarter smaller before compression. */
 export function encodePng(image: RgbaImage): Buffer {
   const png = new PNG({ width: image.width, height: image.height });
   png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  return PNG.sync.write(png);
+  let opaque = true;
+  for (let alpha = 3; alpha < image.data.length && opaque; alpha += 4) opaque = image.data[alpha] === 255;
+  return PNG.sync.write(png, { colorType: opaque ? PNG_COLOUR_TYPE_RGB : PNG_COLOUR_TYPE_RGBA, inputHasAlpha: true });
 }
 
 /** Decodes any PNG (palette, grey, 16-bit, interlaced) to 8-bit RGBA. */

@@ -35,7 +35,7 @@ export function openDataset(spec: string, { resolution, flip = false, warn = wri
   const colon = spec.indexOf(':');
   const family = colon < 0 ? spec : spec.slice(0, colon);
   const argument = colon < 0 ? undefined : spec.slice(colon + 1);
-  const pointsOnly = (): void => {
+  const refuseResolution = (): void => {
     if (resolution !== undefined) throw new DatasetError(`'${spec}' is a dataset of points: a resolution applies to image datasets only`);
   };
   if (flip && family !== 'folder') throw new DatasetError(`flipping applies to folder: datasets only, not '${spec}'`);
@@ -44,11 +44,11 @@ export function openDataset(spec: string, { resolution, flip = false, warn = wri
       if (argument === undefined || !isToy2dName(argument)) {
         throw new DatasetError(`unknown toy2d dataset '${spec}'; valid: ${TOY2D_NAMES.map((name) => `toy2d:${name}`).join(', ')}`);
       }
-      pointsOnly();
+      refuseResolution();
       return toy2dDataset(argument);
     case 'gmm':
       if (!argument) throw new DatasetError(`'${spec}' names no file: write gmm:FILE with FILE a Gaussian-mixture JSON problem file`);
-      pointsOnly();
+      refuseResolution();
       return gmmDataset(argument);
     case 'shapes':
       if (argument !== undefined) throw new DatasetError(`'${spec}': shapes takes no argument; choose its size with the resolution (16, 32 or 64)`);

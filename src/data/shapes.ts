@@ -5,10 +5,11 @@
 // something.
 //
 // A scene is drawn from 16 uniforms of the sample's stream and described in coordinates relative to the
-// image side, so sample k is the same scene at every resolution (32 by default, 16 and 64 the smaller and
-// larger variants; any size from 8 to 512 works). Each shape is a signed distance function in a unit disc; pixels whose centre lies further
-// than half a pixel diagonal from the edge are wholly inside or outside, and the others are supersampled
-// on a 4x4 grid, which anti-aliases the edges at the cost of shading only the outline's pixels 16 times.
+// image side, so sample k is the same scene at every resolution: 32 by default, 16 and 64 the smaller and
+// larger variants, any size from 8 to 512 (at 16, the smallest shapes are only a few pixels wide).
+// Each shape is a signed distance function in a unit disc; pixels whose centre lies further than half a
+// pixel diagonal from the edge are wholly inside or outside, and the others are supersampled on a 4x4
+// grid, which anti-aliases the edges while shading only the outline's pixels 16 times.
 
 import { hostTensor } from '../engine/host-tensor.js';
 import { RngStream } from '../engine/rng.js';
@@ -185,32 +186,34 @@ const LIGHTNESS_MIN = 0.06;
 const LIGHTNESS_MAX = 0.94;
 const EDGE_MARGIN = 0.02;
 
+/** The scene described by one sample's uniforms in [0, 1). */
 function scene(u: Float64Array): Scene {
-  const kind = Math.floor(u[0]! * SHAPE_KINDS.length);
-  const colour = Math.floor(u[1]! * PALETTE.length);
-  const foreground = hslToRgb((PALETTE[colour]!.hue + 16 * (u[2]! - 0.5) + 360) % 360, 0.7 + 0.3 * u[3]!, 0.5 + 0.12 * (u[4]! - 0.5));
-  const size = Math.floor(u[5]! * SIZES.length);
-  const radius = SIZES[size]!.min + (SIZES[size]!.max - SIZES[size]!.min) * u[6]!;
+  const [kindU, colourU, hueU, saturationU, lightnessU, sizeU, radiusU, xU, yU, rotationU, backgroundHueU, backgroundSaturationU, backgroundLightnessU, gradedU, gradientAngleU, spreadU] = u;
+  const kind = Math.floor(kindU * SHAPE_KINDS.length);
+  const colour = Math.floor(colourU * PALETTE.length);
+  const foreground = hslToRgb((PALETTE[colour]!.hue + 16 * (hueU - 0.5) + 360) % 360, 0.7 + 0.3 * saturationU, 0.5 + 0.12 * (lightnessU - 0.5));
+  const size = Math.floor(sizeU * SIZES.length);
+  const radius = SIZES[size]!.min + (SIZES[size]!.max - SIZES[size]!.min) * radiusU;
   const centreRange = 1 - 2 * (radius + EDGE_MARGIN);
   // Background lightness uniform on [MIN, luma - CONTRAST] ∪ [luma + CONTRAST, MAX].
   const shapeLuma = luma(foreground);
   const darkRange = Math.max(0, shapeLuma - CONTRAST - LIGHTNESS_MIN);
   const lightRange = Math.max(0, LIGHTNESS_MAX - shapeLuma - CONTRAST);
-  const offset = u[12]! * (darkRange + lightRange);
+  const offset = backgroundLightnessU * (darkRange + lightRange);
   const lightness = offset < darkRange ? LIGHTNESS_MIN + offset : shapeLuma + CONTRAST + (offset - darkRange);
-  const backgroundHue = 360 * u[10]!;
-  const backgroundSaturation = 0.35 * u[11]!;
-  const graded = u[13]! < 0.5;
-  const halfSpread = graded ? 0.025 + 0.05 * u[15]! : 0;
-  const gradientAngle = 2 * Math.PI * u[14]!;
+  const backgroundHue = 360 * backgroundHueU;
+  const backgroundSaturation = 0.35 * backgroundSaturationU;
+  // Half the backgrounds are plain; the others change lightness by 0.05 to 0.15 across the image.
+  const halfSpread = gradedU < 0.5 ? 0.025 + 0.05 * spreadU : 0;
+  const gradientAngle = 2 * Math.PI * gradientAngleU;
   return {
     kind,
     colour,
     size,
-    centreX: radius + EDGE_MARGIN + centreRange * u[7]!,
-    centreY: radius + EDGE_MARGIN + centreRange * u[8]!,
+    centreX: radius + EDGE_MARGIN + centreRange * xU,
+    centreY: radius + EDGE_MARGIN + centreRange * yU,
     radius,
-    rotation: 2 * Math.PI * u[9]!,
+    rotation: 2 * Math.PI * rotationU,
     foreground,
     backgroundFrom: hslToRgb(backgroundHue, backgroundSaturation, Math.max(0, lightness - halfSpread)),
     backgroundTo: hslToRgb(backgroundHue, backgroundSaturation, Math.min(1, lightness + halfSpread)),

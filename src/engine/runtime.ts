@@ -11,7 +11,14 @@ import { lowerToOnnx } from './onnx/lower.js';
 export interface SessionOptions {
   /** Intra-op threads; defaults to the machine's available cores. */
   threads?: number;
+  /**
+   * Whether idle ONNX Runtime threads spin. Spinning shaves latency off small ops on an otherwise idle
+   * machine but wastes the cores when other processes compete for them; HASTEN_ORT_SPIN=0 turns it off.
+   */
+  spin?: boolean;
 }
+
+const spinByDefault = process.env.HASTEN_ORT_SPIN !== '0';
 
 const ORT_TYPES: Record<DType, ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' };
 
@@ -35,6 +42,7 @@ export class OnnxSession {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      extra: { session: { intra_op: { allow_spinning: (options.spin ?? spinByDefault) ? '1' : '0' } } },
     });
     return new OnnxSession(session);
   }

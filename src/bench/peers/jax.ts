@@ -12,7 +12,7 @@
 
 import { WORKLOAD, workloadForwardFlops, workloadParamShapes, workloadTrainFlops } from '../engine-workload.js';
 import { gflops, median } from '../timing.js';
-import { type HostParams, type PeerOptions, type PeerResult, randomNchw, randomWorkloadParams } from './tfjs.js';
+import { type HostParams, type PeerOptions, type PeerResult, busyNote, randomNchw, randomWorkloadParams } from './tfjs.js';
 
 export type { HostParams, PeerOptions, PeerResult } from './tfjs.js';
 
@@ -127,6 +127,7 @@ export async function measure(options: PeerOptions = {}): Promise<PeerResult> {
   const { forwardRepeats = 5, trainRepeats = 3, timeBudgetS = 120 } = options;
   const start = performance.now();
   const deadline = start + timeBudgetS * 1000;
+  const cpuStart = process.cpuUsage();
   const jax = await loadJax();
   const { numpy: np, tree } = jax;
   const notes: string[] = ['@jax-js/jax on the wasm device (1 thread: its worker pool needs a global Worker, which Node lacks), eager ops (faster than jit() here)'];
@@ -208,6 +209,6 @@ export async function measure(options: PeerOptions = {}): Promise<PeerResult> {
   } finally {
     if (state) tree.dispose([state.params, state.x, state.target]);
   }
-  notes.push(`total ${fmt(performance.now() - start)}`);
+  notes.push(busyNote(start, cpuStart));
   return { forward_gflops, train_gflops, notes };
 }

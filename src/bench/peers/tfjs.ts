@@ -204,12 +204,21 @@ async function timeRuns(run: () => Promise<void>, repeats: number, deadline: num
   return times;
 }
 
+/** Total time, and CPU time over wall time: these peers compute on one thread, so on an idle machine the ratio is about 1; well below 1, other processes took the cores and the figures are low. */
+export function busyNote(start: number, cpuStart: NodeJS.CpuUsage): string {
+  const wallMs = performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
+  const ratio = (cpu.user + cpu.system) / 1000 / wallMs;
+  return `total ${fmt(wallMs)}, CPU time ${(ratio * 100).toFixed(0)}% of wall time${ratio < 0.8 ? ' (other processes competed for the cores: figures are low)' : ''}`;
+}
+
 const fmt = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`);
 
 export async function measure(options: PeerOptions = {}): Promise<PeerResult> {
   const { forwardRepeats = 5, trainRepeats = 3, timeBudgetS = 120 } = options;
   const start = performance.now();
   const deadline = start + timeBudgetS * 1000;
+  const cpuStart = process.cpuUsage();
   const tf = await loadTf();
   const notes: string[] = [`@tensorflow/tfjs ${tf.version.tfjs}`];
   const host = randomWorkloadParams(1);
@@ -323,6 +332,6 @@ export async function measure(options: PeerOptions = {}): Promise<PeerResult> {
     }
   }
   await useBackend(tf, 'wasm').catch(() => undefined);
-  notes.push(`total ${fmt(performance.now() - start)}`);
+  notes.push(busyNote(start, cpuStart));
   return { forward_gflops, train_gflops, notes };
 }

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { checkParams, initParams } from '../../src/models/init.js';
+import { createModel } from '../../src/models/registry.js';
+
+const settings = { arch: 'unet', resolution: 8, baseChannels: 8, channelMultipliers: [1, 2], blocksPerLevel: 1, attentionResolutions: [4], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16, numClasses: 3 };
+
+test('init: deterministic per seed, per parameter, and as the layers declare', () => {
+  const model = createModel(settings);
+  const a = initParams(model, 1);
+  const b = initParams(createModel(settings), 1);
+  const c = initParams(model, 2);
+  assert.deepEqual([...a.keys()], [...model.paramShapes().keys()]);
+  for (const [name, t] of a) {
+    assert.deepEqual(t.shape, model.paramShapes().get(name));
+    assert.deepEqual(t.data, b.get(name)!.data, name);
+  }
+  const weight = 'enc.0.0.res.conv0.weight';
+  assert.notDeepEqual(a.get(weight)!.data, c.get(weight)!.data);
+  const fanIn = 8 * 3 * 3;
+  assert.ok(a.get(weight)!.data.every((v) => Math.abs(v) <= Math.sqrt(3 / fanIn)));
+  assert.ok(a.get(weight)!.data.some((v) => Math.abs(v) > 0.5 * Math.sqrt(3 / fanIn)));
+  for (const zero of ['enc.0.0.res.conv1.weight', 'out.conv.weight', 'dec.1.0.attn.self.out.weight', 'dec.1.0.attn.mlp.fc2.weight', 'enc.0.0.res.conv0.bias']) {
+    assert.ok(a.get(zero)!.data.every((v) => v === 0), `${zero} starts at zero`);
+  }
+  assert.ok(a.get('enc.0.0.res.norm0.weight')!.data.every((v) => v === 1));
+  // A parameter's value depends only on the seed and its name, not on the rest of the model.
+  const wider = initParams(createModel({ ...settings, numClasses: 5 }), 1);
+  assert.deepEqual(wider.get(weight)!.data, a.get(weight)!.data);
+});
+
+test('init: checkParams names missing, extra and mis-shaped parameters', () => {
+  const model = createModel(settings);
+  const params = initParams(model, 1);
+  checkParams(model, params);
+  const other = createModel({ ...settings, numClasses: 5 });
+  assert.throws(() => checkParams(other, params), /parameter 'emb.label' has shape \[4, 16\], the model expects \[6, 16\]/);
+  params.delete('out.conv.bias');
+  assert.throws(() => checkParams(model, params), /parameter 'out.conv.bias' \[3\] is missing/);
+  params.set('out.conv.bias', { dtype: 'float32', shape: [3], data: new Float32Array(3) });
+  params.set('extra', { dtype: 'float32', shape: [1], data: new Float32Array(1) });
+  assert.throws(() => checkParams(model, params), /parameter 'extra' does not belong/);
+});
