@@ -121,16 +121,14 @@ export function layerNorm(ctx: ModuleContext, name: string, x: Tensor): Tensor {
   return F.layerNorm(x, param(ctx, `${name}.weight`, [width], ONES), param(ctx, `${name}.bias`, [width], ZEROS));
 }
 
-/** Repeats a batch `times` times along axis 0, copy-major: rows [copy 0: b rows, copy 1: b rows, ...]. */
-export function tileBatch(x: Tensor, times: number): Tensor {
-  return times === 1 ? x : F.concat(new Array<Tensor>(times).fill(x), 0);
-}
-
-/** Brings cached features of batch b to the batch of the current call, which must be a multiple of b. */
+/**
+ * Brings cached features of batch b to the batch of the current call, a multiple of b, by repeating
+ * them copy-major: rows [copy 0: b rows, copy 1: b rows, ...].
+ */
 export function matchBatch(what: string, features: Tensor, batch: number): Tensor {
   const cached = features.shape[0]!;
   if (batch % cached !== 0) throw new Error(`${what}: features of batch ${cached} cannot be tiled to batch ${batch}`);
-  return tileBatch(features, batch / cached);
+  return batch === cached ? features : F.concat(new Array<Tensor>(batch / cached).fill(features), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,8 +320,6 @@ export interface EncoderDecoderNet<C extends NetConfig = NetConfig> extends Diff
   /** The module outputs the decoder reads, path -> shape at `batch`: capture them at a key step, reuse them in between. */
   encoderOutputs(batch: number, options?: ForwardOptions): Map<string, number[]>;
 }
-
-export const isEncoderDecoder = (net: DiffusionNet): net is EncoderDecoderNet => 'encode' in net && 'decode' in net;
 
 /**
  * A TraceFn running `net.forward` on graph inputs named x, noise, label, caption, condVector and

@@ -25,6 +25,7 @@ test('unet: output shapes across configs', async () => {
     { numClasses: 3 },
     { captionTokens: 4 },
     { condVectorDim: 5, inChannels: 1, outChannels: 2, channelMultipliers: [1, 2, 2], noiseEmbedding: 'positional' },
+    { channelMultipliers: [2], attentionResolutions: [8], blocksPerLevel: 2 },
   ];
   for (const settings of configs) {
     const model = tinyUNet(settings);

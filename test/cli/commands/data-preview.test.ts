@@ -2,25 +2,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, mock, test } from 'node:test';
-import { main } from '../../../src/cli/main.js';
+import { after, test } from 'node:test';
+import { hasten } from '../run-cli.js';
 import { decodePng } from '../../../src/data/image-io.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'hasten-preview-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** Runs the CLI, returning its exit code and what it printed. */
-async function hasten(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out = mock.method(console, 'log', () => undefined);
-  const err = mock.method(console, 'error', () => undefined);
-  try {
-    const code = await main(argv);
-    return { code, out: out.mock.calls.map((call) => String(call.arguments[0])), err: err.mock.calls.map((call) => String(call.arguments[0])) };
-  } finally {
-    out.mock.restore();
-    err.mock.restore();
-  }
-}
 
 test('data preview writes an image grid and says where', async () => {
   const file = join(scratch, 'nested', 'shapes.png');

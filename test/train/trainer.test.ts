@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadCheckpoint } from '../../src/engine/checkpoint.js';
+import { resolveModelConfig } from '../../src/models/registry.js';
+import { objectiveSettings } from '../../src/train/objectives.js';
+import { TRAIN_DEFAULTS, type TrainConfig, checkpointDir, train } from '../../src/train/trainer.js';
+
+function tinyConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    ...TRAIN_DEFAULTS,
+    data: 'toy2d:two-moons',
+    model: resolveModelConfig({ arch: 'mlp', width: 32, depth: 1, embeddingWidth: 16 }),
+    objective: objectiveSettings('edm'),
+    steps: 6,
+    batch: 32,
+    warmup: 2,
+    checkpointEvery: 3,
+    logEvery: 1,
+    ...overrides,
+  };
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'hasten-train-'));
+}
+
+test('stopping and resuming gives the same parameters as an uninterrupted run', async () => {
+  const straight = tempDir();
+  const interrupted = tempDir();
+  try {
+    await train(tinyConfig(), straight, { callbacks: { quiet: true } });
+    let steps = 0;
+    const first = await train(tinyConfig(), interrupted, { callbacks: { quiet: true, shouldStop: () => ++steps === 3 } });
+    assert.equal(first.step, 3);
+    assert.equal(first.stopped, true);
+    await train(tinyConfig(), interrupted, { resume: true, callbacks: { quiet: true } });
+    const a = await loadCheckpoint(checkpointDir(straight));
+    const b = await loadCheckpoint(checkpointDir(interrupted));
+    assert.equal(a.step, 6);
+    assert.equal(b.step, 6);
+    for (const [name, tensor] of a.params) assert.deepEqual(b.params.get(name)!.data, tensor.data, `parameter ${name} differs after resume`);
+    for (const [name, tensor] of a.extra) assert.deepEqual(b.extra.get(name)!.data, tensor.data, `state ${name} differs after resume`);
+  } finally {
+    rmSync(straight, { recursive: true, force: true });
+    rmSync(interrupted, { recursive: true, force: true });
+  }
+});
+
+test('training lowers the loss', async () => {
+  const out = tempDir();
+  try {
+    const losses: number[] = [];
+    await train(tinyConfig({ steps: 150, batch: 128, lr: 3e-3, warmup: 10, checkpointEvery: 1000 }), out, { callbacks: { quiet: true, onLog: (e) => losses.push(e.loss!) } });
+    const early = losses.slice(0, 10).reduce((a, b) => a + b) / 10;
+    const late = losses.slice(-20).reduce((a, b) => a + b) / 20;
+    assert.ok(late < 0.8 * early, `loss did not fall: first steps ${early.toFixed(3)}, last steps ${late.toFixed(3)}`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('a class-conditional U-Net trains on shapes for a step', async () => {
+  const out = tempDir();
+  try {
+    const config = tinyConfig({
+      data: 'shapes',
+      resolution: 8,
+      cond: 'class',
+      model: resolveModelConfig({ arch: 'unet', resolution: 8, baseChannels: 8, channelMultipliers: [1, 2], blocksPerLevel: 1, attentionResolutions: [4], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16, numClasses: 8 }),
+      steps: 2,
+      batch: 4,
+    });
+    const result = await train(config, out, { callbacks: { quiet: true } });
+    assert.ok(Number.isFinite(result.lastLoss));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
