@@ -71,12 +71,12 @@ export function checkFeatureNetConfig(config: Record<string, unknown>): FeatureN
 export function featureNetForward(ctx: ModuleContext, config: FeatureNetConfig, x: Tensor): { features: Tensor; logits: Tensor } {
   const convNormAct = (name: string, input: Tensor, width: number, stride = 1): Tensor =>
     ctx.module(name, () => F.silu(groupNorm(ctx, 'norm', conv(ctx, 'conv', input, width, 3, { stride }), config.groups)));
-  let h = x;
+  let h = F.groupNorm(x, x.shape[1]!);
   config.stageWidths.forEach((width, i) => {
     const input = h;
     h = ctx.module(`stages.${i}`, () => convNormAct('conv1', convNormAct('conv0', input, width, 2), width));
   });
-  const features = F.silu(linear(ctx, 'features', F.mean(h, [2, 3]), config.featureDim));
+  const features = F.silu(linear(ctx, 'features', F.max(h, [2, 3]), config.featureDim));
   return { features, logits: linear(ctx, 'head', features, config.numClasses) };
 }
 

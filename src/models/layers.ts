@@ -327,10 +327,7 @@ export interface EncoderDecoderNet<C extends NetConfig = NetConfig> extends Diff
  */
 export function netTraceFn(net: DiffusionNet, plan: ModulePlan = {}, options: Omit<ForwardOptions, 'skipScale'> = {}): TraceFn {
   return (graph, inputs) => {
-    // compile() declares every feed as a graph input before tracing, while ModuleContext declares
-    // the inputs of reused modules itself: hand those back to it.
     const reused = new Set([...(plan.reuse?.keys() ?? [])].map(cacheName));
-    graph.inputs.splice(0, graph.inputs.length, ...graph.inputs.filter((t) => !reused.has(t.name!)));
     const ctx = new ModuleContext(graph, plan);
     const { x, noise, label, caption, condVector, skipScale, ...others } = inputs;
     const extra = Object.keys(others).filter((name) => !reused.has(name));

@@ -3,7 +3,7 @@
 // module's output an extra graph output (to cache it) or replace the module by a graph input (to
 // reuse a cached output instead of computing it).
 
-import type { Graph, Tensor } from '../engine/graph.js';
+import { type Graph, ShapeError, type Tensor, formatShape } from '../engine/graph.js';
 
 export interface ModulePlan {
   /** Module paths whose outputs become graph outputs named `cache:<path>`. */
@@ -39,7 +39,7 @@ export class ModuleContext {
       const reusedShape = this.plan.reuse?.get(path);
       if (reusedShape) {
         this.reused.add(path);
-        return this.graph.input(cacheName(path), reusedShape);
+        return this.cacheInput(cacheName(path), reusedShape);
       }
       const out = this.graph.scope(name, body);
       if (this.plan.capture?.has(path)) this.captured.set(cacheName(path), out);
@@ -47,6 +47,16 @@ export class ModuleContext {
     } finally {
       this.path.pop();
     }
+  }
+
+  /** The graph input carrying a cached output: declared here, or already by compile() from the feeds. */
+  private cacheInput(name: string, shape: readonly number[]): Tensor {
+    const existing = this.graph.inputs.find((t) => t.name === name);
+    if (!existing) return this.graph.input(name, shape);
+    if (formatShape(existing.shape) !== formatShape(shape)) {
+      throw new ShapeError(`cached input '${name}' is fed with shape ${formatShape(existing.shape)}, the module's output has ${formatShape(shape)}`);
+    }
+    return existing;
   }
 
   /** Module paths the plan asked to reuse that the model never reached: usually a typo in the plan. */

@@ -17,7 +17,7 @@
 //
 // Skip order: skip i is the i-th encoder output, so index 0 is the outermost (the input conv, full
 // resolution) and the last index the innermost (the deepest encoder block). The decoder consumes
-// them innermost first. unetSkips() lists each skip's source, consumer, level, resolution and channels.
+// them innermost first. UNet.skips() lists each skip's source, consumer, level, resolution and channels.
 
 import type { Tensor } from '../engine/graph.js';
 import * as F from '../engine/ops/index.js';
@@ -130,19 +130,6 @@ function layoutOf(config: UNetConfig): Layout {
   return { stem, encoder, middle, decoder };
 }
 
-/** The long skips of a U-Net config in index order (0 = outermost). */
-export function unetSkips(config: UNetConfig): SkipInfo[] {
-  const { stem, encoder, decoder } = layoutOf(config);
-  return [stem, ...encoder].map((block, index) => ({
-    index,
-    source: block.name,
-    consumer: decoder.find((d) => d.skip === index)!.name,
-    level: block.level,
-    resolution: block.resolution,
-    channels: block.outChannels,
-  }));
-}
-
 function validate(config: UNetConfig): void {
   const fail = (message: string): never => {
     throw new ModelConfigError(`unet: ${message}`);
@@ -192,8 +179,17 @@ export class UNet extends TracedEncoderDecoderNet<UNetConfig> {
     return this.layout.encoder.length + 1;
   }
 
+  /** The long skips in index order (0 = outermost). */
   skips(): SkipInfo[] {
-    return unetSkips(this.config);
+    const { stem, encoder, decoder } = this.layout;
+    return [stem, ...encoder].map((block, index) => ({
+      index,
+      source: block.name,
+      consumer: decoder.find((d) => d.skip === index)!.name,
+      level: block.level,
+      resolution: block.resolution,
+      channels: block.outChannels,
+    }));
   }
 
   embed(ctx: ModuleContext, inputs: ConditioningInputs): Conditioning {

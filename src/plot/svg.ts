@@ -46,13 +46,21 @@ interface Axis {
 function makeAxis(values: number[], scale: 'linear' | 'log'): Axis {
   if (scale === 'log') {
     const positive = values.filter((v) => v > 0 && Number.isFinite(v));
-    let lo = Math.floor(Math.log10(positive.length ? Math.min(...positive) : 1));
-    let hi = Math.ceil(Math.log10(positive.length ? Math.max(...positive) : 10));
-    if (hi === lo) hi = lo + 1;
-    // Decades, plus 2 and 5 when there are few decades to label.
-    const multipliers = hi - lo <= 2 ? [1, 2, 5] : [1];
-    const ticks: number[] = [];
-    for (let e = lo; e <= hi; e++) for (const m of multipliers) if (e < hi || m === 1) ticks.push(m * 10 ** e);
+    const logs = positive.length ? positive.map(Math.log10) : [0, 1];
+    let lo = Math.min(...logs);
+    let hi = Math.max(...logs);
+    if (hi - lo < 1e-9) [lo, hi] = [lo - 0.5, hi + 0.5];
+    // A little room around the data, so end points do not sit on the frame.
+    const pad = 0.03 * (hi - lo);
+    [lo, hi] = [lo - pad, hi + pad];
+    const inRange = (multipliers: number[]) => {
+      const ticks: number[] = [];
+      for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) for (const m of multipliers) if (Math.log10(m * 10 ** e) >= lo && Math.log10(m * 10 ** e) <= hi) ticks.push(m * 10 ** e);
+      return ticks;
+    };
+    // 1-2-5 ticks while they are few, decades when there are many, the data's ends when there are none.
+    const detailed = inRange([1, 2, 5]);
+    const ticks = detailed.length > 12 ? inRange([1]) : detailed.length >= 2 ? detailed : [10 ** (lo + pad), 10 ** (hi - pad)];
     return { toUnit: (v) => (Math.log10(v) - lo) / (hi - lo), ticks, drawable: (v) => v > 0 && Number.isFinite(v) };
   }
   const finite = values.filter(Number.isFinite);

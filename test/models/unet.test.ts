@@ -191,3 +191,12 @@ test('unet: Skip-Tuning scales every skip before its concatenation; all ones res
   const specs = model.inputSpecs(1);
   assert.equal(multiplies({ ...specs, skipScale: { shape: [n], dtype: 'float32' } }) - multiplies(specs), n);
 });
+
+test('unet: every op is per sample, so a sample does not depend on the rest of its batch (CFG halves stay independent)', async () => {
+  const model = tinyUNet({ captionTokens: 4 });
+  const params = randomParams(model, 14);
+  const inputs = randomInputs(model, 3, 15);
+  const together = (await runOnce(netTraceFn(model), params, inputs)).out!;
+  const alone = (await runOnce(netTraceFn(model), params, Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, rows(t, 1, 1)])))).out!;
+  assert.ok(maxAbsDiff(rows(together, 1, 1), alone) < 1e-5);
+});

@@ -6,7 +6,7 @@ import { loadGaussianMixture, shippedProblemPath } from '../../diffusion/gmm.js'
 import { gridSyntax, parseGridSpec, type GridSpec } from '../../diffusion/grids.js';
 import { processByName, processNames, type Process } from '../../diffusion/process.js';
 import { runSamplerBenchmark, type SamplerBenchmarkResult } from '../../diffusion/sampler-benchmark.js';
-import { samplerNames } from '../../diffusion/samplers/index.js';
+import { getSampler, samplerNames, stepsForNfe } from '../../diffusion/samplers/index.js';
 import { lineChart } from '../../plot/svg.js';
 import { parseList, parseNumber, UsageError, type Command } from '../command.js';
 
@@ -38,20 +38,25 @@ function formatNumber(value: number): string {
   return Number.isFinite(value) ? value.toExponential(2) : String(value);
 }
 
-/** Markdown tables: one per metric, samplers down, requested NFEs across (the NFE used is shown when it differs). */
-function formatTables(result: SamplerBenchmarkResult, samplers: string[], header: string[]): string {
+/**
+ * Markdown tables, one per metric: samplers down, requested NFEs across. A cell shows the
+ * NFE actually used in parentheses when the sampler's step cost could not hit the request.
+ */
+function formatTables(result: SamplerBenchmarkResult, samplers: string[], nfes: number[], header: string[]): string {
   const lines = [...header, '', `swd_floor (fresh vs fresh samples): ${formatNumber(result.swd_floor)}`];
-  const nfeColumns = [...new Set(result.results.map((r) => r.nfe))].sort((a, b) => a - b);
+  const columns = [...new Set(nfes)].sort((a, b) => a - b);
   for (const metric of ['err', 'rmse', 'swd'] as const) {
-    lines.push('', `${metric}:`, '', `| sampler | ${nfeColumns.map((n) => `${n}`).join(' | ')} |${metric === 'err' ? ' order |' : ''}`);
-    lines.push(`|---|${nfeColumns.map(() => '---:').join('|')}|${metric === 'err' ? '---:|' : ''}`);
+    lines.push('', `${metric}:`, '', `| sampler | ${columns.join(' | ')} |${metric === 'err' ? ' order |' : ''}`);
+    lines.push(`|---|${columns.map(() => '---:').join('|')}|${metric === 'err' ? '---:|' : ''}`);
     for (const name of samplers) {
-      const cells = nfeColumns.map((nfe) => {
-        const row = result.results.find((r) => r.sampler === name && r.nfe === nfe);
-        return row ? formatNumber(row[metric]) : '';
+      const definition = getSampler(name);
+      const cells = columns.map((requested) => {
+        const used = definition.nfe(stepsForNfe(definition, requested));
+        const row = result.results.find((r) => r.sampler === name && r.nfe === used);
+        return row ? `${formatNumber(row[metric])}${used === requested ? '' : ` (${used})`}` : '';
       });
-      const order = metric === 'err' ? ` ${Number.isFinite(result.orders[name]!) ? result.orders[name]!.toFixed(2) : 'n/a'} |` : '';
-      lines.push(`| ${name} | ${cells.join(' | ')} |${order}`);
+      const order = result.orders[name]!;
+      lines.push(`| ${name} | ${cells.join(' | ')} |${metric === 'err' ? ` ${Number.isFinite(order) ? order.toFixed(2) : 'n/a'} |` : ''}`);
     }
   }
   return lines.join('\n');
@@ -127,7 +132,7 @@ export const benchSamplers: Command = {
       console.log(JSON.stringify({ results, swd_floor, orders }, null, 2));
       return;
     }
-    console.log(formatTables(result, samplers, [
+    console.log(formatTables(result, samplers, nfes, [
       `problem: ${problemPath} (${mixture.dim} dimensions, ${mixture.components} components)`,
       `process: ${process_.name}, grid: ${gridName}, samples: ${samples}, seed: ${seed}`,
       `reference: ${result.reference.acceptedSteps} Dormand-Prince steps (${result.reference.evaluations} evaluations)`,

@@ -9,7 +9,7 @@ export interface StepInfo {
   step: number;
   /** The time of the step's first evaluation (after churn, for heun). */
   t: number;
-  /** The state that evaluation saw. */
+  /** The state at t (for unipc, after its corrector has used this evaluation). */
   x: Float64Array;
   /** The denoiser's x0 prediction there. */
   denoised: Float64Array;

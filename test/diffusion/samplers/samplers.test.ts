@@ -35,6 +35,8 @@ describe('samplers', () => {
 
     it(`${name}: DDIM is DEIS of degree 0 (tAB and rhoAB), iPNDM of order 1, DPM-Solver++ and UniPC of order 1, and rf-euler`, async () => {
       const reference = (await ddim(denoiser, process, noise, grid)).x;
+      // Rounding scales with the largest intermediate value, v = x/alpha ≈ rho(tMax)·noise.
+      const tolerance = 1e-14 * process.rho(grid[0]!) * Math.max(...noise.map(Math.abs));
       const variants = [
         deisTab(denoiser, process, noise, grid, { degree: 0 }),
         deisRhoab(denoiser, process, noise, grid, { degree: 0 }),
@@ -44,7 +46,7 @@ describe('samplers', () => {
         rfEuler(denoiser, process, noise, grid),
       ];
       for (const [index, variant] of (await Promise.all(variants)).entries()) {
-        assert.ok(maxDifference(variant.x, reference) < 1e-13, `variant ${index}: ${maxDifference(variant.x, reference)}`);
+        assert.ok(maxDifference(variant.x, reference) < tolerance, `variant ${index}: ${maxDifference(variant.x, reference)}`);
       }
     });
   }
@@ -152,7 +154,8 @@ describe('samplers', () => {
   it('matches a requested NFE as closely as possible, preferring the cheaper on ties', () => {
     assert.equal(stepsForNfe(getSampler('heun'), 10), 5);
     assert.equal(stepsForNfe(getSampler('deis-rhork4'), 20), 6);
-    assert.equal(stepsForNfe(getSampler('deis-rhork3'), 3), 1);
+    assert.equal(stepsForNfe(getSampler('deis-rhork3'), 3), 2);
+    assert.equal(stepsForNfe(getSampler('deis-rhork4'), 3), 1);
     assert.equal(stepsForNfe(getSampler('ddim'), 17), 17);
     assert.throws(() => getSampler('dpm++'), /unknown sampler 'dpm\+\+' \(known: ddim, euler/);
   });
