@@ -289,7 +289,7 @@ export async function measure(options: PeerOptions = {}): Promise<PeerResult> {
       const warmMs = performance.now() - t0;
       if (!Number.isFinite(loss)) throw new Error(`loss ${loss} is not finite`);
       if (performance.now() + warmMs > deadline) {
-        notes.push(`train (${backend}): budget spent after one step at batch 1; reporting that (warm-up) step, ${fmt(warmMs)}, loss ${loss.toFixed(4)}`);
+        notes.push(`train (${backend}): budget spent after one step at batch 1; reporting that step (${fmt(warmMs)}, loss ${loss.toFixed(4)}; tfjs compiles nothing, so a first step is representative)`);
         return gflops(workloadTrainFlops(1), warmMs);
       }
       t0 = performance.now();
