@@ -3,13 +3,17 @@ import type { Command } from '../command.js';
 import { benchEngineCommand } from './bench-engine.js';
 import { benchSamplers } from './bench-samplers.js';
 import { dataPreviewCommand } from './data-preview.js';
+import { evalCommand } from './eval.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
+import { trainFeaturesCommand } from './train-features.js';
 
 export const commands: Command[] = [
   dataPreviewCommand,
   trainCommand,
+  trainFeaturesCommand,
   sampleCommand,
+  evalCommand,
   benchEngineCommand,
   benchSamplers,
 ];

@@ -1,0 +1,43 @@
+// `hasten eval`: sample quality of a model with a sampler, each distance beside its real-vs-real floor.
+
+import { type Command, UsageError, parseNumber } from '../command.js';
+import { evaluateModel } from '../../pipeline/evaluate-model.js';
+import { Progress } from '../progress.js';
+import { checkSampler, openModel, parseClasses, sampleOptions } from './sample.js';
+
+export const evalCommand: Command = {
+  path: ['eval'],
+  summary: 'measure sample quality (FD, KID, class accuracy; or SWD, MMD for points) against real data',
+  options: {
+    ...sampleOptions,
+    n: { ...sampleOptions.n, description: 'samples to generate and compare', default: '2000' },
+    features: { type: 'string', placeholder: 'DIR', description: 'feature network for FD/KID (default: the shipped one for the dataset)' },
+    json: { type: 'boolean', description: 'print one JSON object with the figures' },
+  },
+  details: 'Image models report fd, fd_floor, kid, kid_floor, accuracy (conditional models), nfe, wall_s; point models report swd, swd_floor, mmd, mmd_floor, nfe, wall_s.',
+  async run(values) {
+    const sampler = checkSampler(values.sampler);
+    const steps = parseNumber('steps', values.steps, { integer: true, min: 1 })!;
+    const n = parseNumber('n', values.n, { integer: true, min: 2 })!;
+    const seed = parseNumber('seed', values.seed, { integer: true, min: 0 })!;
+    const guidance = parseNumber('guidance', values.guidance)!;
+    const batch = parseNumber('batch', values.batch, { integer: true, min: 1 })!;
+    const trained = await openModel(values.model);
+    const classes = parseClasses(trained, values.class);
+    const progress = values.json ? undefined : new Progress({ label: 'eval', total: n, unit: 'img' });
+    let result;
+    try {
+      result = await evaluateModel(trained, { sampler, steps, grid: values.grid as string | undefined, n, seed, guidance, batch, classes, features: values.features as string | undefined, onBatch: (done) => progress?.update(done) });
+    } catch (error) {
+      if (/no feature network|unknown grid|out of range|not class-conditional/.test((error as Error).message)) throw new UsageError((error as Error).message);
+      throw error;
+    } finally {
+      progress?.finish();
+    }
+    if (values.json) {
+      console.log(JSON.stringify({ model: trained.name, sampler, steps, ...result }));
+      return;
+    }
+    for (const [key, value] of Object.entries(result)) console.log(`${key.padEnd(12)} ${typeof value === 'number' ? value.toPrecision(5) : value}`);
+  },
+};
