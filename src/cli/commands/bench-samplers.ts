@@ -83,7 +83,7 @@ export const benchSamplers: Command = {
   options: {
     problem: { type: 'string', placeholder: 'FILE', description: 'Gaussian-mixture problem (JSON: dim, weights, means, stds or diag_stds); default: the shipped 64-dimensional problem' },
     process: { type: 'string', placeholder: 'NAME', default: 'vp', description: `forward process: ${processNames.join('|')}` },
-    grid: { type: 'string', placeholder: 'NAME', default: 'logsnr', description: `time grid, ${gridSyntax}` },
+    grid: { type: 'string', placeholder: 'NAME', default: 'quadratic', description: `time grid, ${gridSyntax}` },
     samplers: { type: 'string', placeholder: 'a,b,...', description: `samplers to run (default: all of ${samplerNames.join(', ')})` },
     nfe: { type: 'string', placeholder: '3,5,10,...', default: defaultNfes, description: 'requested NFEs; multi-evaluation samplers use the closest they can reach' },
     n: { type: 'string', placeholder: 'N', default: '1000', description: 'number of samples' },
@@ -109,7 +109,7 @@ export const benchSamplers: Command = {
     const mixture = usage(() => loadGaussianMixture(problemPath));
     const plotPath = typeof values.plot === 'string' ? values.plot : undefined;
 
-    const result = await usage(() => runSamplerBenchmark({ mixture, process: process_, grid, samplers, nfes, samples, seed, onProgress: progressReporter() }));
+    const result = await runSamplerBenchmark({ mixture, process: process_, grid, samplers, nfes, samples, seed, onProgress: progressReporter() });
         if (plotPath) {
       const series = samplers.map((name) => ({ name, points: result.results.filter((r) => r.sampler === name).map((r) => [r.nfe, r.err] as const) }));
       const svg = lineChart(series, {

@@ -1,9 +1,9 @@
 // `hasten eval`: sample quality of a model with a sampler, each distance beside its real-vs-real floor.
 
-import { type Command, UsageError, parseNumber } from '../command.js';
+import { type Command, UsageError } from '../command.js';
 import { evaluateModel } from '../../pipeline/evaluate-model.js';
 import { Progress } from '../progress.js';
-import { checkSampler, openModel, parseClasses, sampleOptions } from './sample.js';
+import { openModel, parseClasses, parseSamplingFlags, sampleOptions } from './sample.js';
 
 export const evalCommand: Command = {
   path: ['eval'],
@@ -16,18 +16,13 @@ export const evalCommand: Command = {
   },
   details: 'Image models report fd, fd_floor, kid, kid_floor, accuracy (conditional models), nfe, wall_s; point models report swd, swd_floor, mmd, mmd_floor, nfe, wall_s.',
   async run(values) {
-    const sampler = checkSampler(values.sampler);
-    const steps = parseNumber('steps', values.steps, { integer: true, min: 1 })!;
-    const n = parseNumber('n', values.n, { integer: true, min: 2 })!;
-    const seed = parseNumber('seed', values.seed, { integer: true, min: 0 })!;
-    const guidance = parseNumber('guidance', values.guidance)!;
-    const batch = parseNumber('batch', values.batch, { integer: true, min: 1 })!;
+    const flags = parseSamplingFlags(values, 2);
     const trained = await openModel(values.model);
     const classes = parseClasses(trained, values.class);
-    const progress = values.json ? undefined : new Progress({ label: 'eval', total: n, unit: 'img' });
+    const progress = values.json ? undefined : new Progress({ label: 'eval', total: flags.n, unit: 'img' });
     let result;
     try {
-      result = await evaluateModel(trained, { sampler, steps, grid: values.grid as string | undefined, n, seed, guidance, batch, classes, features: values.features as string | undefined, onBatch: (done) => progress?.update(done) });
+      result = await evaluateModel(trained, { ...flags, classes, features: values.features as string | undefined, onBatch: (done) => progress?.update(done) });
     } catch (error) {
       if (/no feature network|unknown grid|out of range|not class-conditional/.test((error as Error).message)) throw new UsageError((error as Error).message);
       throw error;
@@ -35,7 +30,7 @@ export const evalCommand: Command = {
       progress?.finish();
     }
     if (values.json) {
-      console.log(JSON.stringify({ model: trained.name, sampler, steps, ...result }));
+      console.log(JSON.stringify({ model: trained.name, sampler: flags.sampler, steps: flags.steps, ...result }));
       return;
     }
     for (const [key, value] of Object.entries(result)) console.log(`${key.padEnd(12)} ${typeof value === 'number' ? value.toPrecision(5) : value}`);

@@ -40,6 +40,19 @@ export function checkSampler(raw: string | boolean | undefined): string {
   return name;
 }
 
+/** The sampling flags shared by sample, eval and the benchmarks that sample. */
+export function parseSamplingFlags(values: Record<string, string | boolean | undefined>, minSamples = 1): { sampler: string; steps: number; n: number; seed: number; guidance: number; batch: number; grid?: string } {
+  return {
+    sampler: checkSampler(values.sampler),
+    steps: parseNumber('steps', values.steps, { integer: true, min: 1 })!,
+    n: parseNumber('n', values.n, { integer: true, min: minSamples })!,
+    seed: parseNumber('seed', values.seed, { integer: true, min: 0 })!,
+    guidance: parseNumber('guidance', values.guidance)!,
+    batch: parseNumber('batch', values.batch, { integer: true, min: 1 })!,
+    grid: values.grid as string | undefined,
+  };
+}
+
 export const sampleOptions = {
   model: { type: 'string', placeholder: 'NAME|PATH', description: 'a shipped model name or a training output directory' },
   sampler: { type: 'string', placeholder: 'NAME', description: `sampler: ${samplerNames.join(', ')}`, default: 'heun' },
@@ -64,19 +77,15 @@ export const sampleCommand: Command = {
   async run(values) {
     const out = values.out as string | undefined;
     if (!out) throw new UsageError('--out FILE.png is required');
-    const sampler = checkSampler(values.sampler);
-    const steps = parseNumber('steps', values.steps, { integer: true, min: 1 })!;
-    const n = parseNumber('n', values.n, { integer: true, min: 1 })!;
-    const seed = parseNumber('seed', values.seed, { integer: true, min: 0 })!;
-    const guidance = parseNumber('guidance', values.guidance)!;
-    const batch = parseNumber('batch', values.batch, { integer: true, min: 1 })!;
+    const flags = parseSamplingFlags(values);
+    const { n } = flags;
     const started = performance.now();
     const trained = await openModel(values.model);
     const classes = parseClasses(trained, values.class);
     const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
     let result;
     try {
-      result = await generate(trained, { sampler, steps, grid: values.grid as string | undefined, n, seed, guidance, batch, classes, onBatch: (done) => progress?.update(done) });
+      result = await generate(trained, { ...flags, classes, onBatch: (done) => progress?.update(done) });
     } catch (error) {
       if (/unknown grid|grid '/.test((error as Error).message) || /class .* out of range|not class-conditional/.test((error as Error).message)) throw new UsageError((error as Error).message);
       throw error;
