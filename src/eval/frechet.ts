@@ -190,12 +190,14 @@ export interface KidOptions {
 function polynomialKernelMatrix(a: Float64Array, b: Float64Array, dim: number): Float64Array {
   const n = a.length / dim;
   const m = b.length / dim;
+  const symmetric = a === b;
   const out = new Float64Array(n * m);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < m; j++) {
+    for (let j = symmetric ? i : 0; j < m; j++) {
       let dot = 0;
       for (let d = 0; d < dim; d++) dot += a[i * dim + d]! * b[j * dim + d]!;
       out[i * m + j] = (dot / dim + 1) ** 3;
+      if (symmetric) out[j * m + i] = out[i * m + j]!;
     }
   }
   return out;

@@ -1,0 +1,90 @@
+// Sample quality against the true data distribution, each distance beside its real-vs-real floor: the
+// same distance between two independent real sets of the same size. A distance means little alone,
+// since finite samples keep it above zero even for a perfect model; near the floor, a model is as
+// good as this many samples can tell.
+//
+// Images are compared in a feature network's space (FD, KID; and the class accuracy of conditional
+// samples), points directly (sliced Wasserstein distance and RBF MMD, see swd.ts).
+
+import type { Dataset, DatasetBatch } from '../data/dataset.js';
+import type { Seed } from '../engine/rng.js';
+import { type FeatureNet, classAccuracy } from './feature-net.js';
+import { frechetDistance, kid } from './frechet.js';
+import { medianDistance, mmdRbf, slicedWasserstein } from './swd.js';
+
+export interface ImageEvaluation {
+  n: number; // samples in each set
+  fd: number; // FD between generated and real features
+  fd_floor: number; // FD between two independent real sets
+  kid: number;
+  kid_floor: number;
+  accuracy?: number; // fraction of generated images the feature network puts in the class they were conditioned on
+}
+
+/** The two independent real sets: stream positions [0, n) and [n, 2n). A finite dataset smaller than 2n repeats items across them, which lowers the floor. */
+function realSets(dataset: Dataset, n: number, seed: Seed): [DatasetBatch, DatasetBatch] {
+  return [dataset.sample({ start: 0, count: n }, seed), dataset.sample({ start: n, count: n }, seed)];
+}
+
+function checkCount(n: number, available: number): void {
+  if (!Number.isSafeInteger(n) || n < 2) throw new RangeError(`evaluation needs n >= 2 samples, got ${n}`);
+  if (available < n) throw new RangeError(`evaluation of n = ${n} samples was given only ${available} generated samples`);
+}
+
+/**
+ * Evaluates the first n generated images (float32 NCHW in [-1, 1]) against `dataset`, in the feature
+ * space of a network trained on that dataset. With `generated.labels` (the classes the images were
+ * conditioned on), also reports the feature network's accuracy on them.
+ */
+export async function evaluateImages(featureNet: FeatureNet, generated: Pick<DatasetBatch, 'x' | 'labels'>, dataset: Dataset, n: number, seed: Seed): Promise<ImageEvaluation> {
+  const { data, imageShape, numClasses, featureDim } = featureNet.config;
+  if (dataset.name !== data || dataset.shape.join('x') !== imageShape.join('x')) {
+    throw new Error(`the feature network was trained on ${data} at ${imageShape.join('x')}, not ${dataset.name} at ${dataset.shape.join('x')}: train one on this data with hasten train-features`);
+  }
+  checkCount(n, generated.x.shape[0]!);
+  const perImage = generated.x.data.length / generated.x.shape[0]!;
+  const images = { ...generated.x, shape: [n, ...generated.x.shape.slice(1)], data: generated.x.data.subarray(0, n * perImage) };
+  const fake = await featureNet.features(images);
+  const [setA, setB] = realSets(dataset, n, seed);
+  const realA = (await featureNet.features(setA.x)).features;
+  const realB = (await featureNet.features(setB.x)).features;
+  const result: ImageEvaluation = {
+    n,
+    fd: frechetDistance(fake.features, realA, featureDim),
+    fd_floor: frechetDistance(realB, realA, featureDim),
+    kid: kid(fake.features, realA, featureDim),
+    kid_floor: kid(realB, realA, featureDim),
+  };
+  if (generated.labels) {
+    checkCount(n, generated.labels.shape[0]!);
+    result.accuracy = classAccuracy(fake.logits, numClasses, { ...generated.labels, shape: [n], data: generated.labels.data.subarray(0, n) });
+  }
+  return result;
+}
+
+export interface PointEvaluation {
+  n: number; // samples in each set
+  swd: number; // sliced Wasserstein distance between generated and real points
+  swd_floor: number; // the same between two independent real sets
+  mmd: number; // unbiased RBF MMD² (may be slightly negative near the floor)
+  mmd_floor: number;
+}
+
+/** Evaluates the first n generated points (flat, n × dim) against a dataset of points. */
+export function evaluatePoints(generated: Float64Array, dataset: Dataset, n: number, seed: Seed): PointEvaluation {
+  if (dataset.kind !== 'points') throw new Error(`${dataset.name} is an image dataset: evaluate images with evaluateImages`);
+  const dim = dataset.shape[0]!;
+  if (generated.length % dim !== 0) throw new Error(`generated points: ${generated.length} values are not a whole number of ${dim}-vectors`);
+  checkCount(n, generated.length / dim);
+  const fake = generated.subarray(0, n * dim);
+  const [realA, realB] = realSets(dataset, n, seed).map((set) => Float64Array.from(set.x.data));
+  // One set of bandwidths, from the real data, so that the distance and its floor use the same kernel.
+  const bandwidths = [0.5, 1, 2].map((f) => f * medianDistance(realA!, realB!, dim));
+  return {
+    n,
+    swd: slicedWasserstein(fake, realA!, dim),
+    swd_floor: slicedWasserstein(realB!, realA!, dim),
+    mmd: mmdRbf(fake, realA!, dim, { bandwidths }),
+    mmd_floor: mmdRbf(realB!, realA!, dim, { bandwidths }),
+  };
+}

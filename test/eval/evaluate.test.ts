@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { openDataset } from '../../src/data/registry.js';
+import { RngStream } from '../../src/engine/rng.js';
+import { evaluateImages, evaluatePoints } from '../../src/eval/evaluate.js';
+import { type FeatureNetConfig, FeatureNet, initFeatureNetParams } from '../../src/eval/feature-net.js';
+
+test('evaluatePoints: samples of the true distribution sit at the floor, a shifted one far above it', () => {
+  const dataset = openDataset('toy2d:two-moons');
+  const n = 400;
+  const fresh = Float64Array.from(dataset.sample({ start: 0, count: n }, 99).x.data);
+  const good = evaluatePoints(fresh, dataset, n, 1);
+  assert.equal(good.n, n);
+  assert.ok(good.swd_floor > 0 && good.swd < 2 * good.swd_floor && good.swd > 0.5 * good.swd_floor, JSON.stringify(good));
+  assert.ok(Math.abs(good.mmd) < 0.01 && Math.abs(good.mmd_floor) < 0.01, JSON.stringify(good));
+  const shifted = fresh.map((v, i) => (i % 2 === 0 ? v + 0.5 : v));
+  const bad = evaluatePoints(shifted, dataset, n, 1);
+  assert.ok(bad.swd > 3 * bad.swd_floor && bad.mmd > 10 * Math.abs(bad.mmd_floor), JSON.stringify(bad));
+  assert.equal(bad.swd_floor, good.swd_floor, 'the floor depends on the real sets only');
+  assert.throws(() => evaluatePoints(fresh, dataset, n + 1, 1), /only 400 generated samples/);
+});
+
+test('evaluateImages: real images sit near the floor, noise far above it; accuracy of conditioned labels', async () => {
+  const dataset = openDataset('shapes', { resolution: 8 });
+  const config: FeatureNetConfig = { arch: 'feature-net', data: 'shapes', imageShape: [3, 8, 8], numClasses: 8, classNames: null, stageWidths: [8, 8], groups: 2, featureDim: 8 };
+  // Random weights still give a feature space in which distributions differ.
+  const net = new FeatureNet(config, initFeatureNetParams(config, 4));
+  const n = 200;
+  try {
+    const real = dataset.sample({ start: 0, count: n }, 77);
+    const good = await evaluateImages(net, real, dataset, n, 5);
+    assert.ok(good.fd_floor > 0 && good.fd < 2 * good.fd_floor, JSON.stringify(good));
+    const { logits } = await net.features(real.x);
+    assert.ok(good.accuracy !== undefined && good.accuracy >= 0 && good.accuracy <= 1);
+    // The accuracy counts the rows whose largest logit is at the conditioned label.
+    const predicted = Array.from({ length: n }, (_, i) => logits.subarray(i * 8, i * 8 + 8).indexOf(Math.max(...logits.subarray(i * 8, i * 8 + 8))));
+    const asConditioned = { ...real, labels: { ...real.labels!, data: BigInt64Array.from(predicted, BigInt) } };
+    assert.equal((await evaluateImages(net, asConditioned, dataset, n, 5)).accuracy, 1);
+
+    const noise = { x: { ...real.x, data: RngStream.fromSeed(1, 'noise').normal({ start: 0, count: n }, 3 * 8 * 8) } };
+    const bad = await evaluateImages(net, noise, dataset, n, 5);
+    assert.equal(bad.accuracy, undefined);
+    assert.equal(bad.fd_floor, good.fd_floor);
+    assert.ok(bad.fd > 10 * bad.fd_floor && bad.kid > 10 * Math.abs(bad.kid_floor), JSON.stringify(bad));
+    await assert.rejects(evaluateImages(net, real, openDataset('shapes', { resolution: 16 }), n, 5), /trained on shapes at 3x8x8, not shapes at 3x16x16/);
+  } finally {
+    await net.dispose();
+  }
+});
