@@ -28,8 +28,6 @@ export type GridSpec = GridBounds &
     | { kind: 'rf'; shift: number }
   );
 
-export const gridNames = ['uniform', 'quadratic', 'power', 'logsnr', 'karras', 'rf'] as const;
-
 export const gridSyntax =
   'NAME[:key=value...] with NAME one of uniform, quadratic (= power:kappa=2), power:kappa=K, logsnr, karras[:order=7], rf[:shift=1]; any grid also takes tmin=T and tmax=T (e.g. karras:tmin=0)';
 

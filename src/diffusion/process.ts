@@ -24,6 +24,8 @@ export interface Process {
   lambda(t: number): number;
   tFromRho(rho: number): number;
   tFromLambda(lambda: number): number;
+  /** Times where alpha and sigma are not smooth (the discrete schedule's knots), for quadrature to split at. */
+  readonly knots?: Float64Array;
 }
 
 interface ProcessDefinition {
@@ -36,6 +38,7 @@ interface ProcessDefinition {
   sigmaDot(t: number): number;
   rho(t: number): number;
   tFromRho(rho: number): number;
+  knots?: Float64Array;
 }
 
 function makeProcess(definition: ProcessDefinition): Process {
@@ -59,6 +62,7 @@ function variancePreserving(spec: {
   oneMinusAlphaBar(t: number): number;
   alphaBarDot(t: number): number;
   tFromRho(rho: number): number;
+  knots?: Float64Array;
 }): Process {
   const alpha = (t: number) => Math.sqrt(spec.alphaBar(t));
   const sigma = (t: number) => Math.sqrt(spec.oneMinusAlphaBar(t));
@@ -72,6 +76,7 @@ function variancePreserving(spec: {
     sigmaDot: (t) => -spec.alphaBarDot(t) / (2 * sigma(t)),
     rho: (t) => Math.sqrt(spec.oneMinusAlphaBar(t) / spec.alphaBar(t)),
     tFromRho: spec.tFromRho,
+    ...(spec.knots ? { knots: spec.knots } : {}),
   });
 }
 
@@ -155,6 +160,7 @@ export function ddpmDiscrete({ steps = 1000, betaStart = 1e-4, betaEnd = 0.02 } 
     name: 'ddpm',
     tMax: 1,
     tMin: 1 / steps,
+    knots: Float64Array.from({ length: steps + 1 }, (_, k) => k / steps),
     alphaBar: (t) => interpolate(alphaBarKnots, t),
     oneMinusAlphaBar: (t) => interpolate(oneMinusKnots, t),
     alphaBarDot: (t) => {
@@ -162,19 +168,23 @@ export function ddpmDiscrete({ steps = 1000, betaStart = 1e-4, betaEnd = 0.02 } 
       return (alphaBarKnots[k + 1]! - alphaBarKnots[k]!) * steps;
     },
     tFromRho: (rho) => {
-      // 1 − alphaBar = rho²/(1 + rho²) increases with t: binary search its knots, then solve the segment.
-      const target = (rho * rho) / (1 + rho * rho);
+      // 1 − alphaBar = rho²/(1 + rho²) increases with t: binary search its knots, then solve the
+      // segment in whichever of alphaBar or 1 − alphaBar is small, as that one has full precision.
+      const oneMinus = (rho * rho) / (1 + rho * rho);
       let lo = 0;
       let hi = steps;
-      if (target >= oneMinusKnots[steps]!) lo = steps - 1;
+      if (oneMinus >= oneMinusKnots[steps]!) lo = steps - 1;
       else {
         while (hi - lo > 1) {
           const mid = (lo + hi) >> 1;
-          if (oneMinusKnots[mid]! <= target) lo = mid;
+          if (oneMinusKnots[mid]! <= oneMinus) lo = mid;
           else hi = mid;
         }
       }
-      return (lo + (target - oneMinusKnots[lo]!) / (oneMinusKnots[lo + 1]! - oneMinusKnots[lo]!)) / steps;
+      const fraction = oneMinus < 0.5
+        ? (oneMinus - oneMinusKnots[lo]!) / (oneMinusKnots[lo + 1]! - oneMinusKnots[lo]!)
+        : (alphaBarKnots[lo]! - 1 / (1 + rho * rho)) / (alphaBarKnots[lo]! - alphaBarKnots[lo + 1]!);
+      return (lo + fraction) / steps;
     },
   });
 }

@@ -70,13 +70,17 @@ function panel(f: (x: number) => number, lo: number, hi: number, rule: Rule): Pa
  * ∫_a^b f by globally adaptive 10-point Gauss–Legendre: each panel's error is estimated by
  * comparing it with its two halves, and the worst panel is split until the summed error is
  * below `relativeTolerance` times ∫|f| (polynomials up to degree 19 are exact at once).
- * a > b gives the negated integral.
+ * Where f has kinks, pass them as `breakpoints`: the integral is split there, since kinks
+ * inside a panel make the error shrink only slowly. a > b gives the negated integral.
  */
-export function integrate(f: (x: number) => number, a: number, b: number, relativeTolerance = 1e-13, maxPanels = 20000): number {
+export function integrate(f: (x: number) => number, a: number, b: number, { relativeTolerance = 1e-13, maxPanels = 20000, breakpoints = [] as readonly number[] } = {}): number {
   if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`integrate: bounds must be finite, got [${a}, ${b}]`);
   if (a === b) return 0;
   const rule = gaussLegendre(10);
-  const panels = [panel(f, a, b, rule)];
+  const [lo, hi] = a < b ? [a, b] : [b, a];
+  const cuts = [lo, ...breakpoints.filter((x) => x > lo && x < hi).sort((x, y) => x - y), hi];
+  if (a > b) cuts.reverse();
+  const panels = cuts.slice(1).map((end, i) => panel(f, cuts[i]!, end, rule));
   for (;;) {
     let error = 0;
     let magnitude = 0;

@@ -55,7 +55,13 @@ function makeAxis(values: number[], scale: 'linear' | 'log'): Axis {
     [lo, hi] = [lo - pad, hi + pad];
     const inRange = (multipliers: number[]) => {
       const ticks: number[] = [];
-      for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) for (const m of multipliers) if (Math.log10(m * 10 ** e) >= lo && Math.log10(m * 10 ** e) <= hi) ticks.push(m * 10 ** e);
+      for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+        for (const m of multipliers) {
+          // Parsed from decimal text so that ticks are exactly 1e-5 and not 10 ** -5 = 9.999…e-6.
+          const tick = Number(`${m}e${e}`);
+          if (Math.log10(tick) >= lo && Math.log10(tick) <= hi) ticks.push(tick);
+        }
+      }
       return ticks;
     };
     // 1-2-5 ticks while they are few, decades when there are many, the data's ends when there are none.

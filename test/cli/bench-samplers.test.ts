@@ -25,6 +25,8 @@ describe('hasten bench samplers', () => {
       [['--problem', join(directory, 'missing.json')], /cannot read problem file/],
       [['--grid', 'cosine'], /unknown grid 'cosine'/],
       [['--process', 'vq'], /unknown process 'vq'/],
+      [['--grid', 'logsnr:tmin=0'], /logsnr grid needs tMin > 0/],
+      [['--plot', join(directory, 'no-such-directory', 'chart.svg')], /--plot: directory of .* does not exist/],
       [['--bogus'], /Unknown option '--bogus'/],
     ];
     for (const [args, pattern] of cases) {

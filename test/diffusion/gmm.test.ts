@@ -30,8 +30,8 @@ describe('Gaussian mixture', () => {
     for (const rho of [0.05, 0.5, 3]) {
       for (const v of [-1.5, 0.4, 2.2]) {
         const likelihood = (x: number) => Math.exp(-0.5 * ((v - x) / rho) ** 2);
-        const numerator = integrate((x) => x * density(x) * likelihood(x), -8, 10, 1e-12);
-        const denominator = integrate((x) => density(x) * likelihood(x), -8, 10, 1e-12);
+        const numerator = integrate((x) => x * density(x) * likelihood(x), -8, 10, { relativeTolerance: 1e-12 });
+        const denominator = integrate((x) => density(x) * likelihood(x), -8, 10, { relativeTolerance: 1e-12 });
         const { mean } = posterior(mixture, Float64Array.of(v), rho);
         assert.ok(Math.abs(mean[0]! - numerator / denominator) < 1e-9, `rho ${rho}, v ${v}: ${mean[0]} vs ${numerator / denominator}`);
       }

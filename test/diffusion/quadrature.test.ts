@@ -20,4 +20,12 @@ describe('quadrature', () => {
     assert.ok(Math.abs(integrate(Math.exp, 1, 0) + (Math.E - 1)) < 1e-14);
     assert.equal(integrate(Math.exp, 2, 2), 0);
   });
+
+  it('splits at breakpoints, so that many kinks cost little', () => {
+    // |sin(40x)| has 25 kinks on [0, 2]; ∫ = 2·25/40 + (1 − cos(80 − 25π))/40 over the last partial arch.
+    const kinks = Array.from({ length: 30 }, (_, k) => (k * Math.PI) / 40);
+    const exact = (25 * 2 + (1 - Math.cos(80 - 25 * Math.PI))) / 40;
+    assert.ok(Math.abs(integrate((x) => Math.abs(Math.sin(40 * x)), 0, 2, { breakpoints: kinks, maxPanels: 200 }) - exact) < 1e-12);
+    assert.ok(Math.abs(integrate((x) => Math.abs(Math.sin(40 * x)), 2, 0, { breakpoints: kinks, maxPanels: 200 }) + exact) < 1e-12);
+  });
 });

@@ -1,9 +1,10 @@
 // `hasten bench samplers`: every sampler against the exact solution of a Gaussian-mixture
 // problem, at matched NFE. See docs/results/samplers.md for recorded runs.
 
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { loadGaussianMixture, shippedProblemPath } from '../../diffusion/gmm.js';
-import { gridSyntax, parseGridSpec, type GridSpec } from '../../diffusion/grids.js';
+import { gridSyntax, makeGrid, parseGridSpec, type GridSpec } from '../../diffusion/grids.js';
 import { processByName, processNames, type Process } from '../../diffusion/process.js';
 import { runSamplerBenchmark, type SamplerBenchmarkResult } from '../../diffusion/sampler-benchmark.js';
 import { getSampler, samplerNames, stepsForNfe } from '../../diffusion/samplers/index.js';
@@ -102,18 +103,21 @@ export const benchSamplers: Command = {
     const nfes = parseNfes(values.nfe);
     const samples = parseNumber('n', values.n, { integer: true, min: 2 })!;
     const seed = parseNumber('seed', values.seed, { integer: true, min: 0 })!;
-    const process_: Process = usage(() => processByName(String(values.process)));
+    const diffusionProcess: Process = usage(() => processByName(String(values.process)));
     const gridName = String(values.grid);
-    const grid: GridSpec = usage(() => parseGridSpec(String(values.grid)));
+    const grid: GridSpec = usage(() => parseGridSpec(gridName));
+    // Settings that only fail when a grid is built (e.g. logsnr with tmin=0) are caught before the long run.
+    usage(() => makeGrid(diffusionProcess, grid, 2));
     const problemPath = typeof values.problem === 'string' ? values.problem : shippedProblemPath('default-gmm');
     const mixture = usage(() => loadGaussianMixture(problemPath));
     const plotPath = typeof values.plot === 'string' ? values.plot : undefined;
+    if (plotPath && !existsSync(dirname(resolve(plotPath)))) throw new UsageError(`--plot: directory of '${plotPath}' does not exist`);
 
-    const result = await runSamplerBenchmark({ mixture, process: process_, grid, samplers, nfes, samples, seed, onProgress: progressReporter() });
-        if (plotPath) {
+    const result = await runSamplerBenchmark({ mixture, process: diffusionProcess, grid, samplers, nfes, samples, seed, onProgress: progressReporter() });
+    if (plotPath) {
       const series = samplers.map((name) => ({ name, points: result.results.filter((r) => r.sampler === name).map((r) => [r.nfe, r.err] as const) }));
       const svg = lineChart(series, {
-        title: `Sampler error vs NFE (${process_.name}, ${gridName} grid, ${mixture.dim}-D mixture, n = ${samples})`,
+        title: `Sampler error vs NFE (${diffusionProcess.name}, ${gridName} grid, ${mixture.dim}-D mixture, n = ${samples})`,
         xLabel: 'NFE (denoiser evaluations)',
         yLabel: 'err (median per-sample RMS error vs reference)',
         xScale: 'log',
@@ -134,7 +138,7 @@ export const benchSamplers: Command = {
     }
     console.log(formatTables(result, samplers, nfes, [
       `problem: ${problemPath} (${mixture.dim} dimensions, ${mixture.components} components)`,
-      `process: ${process_.name}, grid: ${gridName}, samples: ${samples}, seed: ${seed}`,
+      `process: ${diffusionProcess.name}, grid: ${gridName}, samples: ${samples}, seed: ${seed}`,
       `reference: ${result.reference.acceptedSteps} Dormand-Prince steps (${result.reference.evaluations} evaluations)`,
     ]));
   },

@@ -50,6 +50,7 @@ export type DeisBasis = 't' | 'rho';
 export function deisWeights(process: Process, grid: Float64Array, degree: number, basis: DeisBasis): Float64Array[] {
   if (!Number.isInteger(degree) || degree < 0) throw new Error(`DEIS degree must be an integer >= 0, got ${degree}`);
   const weights: Float64Array[] = [];
+  const kinks = Array.from(process.knots ?? [], (t) => process.rho(t));
   for (let i = 0; i + 1 < grid.length; i++) {
     const used = Math.min(degree, i);
     const past = Array.from({ length: used + 1 }, (_, j) => grid[i - j]!);
@@ -58,7 +59,7 @@ export function deisWeights(process: Process, grid: Float64Array, degree: number
     if (basis === 'rho') {
       weights.push(Float64Array.from(lagrangeIntegrals(past.map((t) => process.rho(t)), from, to)));
     } else {
-      weights.push(Float64Array.from(past, (_, j) => integrate((rho) => lagrangeBasis(past, j, process.tFromRho(rho)), from, to)));
+      weights.push(Float64Array.from(past, (_, j) => integrate((rho) => lagrangeBasis(past, j, process.tFromRho(rho)), from, to, { breakpoints: kinks })));
     }
   }
   return weights;

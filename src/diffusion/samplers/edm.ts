@@ -3,7 +3,9 @@
 //   dx/dt = alphaDot·x0 + sigmaDot·eps,  x0 = D(x; t),  eps = (x − alpha·x0)/sigma,
 // which is EDM's general form with s(t) = alpha(t) and sigma_EDM(t) = rho(t). For the EDM
 // process (t = sigma, alpha = 1) euler is DDIM and heun is deis-rhork2 plus churn; for VP
-// they step in t itself, the baseline exponential integrators improve on.
+// they step in t itself, the baseline exponential integrators improve on. They need alphaDot
+// and sigmaDot, which jump at the knots of the discrete DDPM schedule; that caps their order
+// there once steps get shorter than a knot interval.
 
 import type { Process } from '../process.js';
 import { combine, SamplerRun, type Sampler } from './common.js';

@@ -1,4 +1,7 @@
 // The samplers by their CLI names, with what N steps cost, so callers can match a requested NFE.
+// Every sampler works for every process through alpha(t) and sigma(t); the coincidences are
+// ddim = rf-euler always, euler = ddim and heun = deis-rhork2 (without churn) for EDM, and
+// euler = rf-euler, heun = rf-heun for rectified flow. rf-new is not a solver of the ODE.
 
 import type { Denoiser } from '../denoiser.js';
 import type { Process } from '../process.js';

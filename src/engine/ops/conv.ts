@@ -3,9 +3,9 @@
 // folded into the contraction), which ONNX Runtime runs near its matmul peak.
 
 import { type Attrs, type OpDef, type Tensor, ShapeError, apply1, formatShape } from '../graph.js';
-import { concat, fill, pad, reshape, slice, transpose } from './shape.js';
+import { concat, fill, pad, reshape, slice, transposeLast2 } from './shape.js';
 import { div, mul } from './elementwise.js';
-import { gemm, matmul } from './linalg.js';
+import { matmul } from './linalg.js';
 import { sum } from './reduce.js';
 
 type Pair = [number, number];
@@ -85,34 +85,28 @@ const conv2dOp: OpDef<ConvAttrs> = {
 
 /**
  * dW[o, i, p, q] = sum over batch and output positions of gy[n, o, y, x] * xpad[n, i, y*s + p*d, x*s + q*d].
- * Gathers the shifted input windows of every kernel offset into one matrix with the batch folded into
- * the contracted axis, then does one GEMM (one batched matmul with groups).
+ * One batched matmul per kernel offset on the shifted input window, summed over the batch. This
+ * measured faster than gathering all windows into one im2col matrix for a single GEMM: the gather's
+ * slices and concatenation cost more memory traffic than the larger GEMM saves (docs/results/engine.md).
  */
 function convWeightGrad(x: Tensor, gy: Tensor, [kh, kw]: Pair, { stride, padding, dilation, groups }: ConvAttrs): Tensor {
   const [n, cin] = x.shape as number[];
   const [, cout, ho, wo] = gy.shape as number[];
-  const channelsFirst = transpose(pad(x, [[0, 0], [0, 0], [padding[0], padding[0]], [padding[1], padding[1]]]), [1, 0, 2, 3]);
-  const windows: Tensor[] = [];
+  const padded = pad(x, [[0, 0], [0, 0], [padding[0], padding[0]], [padding[1], padding[1]]]);
+  const positions = ho! * wo!;
+  const gyRows = reshape(gy, [n!, groups, cout! / groups, positions]);
+  const perOffset: Tensor[] = [];
   for (let p = 0; p < kh; p++) {
     for (let q = 0; q < kw; q++) {
-      windows.push(slice(channelsFirst, {
+      const window = slice(padded, {
         2: [p * dilation[0], p * dilation[0] + stride[0] * (ho! - 1) + 1, stride[0]],
         3: [q * dilation[1], q * dilation[1] + stride[1] * (wo! - 1) + 1, stride[1]],
-      }));
+      });
+      const windowRows = reshape(window, [n!, groups, cin! / groups, positions]);
+      perOffset.push(reshape(sum(matmul(gyRows, transposeLast2(windowRows)), 0), [cout!, cin! / groups, 1])); // [cout, cin/g, 1]
     }
   }
-  const positions = n! * ho! * wo!;
-  const cols = concat(windows, 0); // [kh*kw*cin, n, ho, wo], offset-major
-  const gyRows = reshape(transpose(gy, [1, 0, 2, 3]), [cout!, positions]);
-  if (groups === 1) {
-    const dw = gemm(gyRows, reshape(cols, [kh * kw * cin!, positions]), { transB: true }); // [cout, kh*kw*cin]
-    return transpose(reshape(dw, [cout!, kh, kw, cin!]), [0, 3, 1, 2]);
-  }
-  const cinPerGroup = cin! / groups;
-  const coutPerGroup = cout! / groups;
-  const colsByGroup = reshape(transpose(reshape(cols, [kh * kw, groups, cinPerGroup, positions]), [1, 0, 2, 3]), [groups, kh * kw * cinPerGroup, positions]);
-  const dw = matmul(reshape(gyRows, [groups, coutPerGroup, positions]), transpose(colsByGroup, [0, 2, 1])); // [g, cout/g, kh*kw*cin/g]
-  return reshape(transpose(reshape(dw, [groups, coutPerGroup, kh, kw, cinPerGroup]), [0, 1, 4, 2, 3]), [cout!, cinPerGroup, kh, kw]);
+  return reshape(concat(perOffset, 2), [cout!, cin! / groups, kh, kw]);
 }
 
 const convTranspose2dOp: OpDef<ConvTransposeAttrs> = {
