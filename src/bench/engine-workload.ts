@@ -3,7 +3,8 @@
 // resolution, nearest upsampling, skip concatenation, 1x1 residual convs), trained on an MSE loss.
 // The peers in src/bench/peers/ implement exactly this network; keep them in step.
 
-import { numel } from '../engine/host-tensor.js';
+import { type HostTensor, type ParamTree, numel } from '../engine/host-tensor.js';
+import { RngStream } from '../engine/rng.js';
 import type { Graph, Tensor } from '../engine/graph.js';
 import * as F from '../engine/ops/index.js';
 
@@ -120,4 +121,21 @@ export function workloadForward(g: Graph, x: Tensor): Tensor {
   const u1 = resBlock('up1', F.concat([F.upsampleNearest2d(h3), s2], 1), true);
   const u2 = resBlock('up2', F.concat([F.upsampleNearest2d(u1), s1], 1), true);
   return conv('conv_out', norm('norm_out', u2));
+}
+
+export function randomTensor(shape: number[], seed: number, scale = 1): HostTensor<'float32'> {
+  const data = RngStream.fromSeed(seed, 'bench').normal({ start: 0, count: 1 }, shape);
+  if (scale !== 1) for (let i = 0; i < data.length; i++) data[i] *= scale;
+  return { dtype: 'float32', shape, data };
+}
+
+export function workloadParams(seed = 0): ParamTree {
+  const params: ParamTree = new Map();
+  let k = 0;
+  for (const [name, shape] of workloadParamShapes()) {
+    const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
+    if (shape.length > 1) params.set(name, randomTensor(shape, seed * 1000 + k++, 1 / Math.sqrt(fanIn)));
+    else params.set(name, { dtype: 'float32', shape, data: new Float32Array(shape[0]!).fill(name.endsWith('.weight') ? 1 : 0) });
+  }
+  return params;
 }

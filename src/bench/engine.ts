@@ -2,15 +2,16 @@
 // machine's practical roofline (ONNX Runtime's best large Conv/MatMul), and how it compares with
 // JavaScript tensor libraries on the same workload.
 
-import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
-import { RngStream } from '../engine/rng.js';
+import type { ParamTree } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';
 import { compile, traceFunction } from '../engine/runtime.js';
 import { grad } from '../engine/autodiff.js';
 import { savedForBackwardBytes } from '../engine/graph-stats.js';
 import { TrainStep } from '../engine/train-step.js';
-import { WORKLOAD, workloadForward, workloadForwardFlops, workloadParamCount, workloadParamShapes, workloadTrainFlops } from './engine-workload.js';
+import { WORKLOAD, randomTensor, workloadForward, workloadParams, workloadForwardFlops, workloadParamCount, workloadParamShapes, workloadTrainFlops } from './engine-workload.js';
 import { type TimingOptions, gflops, timeIt } from './timing.js';
+import { measureTrainingMemory } from './engine-memory.js';
+import type { PeerResult } from './peers/tfjs.js';
 
 export interface EngineBenchOptions {
   threads?: number; // ONNX Runtime intra-op threads (default: all cores)
@@ -19,11 +20,6 @@ export interface EngineBenchOptions {
   progress?: (message: string) => void;
 }
 
-export interface PeerResult {
-  forward_gflops: number;
-  train_gflops: number | null;
-  notes: string[];
-}
 
 export interface EngineBenchResult {
   peak_gflops: number;
@@ -32,23 +28,6 @@ export interface EngineBenchResult {
   peers: Record<string, PeerResult | { error: string }>;
   peak_rss_mb: number;
   details: Record<string, unknown>;
-}
-
-function randomTensor(shape: number[], seed: number, scale = 1): HostTensor<'float32'> {
-  const data = RngStream.fromSeed(seed, 'bench').normal({ start: 0, count: 1 }, shape);
-  if (scale !== 1) for (let i = 0; i < data.length; i++) data[i] *= scale;
-  return { dtype: 'float32', shape, data };
-}
-
-export function workloadParams(seed = 0): ParamTree {
-  const params: ParamTree = new Map();
-  let k = 0;
-  for (const [name, shape] of workloadParamShapes()) {
-    const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
-    if (shape.length > 1) params.set(name, randomTensor(shape, seed * 1000 + k++, 1 / Math.sqrt(fanIn)));
-    else params.set(name, { dtype: 'float32', shape, data: new Float32Array(shape[0]!).fill(name.endsWith('.weight') ? 1 : 0) });
-  }
-  return params;
 }
 
 /** The practical roofline: the best of a large 3x3 Conv and a large MatMul on ONNX Runtime. */
@@ -114,7 +93,8 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<Eng
   const trainGraph = await measureTrain(options, 'graph');
   say('training step, AdamW on the host');
   const trainHost = await measureTrain(options, 'host');
-  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  say('peak memory of the training step, in a process of its own');
+  const memory = measureTrainingMemory();
   const peers: EngineBenchResult['peers'] = {};
   if (options.peers) {
     for (const [name, path] of [['tfjs', './peers/tfjs.js'], ['jax-js', './peers/jax.js']] as const) {
@@ -133,7 +113,7 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<Eng
     forward_gflops: forward.gflops,
     train_gflops: best,
     peers,
-    peak_rss_mb: peakRssMb,
+    peak_rss_mb: memory.peak_rss_mb,
     details: {
       peak_conv_gflops: peak.conv,
       peak_matmul_gflops: peak.matmul,
@@ -144,6 +124,7 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<Eng
       train_gflops_update_on_host: trainHost.gflops,
       workload: { ...WORKLOAD, params: workloadParamCount(), forward_gflop: workloadForwardFlops() / 1e9, train_gflop: workloadTrainFlops() / 1e9 },
       memory_floor_mb: trainingMemoryFloorMb(),
+      baseline_rss_mb: memory.baseline_rss_mb,
     },
   };
 }

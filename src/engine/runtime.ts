@@ -42,6 +42,9 @@ export class OnnxSession {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // The memory pattern pre-plans one block for every intermediate; measured, it cost a training
+      // step 60% more peak memory for no speed (docs/results/engine.md).
+      enableMemPattern: false,
       extra: { session: { intra_op: { allow_spinning: (options.spin ?? spinByDefault) ? '1' : '0' } } },
     });
     return new OnnxSession(session);
