@@ -4,6 +4,7 @@ import { benchEngineCommand } from './bench-engine.js';
 import { benchSamplers } from './bench-samplers.js';
 import { dataPreviewCommand } from './data-preview.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 import { trainFeaturesCommand } from './train-features.js';
@@ -14,6 +15,7 @@ export const commands: Command[] = [
   trainFeaturesCommand,
   sampleCommand,
   evalCommand,
+  exportCommand,
   benchEngineCommand,
   benchSamplers,
 ];
