@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { OnnxSession, compile } from '../../../src/engine/runtime.js';
+import { netTraceFn } from '../../../src/models/layers.js';
+import { loadTrainedModel } from '../../../src/pipeline/model-store.js';
 import { hasten } from '../run-cli.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'hasten-cli-'));
@@ -42,3 +45,22 @@ for (const [what, argv, message] of usageErrors) {
     assert.doesNotMatch(err[0]!, /\n\s+at /, 'no stack trace');
   });
 }
+
+test('export writes a shipping checkpoint and a standalone ONNX file that reproduces the network', async () => {
+  const run = join(scratch, 'export-src');
+  assert.equal((await hasten('train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--model-config', '{"width":16,"depth":1}', '--cond', 'class', '--steps', '2', '--batch', '8', '--out', run)).code, 0);
+  const out = join(scratch, 'exported');
+  const exported = await hasten('export', '--model', run, '--out', out, '--onnx', '--batch', '3');
+  assert.equal(exported.code, 0, exported.err.join('\n'));
+  const trained = await loadTrainedModel(out);
+  const feeds = {
+    x: { dtype: 'float32' as const, shape: [3, 2], data: Float32Array.of(0.1, -0.2, 0.5, 0.3, -1, 2) },
+    noise: { dtype: 'float32' as const, shape: [3], data: Float32Array.of(-1, 0, 0.5) },
+    label: { dtype: 'int64' as const, shape: [3], data: BigInt64Array.of(0n, 1n, 2n) },
+  };
+  const session = await OnnxSession.create(new Uint8Array(readFileSync(join(out, 'model.onnx'))));
+  const standalone = (await session.run(feeds)).out!.data as Float32Array;
+  const reference = (await compile(netTraceFn(trained.model), { params: trained.params }).run(feeds)).out!.data as Float32Array;
+  assert.deepEqual(standalone, reference);
+  await session.dispose();
+});
