@@ -31,7 +31,7 @@ export interface EngineBenchResult {
 }
 
 /** The practical roofline: the best of a large 3x3 Conv and a large MatMul on ONNX Runtime. */
-async function measurePeak(options: EngineBenchOptions): Promise<{ conv: number; matmul: number }> {
+export async function measurePeak(options: EngineBenchOptions): Promise<{ conv: number; matmul: number }> {
   const conv = { batch: 16, channels: 128, size: 32 };
   const convWeights: ParamTree = new Map([['w', randomTensor([conv.channels, conv.channels, 3, 3], 1, 0.05)]]);
   const convFn = compile((g, { x }) => ({ y: F.conv2d(x!, g.param('w', [conv.channels, conv.channels, 3, 3]), undefined, { padding: 1 }) }), { params: convWeights, threads: options.threads });

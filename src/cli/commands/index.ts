@@ -2,6 +2,7 @@
 import type { Command } from '../command.js';
 import { benchEngineCommand } from './bench-engine.js';
 import { benchSamplers } from './bench-samplers.js';
+import { benchTrainCommand } from './bench-train.js';
 import { dataPreviewCommand } from './data-preview.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
@@ -18,4 +19,5 @@ export const commands: Command[] = [
   exportCommand,
   benchEngineCommand,
   benchSamplers,
+  benchTrainCommand,
 ];
