@@ -33,3 +33,15 @@ export async function timeIt(run: () => Promise<unknown>, { warmup = 1, repeats 
 
 /** GFLOP/s from a FLOP count and a time in milliseconds. */
 export const gflops = (flops: number, ms: number): number => flops / ms / 1e6;
+
+/** Times `run` up to `repeats` times (at least once), stopping early when the next run would pass `deadline`. */
+export async function timeRuns(run: () => Promise<void>, repeats: number, deadline: number, first: number[] = []): Promise<number[]> {
+  const times = [...first];
+  while (times.length < Math.max(1, repeats)) {
+    if (times.length > 0 && performance.now() + median(times) > deadline) break;
+    const t0 = performance.now();
+    await run();
+    times.push(performance.now() - t0);
+  }
+  return times;
+}

@@ -11,7 +11,7 @@
 // twice is passed as `.ref` the first time. Each parameter is used exactly once in the network.
 
 import { WORKLOAD, workloadForwardFlops, workloadParamShapes, workloadTrainFlops } from '../engine-workload.js';
-import { gflops, median } from '../timing.js';
+import { gflops, median, timeRuns } from '../timing.js';
 import { type HostParams, type PeerOptions, type PeerResult, busyNote, randomNchw, randomWorkloadParams } from './tfjs.js';
 
 export type { HostParams, PeerOptions, PeerResult } from './tfjs.js';
@@ -107,18 +107,6 @@ function forward(jax: Jax, p: JParams, x: JArray): JArray {
 export async function forwardNchw(params: HostParams, x: Float32Array, batch: number): Promise<Float32Array> {
   const jax = await loadJax();
   return (await forward(jax, toJaxParams(jax, params), nchw(jax, x, batch)).data()) as Float32Array;
-}
-
-/** Times `run` up to `repeats` times (at least once), stopping early when the next run would pass `deadline`. */
-async function timeRuns(run: () => Promise<void>, repeats: number, deadline: number, first: number[] = []): Promise<number[]> {
-  const times = [...first];
-  while (times.length < Math.max(1, repeats)) {
-    if (times.length > 0 && performance.now() + median(times) > deadline) break;
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  return times;
 }
 
 const fmt = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`);

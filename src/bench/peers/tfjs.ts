@@ -10,7 +10,7 @@
 // 2x upsampling, channel concat [upsampled, skip], and an MSE loss.
 
 import { WORKLOAD, workloadForwardFlops, workloadParamShapes, workloadTrainFlops } from '../engine-workload.js';
-import { gflops, median } from '../timing.js';
+import { gflops, median, timeRuns } from '../timing.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
 type TfTensor = import('@tensorflow/tfjs').Tensor;
@@ -191,18 +191,6 @@ export async function forwardNchw(params: HostParams, x: Float32Array, batch: nu
 
 // ---------------------------------------------------------------------------------------------
 // Measurement.
-
-/** Times `run` up to `repeats` times (at least once), stopping early when the next run would pass `deadline`. */
-async function timeRuns(run: () => Promise<void>, repeats: number, deadline: number, first: number[] = []): Promise<number[]> {
-  const times = [...first];
-  while (times.length < Math.max(1, repeats)) {
-    if (times.length > 0 && performance.now() + median(times) > deadline) break;
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  return times;
-}
 
 /** Total time, and CPU time over wall time: these peers compute on one thread, so on an idle machine the ratio is about 1; well below 1, other processes took the cores and the figures are low. */
 export function busyNote(start: number, cpuStart: NodeJS.CpuUsage): string {
