@@ -35,6 +35,7 @@ export interface TrainConfig {
   emaHalfLifeImages: number; // EMA half-life in training images (EDM style, with ramp-up)
   labelDropout: number; // probability of replacing the condition by the null condition, for classifier-free guidance
   seed: number; // seeds initialisation, data order and noise
+  init?: string; // start from the parameters of this checkpoint (a fine-tune) instead of a fresh initialisation
   checkpointEvery: number; // steps between checkpoints
   logEvery: number; // steps between JSONL log lines
 }
@@ -115,6 +116,11 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
   let ema: ParamTree | undefined;
   let startStep = 0;
   let restoredOptimizer: Map<string, HostTensor> | undefined;
+  if (config.init && !resume) {
+    const start = await loadCheckpoint(config.init);
+    checkParams(model, start.params);
+    params = start.params;
+  }
   if (resume) {
     if (!existsSync(join(ckpt, 'checkpoint.json'))) throw new Error(`--resume: no checkpoint in ${ckpt}`);
     const loaded = await loadCheckpoint(ckpt);

@@ -79,3 +79,18 @@ test('a class-conditional U-Net trains on shapes for a step', async () => {
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('--init starts a run from another run\'s parameters', async () => {
+  const source = tempDir();
+  const fineTune = tempDir();
+  try {
+    await train(tinyConfig({ steps: 2 }), source, { callbacks: { quiet: true } });
+    await train(tinyConfig({ steps: 1, lr: 0, warmup: 0, seed: 7, init: checkpointDir(source) }), fineTune, { callbacks: { quiet: true } });
+    const a = await loadCheckpoint(checkpointDir(source));
+    const b = await loadCheckpoint(checkpointDir(fineTune));
+    for (const [name, tensor] of a.params) assert.deepEqual(b.params.get(name)!.data, tensor.data, `parameter ${name} was not taken from --init`);
+  } finally {
+    rmSync(source, { recursive: true, force: true });
+    rmSync(fineTune, { recursive: true, force: true });
+  }
+});

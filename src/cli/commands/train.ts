@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { type Command, UsageError, parseNumber } from '../command.js';
 import { openDataset } from '../../data/registry.js';
 import { ARCHITECTURES, resolveModelConfig } from '../../models/registry.js';
-import { objectiveNames, objectiveSettings } from '../../train/objectives.js';
+import { OBJECTIVE_DEFAULTS, objectiveNames, objectiveSettings } from '../../train/objectives.js';
 import { TRAIN_DEFAULTS, type TrainConfig, train, checkpointDir } from '../../train/trainer.js';
 import { loadCheckpoint } from '../../engine/checkpoint.js';
 
@@ -21,6 +21,12 @@ function parseModelSettings(raw: string | boolean | undefined): Record<string, u
   } catch (error) {
     throw new UsageError(`--model-config expects a JSON object or a JSON file, got '${raw}' (${(error as Error).message})`);
   }
+}
+
+/** The checkpoint directory of --init: a training output directory or a checkpoint directory. */
+function initLocation(raw: string): string {
+  for (const dir of [checkpointDir(raw), raw]) if (existsSync(`${dir}/checkpoint.json`)) return dir;
+  throw new UsageError(`--init: no checkpoint.json in ${raw} or ${checkpointDir(raw)}`);
 }
 
 export const trainCommand: Command = {
@@ -41,6 +47,9 @@ export const trainCommand: Command = {
     'checkpoint-every': { type: 'string', placeholder: 'N', description: 'steps between checkpoints', default: String(TRAIN_DEFAULTS.checkpointEvery) },
     resolution: { type: 'string', placeholder: 'R', description: 'image side for datasets that take one (shapes, folder)' },
     seed: { type: 'string', placeholder: 'S', description: 'seed of initialisation, data order and noise', default: '0' },
+    init: { type: 'string', placeholder: 'DIR', description: "start from this run's (or checkpoint directory's) parameters instead of a fresh initialisation" },
+    'p-mean': { type: 'string', placeholder: 'M', description: 'EDM objective: mean of log sigma during training', default: String(OBJECTIVE_DEFAULTS.pMean) },
+    'p-std': { type: 'string', placeholder: 'S', description: 'EDM objective: standard deviation of log sigma during training', default: String(OBJECTIVE_DEFAULTS.pStd) },
     out: { type: 'string', placeholder: 'DIR', description: 'output directory (checkpoint/, log.jsonl)' },
     resume: { type: 'boolean', description: "continue from DIR's checkpoint with its saved settings" },
     json: { type: 'boolean', description: 'print a JSON summary at the end' },
@@ -78,7 +87,10 @@ export const trainCommand: Command = {
       let objective;
       try {
         model = resolveModelConfig({ ...fromData, ...conditioning, ...parseModelSettings(values['model-config']), arch });
-        objective = objectiveSettings(values.objective as string);
+        objective = objectiveSettings(values.objective as string, {
+          pMean: parseNumber('p-mean', values['p-mean'])!,
+          pStd: parseNumber('p-std', values['p-std'], { min: 0 })!,
+        });
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
@@ -99,6 +111,7 @@ export const trainCommand: Command = {
         emaHalfLifeImages: parseNumber('ema-half-life', values['ema-half-life'], { min: 0 })!,
         checkpointEvery: parseNumber('checkpoint-every', values['checkpoint-every'], { integer: true, min: 1 })!,
         seed: parseNumber('seed', values.seed, { integer: true, min: 0 })!,
+        init: typeof values.init === 'string' ? initLocation(values.init) : undefined,
       };
     }
     let interrupted = false;
