@@ -1,7 +1,7 @@
 // Opening a trained model by name (a shipped model under models/) or by path (a training output
 // directory or a checkpoint directory), with the settings it was trained with.
 
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParamTree } from '../engine/host-tensor.js';
 import { loadCheckpoint, underPrefix } from '../engine/checkpoint.js';
@@ -24,11 +24,21 @@ export class ModelNotFound extends Error {
   override name = 'ModelNotFound';
 }
 
+/** Whether a checkpoint.json describes a diffusion model (feature networks ship beside them). */
+function isDiffusionCheckpoint(configPath: string): boolean {
+  try {
+    const json = JSON.parse(readFileSync(configPath, 'utf8')) as { config?: { model?: unknown } };
+    return json.config?.model !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 export function shippedModelNames(): string[] {
   const dir = shippedModelsDir();
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'checkpoint.json')))
+    .filter((e) => e.isDirectory() && isDiffusionCheckpoint(join(dir, e.name, 'checkpoint.json')))
     .map((e) => e.name)
     .sort();
 }
