@@ -27,8 +27,8 @@ export class ModelNotFound extends Error {
 /** Whether a checkpoint.json describes a diffusion model (feature networks ship beside them). */
 function isDiffusionCheckpoint(configPath: string): boolean {
   try {
-    const json = JSON.parse(readFileSync(configPath, 'utf8')) as { config?: { model?: unknown } };
-    return json.config?.model !== undefined;
+    const json = JSON.parse(readFileSync(configPath, 'utf8')) as { config?: { model?: unknown; objective?: unknown } };
+    return json.config?.model !== undefined && json.config.objective !== undefined;
   } catch {
     return false;
   }
