@@ -45,3 +45,6 @@ export async function timeRuns(run: () => Promise<void>, repeats: number, deadli
   }
   return times;
 }
+
+/** A duration for notes: milliseconds below ten seconds, seconds above. */
+export const formatMs = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`);

@@ -6,8 +6,8 @@
 // optional "description" string is kept for reports. Weights are normalised on load.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { packageRoot } from '../paths.js';
 import type { Denoiser } from './denoiser.js';
 import type { Process } from './process.js';
 import type { Rng } from './random.js';
@@ -88,14 +88,9 @@ export function loadGaussianMixture(path: string): GaussianMixture {
 
 /** The shipped problems live in src/diffusion/problems/; found from the package root so that compiled code in dist/ finds them too. */
 export function shippedProblemPath(name: 'default-gmm' | 'smooth-gmm'): string {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(directory, 'src', 'diffusion', 'problems', `${name}.json`);
-    if (existsSync(join(directory, 'package.json')) && existsSync(candidate)) return candidate;
-    const parent = resolve(directory, '..');
-    if (parent === directory) throw new Error(`cannot find the shipped problem '${name}.json' above ${fileURLToPath(import.meta.url)}`);
-    directory = parent;
-  }
+  const path = join(packageRoot(), 'src', 'diffusion', 'problems', `${name}.json`);
+  if (!existsSync(path)) throw new Error(`the shipped problem '${name}.json' is missing from ${dirname(path)}`);
+  return path;
 }
 
 /**

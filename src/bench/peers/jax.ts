@@ -11,7 +11,7 @@
 // twice is passed as `.ref` the first time. Each parameter is used exactly once in the network.
 
 import { WORKLOAD, workloadForwardFlops, workloadParamShapes, workloadTrainFlops } from '../engine-workload.js';
-import { gflops, median, timeRuns } from '../timing.js';
+import { formatMs as fmt, gflops, median, timeRuns } from '../timing.js';
 import { type HostParams, type PeerOptions, type PeerResult, busyNote, randomNchw, randomWorkloadParams } from './tfjs.js';
 
 export type { HostParams, PeerOptions, PeerResult } from './tfjs.js';
@@ -108,8 +108,6 @@ export async function forwardNchw(params: HostParams, x: Float32Array, batch: nu
   const jax = await loadJax();
   return (await forward(jax, toJaxParams(jax, params), nchw(jax, x, batch)).data()) as Float32Array;
 }
-
-const fmt = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`);
 
 export async function measure(options: PeerOptions = {}): Promise<PeerResult> {
   const { forwardRepeats = 5, trainRepeats = 3, timeBudgetS = 120 } = options;

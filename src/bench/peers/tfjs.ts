@@ -10,7 +10,7 @@
 // 2x upsampling, channel concat [upsampled, skip], and an MSE loss.
 
 import { WORKLOAD, workloadForwardFlops, workloadParamShapes, workloadTrainFlops } from '../engine-workload.js';
-import { gflops, median, timeRuns } from '../timing.js';
+import { formatMs as fmt, gflops, median, timeRuns } from '../timing.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
 type TfTensor = import('@tensorflow/tfjs').Tensor;
@@ -199,8 +199,6 @@ export function busyNote(start: number, cpuStart: NodeJS.CpuUsage): string {
   const ratio = (cpu.user + cpu.system) / 1000 / wallMs;
   return `total ${fmt(wallMs)}, CPU time ${(ratio * 100).toFixed(0)}% of wall time${ratio < 0.8 ? ' (other processes competed for the cores: figures are low)' : ''}`;
 }
-
-const fmt = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`);
 
 export async function measure(options: PeerOptions = {}): Promise<PeerResult> {
   const { forwardRepeats = 5, trainRepeats = 3, timeBudgetS = 120 } = options;
