@@ -7,6 +7,7 @@ import { type CompiledFunction, compile } from '../engine/runtime.js';
 import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
 import { getSampler } from '../diffusion/samplers/index.js';
 import type { StepCallback } from '../diffusion/samplers/common.js';
+import type { DenoiseCall } from '../diffusion/denoiser.js';
 import { netTraceFn } from '../models/layers.js';
 import { type NetworkRunner, type ObjectiveName, networkDenoiser } from '../train/objectives.js';
 import type { TrainedModel } from './model-store.js';
@@ -33,16 +34,25 @@ export interface GenerateResult {
 
 export const DEFAULT_GRIDS: Record<ObjectiveName, string> = { edm: 'karras', vp: 'logsnr', rf: 'rf' };
 
-/** A network runner over a compiled forward pass, with classifier-free guidance when asked. */
-export function guidedRunner(trained: TrainedModel, forward: CompiledFunction, labels: bigint[] | undefined, guidance: number): NetworkRunner {
+/** One network call on the feeds of netTraceFn (x, noise, label): the plain compiled forward or an accelerated one. */
+export type NetForward = (feeds: Record<string, HostTensor>, call: DenoiseCall) => Promise<Float32Array>;
+
+export const plainForward = (forward: CompiledFunction): NetForward => async (feeds) => (await forward.run(feeds)).out!.data as Float32Array;
+
+/**
+ * A network runner with classifier-free guidance when asked. With guidance the conditional and
+ * unconditional halves go through `forward` as one batch [cond; uncond], so anything a forward
+ * caches per row keeps the two halves apart.
+ */
+export function guidedRunner(trained: TrainedModel, forward: NetForward, labels: bigint[] | undefined, guidance: number): NetworkRunner {
   const { model } = trained;
   const dataShape = trained.config.dataShape;
-  return async (input, noiseLabels, batch) => {
+  return async (input, noiseLabels, batch, call) => {
     const x = (rows: number, data: Float32Array): HostTensor => ({ dtype: 'float32', shape: [rows, ...dataShape], data });
-    if (!labels) return (await forward.run({ x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels } })).out!.data as Float32Array;
+    if (!labels) return forward({ x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels } }, call);
     if (guidance === 1) {
       const feeds = { x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels } as HostTensor, label: { dtype: 'int64', shape: [batch], data: BigInt64Array.from(labels) } as HostTensor };
-      return (await forward.run(feeds)).out!.data as Float32Array;
+      return forward(feeds, call);
     }
     // Conditional and unconditional halves in one call: [x; x] with [labels; null].
     const doubled = new Float32Array(2 * input.length);
@@ -53,7 +63,7 @@ export function guidedRunner(trained: TrainedModel, forward: CompiledFunction, l
     noise.set(noiseLabels, batch);
     const nullLabel = BigInt(model.config.numClasses);
     const allLabels = BigInt64Array.from([...labels, ...labels.map(() => nullLabel)]);
-    const out = (await forward.run({ x: x(2 * batch, doubled), noise: { dtype: 'float32', shape: [2 * batch], data: noise }, label: { dtype: 'int64', shape: [2 * batch], data: allLabels } })).out!.data as Float32Array;
+    const out = await forward({ x: x(2 * batch, doubled), noise: { dtype: 'float32', shape: [2 * batch], data: noise }, label: { dtype: 'int64', shape: [2 * batch], data: allLabels } }, call);
     const guided = new Float32Array(input.length);
     for (let i = 0; i < guided.length; i++) guided[i] = out[input.length + i]! + guidance * (out[i]! - out[input.length + i]!);
     return guided;
@@ -87,7 +97,7 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
       const count = Math.min(batchSize, n - start);
       const noise = noiseStream.normal({ start, count }, dataShape, new Float64Array(count * perSample));
       const chunkLabels = labels?.slice(start, start + count).map((c) => BigInt(c));
-      const { denoiser, process } = networkDenoiser(trained.config.objective, guidedRunner(trained, forward, chunkLabels, guidance), count);
+      const { denoiser, process } = networkDenoiser(trained.config.objective, guidedRunner(trained, plainForward(forward), chunkLabels, guidance), count);
       const grid = makeGrid(process, parseGridSpec(options.grid ?? DEFAULT_GRIDS[trained.config.objective.name]), steps);
       const result = await sampler.sample(denoiser, process, noise, grid, { onStep: options.onStep });
       images.set(Float32Array.from(result.x), start * perSample);

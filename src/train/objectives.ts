@@ -6,7 +6,7 @@
 import { RngStream } from '../engine/rng.js';
 import { edmDenoiser, edmPreconditioning, toDenoiser } from '../diffusion/parameterisation.js';
 import { type Process, edm, rectifiedFlow, vpLinear } from '../diffusion/process.js';
-import type { Denoiser } from '../diffusion/denoiser.js';
+import type { DenoiseCall, Denoiser } from '../diffusion/denoiser.js';
 
 export type ObjectiveName = 'edm' | 'vp' | 'rf';
 export const objectiveNames: readonly ObjectiveName[] = ['edm', 'vp', 'rf'];
@@ -98,18 +98,21 @@ export function prepareBatch(objective: ObjectiveSettings, data: Float32Array, b
   return out;
 }
 
-/** Runs the network on a float32 batch: input and noise labels in, raw output out. */
-export type NetworkRunner = (input: Float32Array, noiseLabels: Float32Array, batch: number) => Promise<Float32Array>;
+/**
+ * Runs the network on a float32 batch: input and noise labels in, raw output out. `call` says which
+ * sampler evaluation this is, for acceleration policies that key their caches on the step.
+ */
+export type NetworkRunner = (input: Float32Array, noiseLabels: Float32Array, batch: number, call: DenoiseCall) => Promise<Float32Array>;
 
 /** The trained network as a Denoiser for the samplers, under the objective's own process. */
 export function networkDenoiser(objective: ObjectiveSettings, run: NetworkRunner, batch: number): { denoiser: Denoiser; process: Process } {
   const process = objectiveProcess(objective);
-  const withLabel = async (x: Float64Array, label: number): Promise<Float64Array> =>
-    Float64Array.from(await run(Float32Array.from(x), new Float32Array(batch).fill(label), batch));
+  const withLabel = async (x: Float64Array, label: number, call: DenoiseCall): Promise<Float64Array> =>
+    Float64Array.from(await run(Float32Array.from(x), new Float32Array(batch).fill(label), batch, call));
   if (objective.name === 'edm') {
     // EDM's c_noise = log(sigma)/4 is exactly the noise label.
-    return { process, denoiser: edmDenoiser((scaled, cNoise) => withLabel(scaled, cNoise), process, objective.sigmaData) };
+    return { process, denoiser: edmDenoiser((scaled, cNoise, call) => withLabel(scaled, cNoise, call), process, objective.sigmaData) };
   }
   const kind = objective.name === 'vp' ? 'eps' : 'velocity';
-  return { process, denoiser: toDenoiser((x, t) => withLabel(x, noiseLabel(process.rho(t))), kind, process) };
+  return { process, denoiser: toDenoiser((x, t, call) => withLabel(x, noiseLabel(process.rho(t)), call), kind, process) };
 }

@@ -35,7 +35,7 @@ export interface TrainConfig {
   emaHalfLifeImages: number; // EMA half-life in training images (EDM style, with ramp-up)
   labelDropout: number; // probability of replacing the condition by the null condition, for classifier-free guidance
   seed: number; // seeds initialisation, data order and noise
-  init?: string; // start from the parameters of this checkpoint (a fine-tune) instead of a fresh initialisation
+  init?: string; // start from this checkpoint's parameters (its EMA when present): a fine-tune
   checkpointEvery: number; // steps between checkpoints
   logEvery: number; // steps between JSONL log lines
 }
@@ -117,9 +117,11 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
   let startStep = 0;
   let restoredOptimizer: Map<string, HostTensor> | undefined;
   if (config.init && !resume) {
+    // A fine-tune starts from the averaged weights when the run kept them: they are the better model.
     const start = await loadCheckpoint(config.init);
-    checkParams(model, start.params);
-    params = start.params;
+    const averaged = underPrefix(EMA_PREFIX, start.extra) as ParamTree;
+    params = averaged.size > 0 ? averaged : start.params;
+    checkParams(model, params);
   }
   if (resume) {
     if (!existsSync(join(ckpt, 'checkpoint.json'))) throw new Error(`--resume: no checkpoint in ${ckpt}`);

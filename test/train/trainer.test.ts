@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadCheckpoint } from '../../src/engine/checkpoint.js';
+import { loadCheckpoint, underPrefix } from '../../src/engine/checkpoint.js';
 import { resolveModelConfig } from '../../src/models/registry.js';
 import { objectiveSettings } from '../../src/train/objectives.js';
 import { TRAIN_DEFAULTS, type TrainConfig, checkpointDir, train } from '../../src/train/trainer.js';
@@ -80,7 +80,7 @@ test('a class-conditional U-Net trains on shapes for a step', async () => {
   }
 });
 
-test('--init starts a run from another run\'s parameters', async () => {
+test('--init starts a run from another run\'s averaged (EMA) parameters', async () => {
   const source = tempDir();
   const fineTune = tempDir();
   try {
@@ -88,7 +88,9 @@ test('--init starts a run from another run\'s parameters', async () => {
     await train(tinyConfig({ steps: 1, lr: 0, warmup: 0, seed: 7, init: checkpointDir(source) }), fineTune, { callbacks: { quiet: true } });
     const a = await loadCheckpoint(checkpointDir(source));
     const b = await loadCheckpoint(checkpointDir(fineTune));
-    for (const [name, tensor] of a.params) assert.deepEqual(b.params.get(name)!.data, tensor.data, `parameter ${name} was not taken from --init`);
+    const averaged = underPrefix('ema/', a.extra);
+    assert.equal(averaged.size, a.params.size);
+    for (const [name, tensor] of averaged) assert.deepEqual(b.params.get(name)!.data, tensor.data, `parameter ${name} was not taken from --init's EMA`);
   } finally {
     rmSync(source, { recursive: true, force: true });
     rmSync(fineTune, { recursive: true, force: true });

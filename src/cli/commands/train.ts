@@ -47,7 +47,7 @@ export const trainCommand: Command = {
     'checkpoint-every': { type: 'string', placeholder: 'N', description: 'steps between checkpoints', default: String(TRAIN_DEFAULTS.checkpointEvery) },
     resolution: { type: 'string', placeholder: 'R', description: 'image side for datasets that take one (shapes, folder)' },
     seed: { type: 'string', placeholder: 'S', description: 'seed of initialisation, data order and noise', default: '0' },
-    init: { type: 'string', placeholder: 'DIR', description: "start from this run's (or checkpoint directory's) parameters instead of a fresh initialisation" },
+    init: { type: 'string', placeholder: 'DIR', description: "start from this run's (or checkpoint directory's) parameters, its EMA when it has one, instead of a fresh initialisation" },
     'p-mean': { type: 'string', placeholder: 'M', description: 'EDM objective: mean of log sigma during training', default: String(OBJECTIVE_DEFAULTS.pMean) },
     'p-std': { type: 'string', placeholder: 'S', description: 'EDM objective: standard deviation of log sigma during training', default: String(OBJECTIVE_DEFAULTS.pStd) },
     out: { type: 'string', placeholder: 'DIR', description: 'output directory (checkpoint/, log.jsonl)' },
