@@ -8,7 +8,7 @@ import { compile, traceFunction } from '../engine/runtime.js';
 import { grad } from '../engine/autodiff.js';
 import { savedForBackwardBytes } from '../engine/graph-stats.js';
 import { TrainStep } from '../engine/train-step.js';
-import { WORKLOAD, randomTensor, workloadForward, workloadParams, workloadForwardFlops, workloadParamCount, workloadParamShapes, workloadTrainFlops } from './engine-workload.js';
+import { WORKLOAD, randomTensor, workloadForward, workloadParams, workloadForwardFlops, workloadParamCount, workloadTrainFlops } from './engine-workload.js';
 import { type TimingOptions, gflops, timeIt } from './timing.js';
 import { measureTrainingMemory } from './engine-memory.js';
 import type { PeerResult } from './peers/tfjs.js';

@@ -12,7 +12,7 @@ import type { TrainedModel } from './model-store.js';
 /** Real data for evaluation comes from a seed the training stream never used. */
 export const EVALUATION_SEED_OFFSET = 1_000_003;
 
-export type ModelEvaluation = (ImageEvaluation | PointEvaluation) & { nfe: number; wall_s: number; sampling_s: number };
+export type ModelEvaluation = (ImageEvaluation | PointEvaluation) & { nfe: number; wall_s: number; sampling_s: number; gflops_per_image: number };
 
 export async function openFeatureNet(trained: TrainedModel, directory?: string): Promise<FeatureNet> {
   const dataset = openDataset(trained.config.data, { resolution: trained.config.resolution });
@@ -39,7 +39,7 @@ export async function evaluateModel(trained: TrainedModel, options: GenerateOpti
   try {
     const generated = await generate(trained, options);
     const scores = await scoreSamples(trained, generated.images, generated.labels, options.seed, featureNet);
-    return { ...scores, nfe: generated.nfe, sampling_s: generated.wallS, wall_s: (performance.now() - started) / 1000 };
+    return { ...scores, nfe: generated.nfe, sampling_s: generated.wallS, gflops_per_image: generated.flops / generated.images.shape[0]! / 1e9, wall_s: (performance.now() - started) / 1000 };
   } finally {
     await featureNet?.dispose();
   }

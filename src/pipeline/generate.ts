@@ -1,15 +1,16 @@
 // Generating samples from a trained model with any sampler: per-sample seeded noise (sample k is the
-// same whatever the batch size), optional class labels and classifier-free guidance, honest NFE.
+// same whatever the batch size), optional class labels and classifier-free guidance, training-free
+// accelerations (src/accel), honest NFE and FLOPs.
 
 import type { HostTensor } from '../engine/host-tensor.js';
 import { RngStream } from '../engine/rng.js';
-import { type CompiledFunction, compile } from '../engine/runtime.js';
 import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
 import { getSampler } from '../diffusion/samplers/index.js';
 import type { StepCallback } from '../diffusion/samplers/common.js';
 import type { DenoiseCall } from '../diffusion/denoiser.js';
-import { netTraceFn } from '../models/layers.js';
-import { type NetworkRunner, type ObjectiveName, networkDenoiser } from '../train/objectives.js';
+import { type NetworkRunner, type ObjectiveName, networkDenoiser, objectiveProcess } from '../train/objectives.js';
+import type { AccelConfig } from '../accel/config.js';
+import { AcceleratedNetwork } from '../accel/network.js';
 import type { TrainedModel } from './model-store.js';
 
 export interface GenerateOptions {
@@ -23,6 +24,8 @@ export interface GenerateOptions {
   classes?: number[]; // class of each sample (cycled); default: sample k gets class k mod numClasses
   onStep?: StepCallback;
   onBatch?: (done: number, total: number) => void;
+  accel?: AccelConfig; // training-free accelerations (Skip-Tuning, a caching method); none: the plain model
+  network?: AcceleratedNetwork; // an already compiled network of this model to run instead (overrides accel)
 }
 
 export interface GenerateResult {
@@ -30,14 +33,13 @@ export interface GenerateResult {
   labels?: number[];
   nfe: number; // network evaluations per sample
   wallS: number;
+  flops: number; // FLOPs of all network calls, counted on the graphs that ran
 }
 
 export const DEFAULT_GRIDS: Record<ObjectiveName, string> = { edm: 'karras', vp: 'logsnr', rf: 'rf' };
 
 /** One network call on the feeds of netTraceFn (x, noise, label): the plain compiled forward or an accelerated one. */
 export type NetForward = (feeds: Record<string, HostTensor>, call: DenoiseCall) => Promise<Float32Array>;
-
-export const plainForward = (forward: CompiledFunction): NetForward => async (feeds) => (await forward.run(feeds)).out!.data as Float32Array;
 
 /**
  * A network runner with classifier-free guidance when asked. With guidance the conditional and
@@ -87,7 +89,10 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
   const dataShape = trained.config.dataShape;
   const perSample = dataShape.reduce((a, b) => a * b, 1);
   const labels = sampleClasses(trained, n, options.classes);
-  const forward = compile(netTraceFn(trained.model), { params: trained.params, name: trained.name });
+  const network = options.network ?? new AcceleratedNetwork(trained.model, trained.params, options.accel, trained.name);
+  const flopsBefore = network.flops;
+  const process = objectiveProcess(trained.config.objective);
+  const grid = makeGrid(process, parseGridSpec(options.grid ?? DEFAULT_GRIDS[trained.config.objective.name]), steps);
   const noiseStream = RngStream.fromSeed(seed, 'sample-noise');
   const images = new Float32Array(n * perSample);
   const started = performance.now();
@@ -97,15 +102,15 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
       const count = Math.min(batchSize, n - start);
       const noise = noiseStream.normal({ start, count }, dataShape, new Float64Array(count * perSample));
       const chunkLabels = labels?.slice(start, start + count).map((c) => BigInt(c));
-      const { denoiser, process } = networkDenoiser(trained.config.objective, guidedRunner(trained, plainForward(forward), chunkLabels, guidance), count);
-      const grid = makeGrid(process, parseGridSpec(options.grid ?? DEFAULT_GRIDS[trained.config.objective.name]), steps);
-      const result = await sampler.sample(denoiser, process, noise, grid, { onStep: options.onStep });
+      const run = network.run({ sampler, process, grid, noise });
+      const { denoiser } = networkDenoiser(trained.config.objective, guidedRunner(trained, run.forward, chunkLabels, guidance), count);
+      const result = await sampler.sample(denoiser, process, noise, grid, { onStep: options.onStep, ...run.samplerOptions });
       images.set(Float32Array.from(result.x), start * perSample);
       nfe = result.nfe;
       options.onBatch?.(start + count, n);
     }
   } finally {
-    await forward.dispose();
+    if (!options.network) await network.dispose();
   }
-  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels, nfe, wallS: (performance.now() - started) / 1000 };
+  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels, nfe, wallS: (performance.now() - started) / 1000, flops: network.flops - flopsBefore };
 }

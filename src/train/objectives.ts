@@ -19,6 +19,12 @@ export interface ObjectiveSettings {
   rfTime: 'uniform' | 'logit-normal'; // rectified flow: distribution of t during training
   logitMean: number; // rectified flow, logit-normal t: mean of logit(t)
   logitStd: number; // rectified flow, logit-normal t: standard deviation of logit(t)
+  /**
+   * The objective whose parameterisation the network has, when it differs from `name` (absent:
+   * the same). A reflow student samples rectified flow but keeps its teacher's network, e.g. EDM's
+   * preconditioned denoiser, so that it starts from the teacher's weights.
+   */
+  network?: ObjectiveName;
 }
 
 export const OBJECTIVE_DEFAULTS: Omit<ObjectiveSettings, 'name'> = {
@@ -58,6 +64,9 @@ export const noiseLabel = (rho: number): number => Math.log(rho) / 4;
  * of sample k depend only on (seed, step, k), so a resumed run sees exactly the same noise.
  */
 export function prepareBatch(objective: ObjectiveSettings, data: Float32Array, batch: number, seed: number, step: number): PreparedBatch {
+  if ((objective.network ?? objective.name) !== objective.name) {
+    throw new Error(`a ${objective.name} objective with a ${objective.network} network is a reflow student, trained on pairs: continue it with 'hasten reflow train --resume'`);
+  }
   const perSample = data.length / batch;
   const rng = RngStream.fromSeed(seed, 'objective', step);
   const eps = rng.derive('noise').normal({ start: 0, count: batch }, perSample);
@@ -107,12 +116,27 @@ export type NetworkRunner = (input: Float32Array, noiseLabels: Float32Array, bat
 /** The trained network as a Denoiser for the samplers, under the objective's own process. */
 export function networkDenoiser(objective: ObjectiveSettings, run: NetworkRunner, batch: number): { denoiser: Denoiser; process: Process } {
   const process = objectiveProcess(objective);
+  const network = objective.network ?? objective.name;
+  const nativeProcess = objectiveProcess({ ...objective, name: network });
   const withLabel = async (x: Float64Array, label: number, call: DenoiseCall): Promise<Float64Array> =>
     Float64Array.from(await run(Float32Array.from(x), new Float32Array(batch).fill(label), batch, call));
-  if (objective.name === 'edm') {
-    // EDM's c_noise = log(sigma)/4 is exactly the noise label.
-    return { process, denoiser: edmDenoiser((scaled, cNoise, call) => withLabel(scaled, cNoise, call), process, objective.sigmaData) };
-  }
-  const kind = objective.name === 'vp' ? 'eps' : 'velocity';
-  return { process, denoiser: toDenoiser((x, t, call) => withLabel(x, noiseLabel(process.rho(t)), call), kind, process) };
+  // EDM's c_noise = log(sigma)/4 is exactly the noise label.
+  const native = network === 'edm'
+    ? edmDenoiser((scaled, cNoise, call) => withLabel(scaled, cNoise, call), nativeProcess, objective.sigmaData)
+    : toDenoiser((x, t, call) => withLabel(x, noiseLabel(nativeProcess.rho(t)), call), network === 'vp' ? 'eps' : 'velocity', nativeProcess);
+  return { process, denoiser: network === objective.name ? native : underProcess(native, nativeProcess, process) };
+}
+
+/**
+ * A denoiser of one process's time used on another's: x/alpha at the same rho is the same noisy
+ * point in both (x0 + rho·eps), so only the time and the scale of x change.
+ */
+function underProcess(denoiser: Denoiser, native: Process, process: Process): Denoiser {
+  return {
+    denoise(x, t, call) {
+      const nativeTime = native.tFromRho(process.rho(t));
+      const scale = native.alpha(nativeTime) / process.alpha(t);
+      return denoiser.denoise(x.map((xi) => scale * xi), nativeTime, call);
+    },
+  };
 }

@@ -11,9 +11,10 @@ import { ModuleContext } from '../models/module-context.js';
 import { RngStream } from '../engine/rng.js';
 import { TrainStep } from '../engine/train-step.js';
 import { emaBeta, learningRateSchedule, updateEma } from '../engine/optim.js';
-import { type Dataset } from '../data/dataset.js';
+import type { Dataset, DatasetBatch } from '../data/dataset.js';
+import type { Tensor } from '../engine/graph.js';
 import { openDataset } from '../data/registry.js';
-import { createModel, type Model, type ModelConfig } from '../models/registry.js';
+import { createModel, type ModelConfig } from '../models/registry.js';
 import { initParams, checkParams } from '../models/init.js';
 import { tokenizeCaptions } from '../models/embeddings.js';
 import { type ObjectiveSettings, prepareBatch } from './objectives.js';
@@ -80,34 +81,56 @@ export function checkpointDir(out: string): string {
   return join(out, 'checkpoint');
 }
 
-/** The network inputs of one step: the objective's noised batch plus its conditioning. */
-function stepFeeds(config: TrainConfig, model: Model, dataset: Dataset, step: number): Record<string, HostTensor> {
-  const batch = dataset.sample({ start: step * config.batch, count: config.batch }, config.seed);
-  const prepared = prepareBatch(config.objective, batch.x.data, config.batch, config.seed, step);
-  const shape = [config.batch, ...dataset.shape];
-  const feeds: Record<string, HostTensor> = {
-    x: { dtype: 'float32', shape, data: prepared.input },
-    noise: { dtype: 'float32', shape: [config.batch], data: prepared.noiseLabel },
-    target: { dtype: 'float32', shape, data: prepared.target },
-    weight: { dtype: 'float32', shape: [config.batch], data: prepared.weight },
-  };
+/**
+ * What a run learns from: the feeds of each step (the network inputs x, noise and label or caption,
+ * plus whatever `loss` reads) and the loss of the network's output. Feeds must depend only on the
+ * step, so that a resumed run sees exactly the batches an uninterrupted one would have.
+ */
+export interface BatchSource {
+  feeds(step: number): Record<string, HostTensor>;
+  loss(output: Tensor, inputs: Record<string, Tensor>): Tensor;
+}
+
+/** The conditioning feeds of one step, with classifier-free guidance's dropout to the null condition. */
+export function conditioningFeeds(config: TrainConfig, step: number, batch: Pick<DatasetBatch, 'labels' | 'captions'>): Record<string, HostTensor> {
   const dropped = RngStream.fromSeed(config.seed, 'condition-dropout', step).uniform({ start: 0, count: config.batch }, 1, new Float64Array(config.batch));
   if (config.cond === 'class') {
     if (!batch.labels) throw new Error(`dataset '${config.data}' has no class labels; use --cond none`);
     const labels = batch.labels.data.slice();
-    for (let i = 0; i < labels.length; i++) if (dropped[i]! < config.labelDropout) labels[i] = BigInt(model.config.numClasses);
-    feeds.label = { dtype: 'int64', shape: [config.batch], data: labels };
-  } else if (config.cond === 'caption') {
+    for (let i = 0; i < labels.length; i++) if (dropped[i]! < config.labelDropout) labels[i] = BigInt(config.model.numClasses);
+    return { label: { dtype: 'int64', shape: [config.batch], data: labels } };
+  }
+  if (config.cond === 'caption') {
     if (!batch.captions) throw new Error(`dataset '${config.data}' has no captions; use --cond none or class`);
     const captions = batch.captions.map((c, i) => (dropped[i]! < config.labelDropout ? '' : c));
-    feeds.caption = tokenizeCaptions(captions, model.config.captionTokens);
+    return { caption: tokenizeCaptions(captions, config.model.captionTokens) };
   }
-  return feeds;
+  return {};
 }
 
-/** Trains (or resumes) into `out`; the checkpoint holds everything needed to sample. */
-export async function train(config: TrainConfig, out: string, { resume = false, callbacks = {} }: { resume?: boolean; callbacks?: TrainerCallbacks } = {}): Promise<TrainResult> {
+/** The diffusion objective on fresh data: each step noises a batch of the dataset's stream. */
+export function objectiveSource(config: TrainConfig, dataset: Dataset): BatchSource {
+  return {
+    feeds(step) {
+      const batch = dataset.sample({ start: step * config.batch, count: config.batch }, config.seed);
+      const prepared = prepareBatch(config.objective, batch.x.data, config.batch, config.seed, step);
+      const shape = [config.batch, ...dataset.shape];
+      return {
+        x: { dtype: 'float32', shape, data: prepared.input },
+        noise: { dtype: 'float32', shape: [config.batch], data: prepared.noiseLabel },
+        target: { dtype: 'float32', shape, data: prepared.target },
+        weight: { dtype: 'float32', shape: [config.batch], data: prepared.weight },
+        ...conditioningFeeds(config, step, batch),
+      };
+    },
+    loss: (output, inputs) => weightedLoss(output, inputs.target!, inputs.weight!),
+  };
+}
+
+/** Trains (or resumes) into `out`, on `source` (default: the config's objective on its dataset); the checkpoint holds everything needed to sample. */
+export async function train(config: TrainConfig, out: string, { resume = false, callbacks = {}, source }: { resume?: boolean; callbacks?: TrainerCallbacks; source?: BatchSource } = {}): Promise<TrainResult> {
   const dataset = openDataset(config.data, { resolution: config.resolution });
+  const batches = source ?? objectiveSource(config, dataset);
   const model = createModel(config.model);
   mkdirSync(out, { recursive: true });
   const ckpt = checkpointDir(out);
@@ -136,7 +159,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
   const step = new TrainStep(params, (graph, inputs) => {
     const ctx = new ModuleContext(graph);
     const output = model.forward(ctx, { x: inputs.x!, noise: inputs.noise!, label: inputs.label, caption: inputs.caption });
-    return weightedLoss(output, inputs.target!, inputs.weight!);
+    return batches.loss(output, inputs);
   }, { clipGradNorm: config.clipGradNorm });
   if (restoredOptimizer) step.loadStateTensors(restoredOptimizer, ckpt);
   if (!ema || ema.size === 0) ema = cloneParams(step.params);
@@ -156,7 +179,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
   try {
     while (current < config.steps) {
       const lr = schedule(current);
-      const result = await step.step(stepFeeds(config, model, dataset, current), lr);
+      const result = await step.step(batches.feeds(current), lr);
       if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) {
         throw new TrainingDiverged(`training diverged at step ${current}: loss ${result.loss}, gradient norm ${result.gradNorm}, learning rate ${lr}. ` +
           `The parameters were not updated; the last good checkpoint is in ${ckpt}. Try a lower --lr or a longer warm-up.`);

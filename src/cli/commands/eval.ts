@@ -1,9 +1,10 @@
 // `hasten eval`: sample quality of a model with a sampler, each distance beside its real-vs-real floor.
 
-import { type Command, UsageError } from '../command.js';
+import type { Command } from '../command.js';
+import { describeAccel } from '../../accel/config.js';
 import { evaluateModel } from '../../pipeline/evaluate-model.js';
 import { Progress } from '../progress.js';
-import { openModel, parseClasses, parseSamplingFlags, sampleOptions } from './sample.js';
+import { asUsageError, openModel, parseClasses, parseSamplingFlags, sampleOptions } from './sample.js';
 
 export const evalCommand: Command = {
   path: ['eval'],
@@ -24,13 +25,12 @@ export const evalCommand: Command = {
     try {
       result = await evaluateModel(trained, { ...flags, classes, features: values.features as string | undefined, onBatch: (done) => progress?.update(done) });
     } catch (error) {
-      if (/no feature network|unknown grid|out of range|not class-conditional/.test((error as Error).message)) throw new UsageError((error as Error).message);
-      throw error;
+      throw asUsageError(error);
     } finally {
       progress?.finish();
     }
     if (values.json) {
-      console.log(JSON.stringify({ model: trained.name, sampler: flags.sampler, steps: flags.steps, ...result }));
+      console.log(JSON.stringify({ model: trained.name, sampler: flags.sampler, steps: flags.steps, accel: describeAccel(flags.accel), ...result }));
       return;
     }
     for (const [key, value] of Object.entries(result)) console.log(`${key.padEnd(12)} ${typeof value === 'number' ? value.toPrecision(5) : value}`);

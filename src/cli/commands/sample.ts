@@ -9,6 +9,8 @@ import { scatterPlot } from '../../data/scatter-plot.js';
 import { generate } from '../../pipeline/generate.js';
 import { ModelNotFound, type TrainedModel, loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
+import { ACCEL_FLAG_HELP, type AccelConfig, type AccelFlags, parseAccelFlags } from '../../accel/config.js';
+import { AccelSettingError } from '../../accel/errors.js';
 
 /** Parses --class: indices or class names, comma separated. */
 export function parseClasses(trained: TrainedModel, raw: string | boolean | undefined): number[] | undefined {
@@ -40,9 +42,34 @@ export function checkSampler(raw: string | boolean | undefined): string {
   return name;
 }
 
+/** The acceleration flags as an AccelConfig; a bad setting is a usage error. */
+export function parseAccel(values: Record<string, string | boolean | undefined>): AccelConfig {
+  const flags: AccelFlags = {};
+  for (const name of Object.keys(ACCEL_FLAG_HELP) as (keyof AccelFlags)[]) {
+    const value = values[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw new UsageError(`--${name} needs a value (e.g. ${ACCEL_FLAG_HELP[name].description.split(': ')[1]?.split(' |')[0]})`);
+    flags[name] = value;
+  }
+  try {
+    return parseAccelFlags(flags);
+  } catch (error) {
+    if (error instanceof AccelSettingError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** Errors of sampling that come from what the user asked for, as usage errors (one line, no stack). */
+export function asUsageError(error: unknown): unknown {
+  const message = (error as Error).message;
+  if (error instanceof AccelSettingError || /no feature network|unknown grid|grid '|out of range|not class-conditional/.test(message)) return new UsageError(message);
+  return error;
+}
+
 /** The sampling flags shared by sample, eval and the benchmarks that sample. */
-export function parseSamplingFlags(values: Record<string, string | boolean | undefined>, minSamples = 1): { sampler: string; steps: number; n: number; seed: number; guidance: number; batch: number; grid?: string } {
+export function parseSamplingFlags(values: Record<string, string | boolean | undefined>, minSamples = 1): { sampler: string; steps: number; n: number; seed: number; guidance: number; batch: number; grid?: string; accel: AccelConfig } {
   return {
+    accel: parseAccel(values),
     sampler: checkSampler(values.sampler),
     steps: parseNumber('steps', values.steps, { integer: true, min: 1 })!,
     n: parseNumber('n', values.n, { integer: true, min: minSamples })!,
@@ -63,6 +90,7 @@ export const sampleOptions = {
   guidance: { type: 'string', placeholder: 'W', description: 'classifier-free guidance weight (1 = plain conditional)', default: '1' },
   class: { type: 'string', placeholder: 'K[,K...]', description: 'class index or name per sample (cycled); default: all classes in turn' },
   batch: { type: 'string', placeholder: 'B', description: 'samples per network call', default: '64' },
+  ...Object.fromEntries(Object.entries(ACCEL_FLAG_HELP).map(([name, help]) => [name, { type: 'string', ...help }])) as Record<keyof AccelFlags, { type: 'string'; placeholder: string; description: string }>,
 } as const;
 
 export const sampleCommand: Command = {
@@ -73,7 +101,7 @@ export const sampleCommand: Command = {
     out: { type: 'string', placeholder: 'FILE.png', description: 'where to write the grid' },
     json: { type: 'boolean', description: 'print { nfe, wall_s, out } as JSON' },
   },
-  details: 'Example: hasten sample --model shapes --sampler heun --steps 18 --n 16 --out grid.png',
+  details: 'Example: hasten sample --model shapes --sampler heun --steps 18 --n 16 --out grid.png\nAccelerations: docs/accel.md (Skip-Tuning combines with one caching method).',
   async run(values) {
     const out = values.out as string | undefined;
     if (!out) throw new UsageError('--out FILE.png is required');
@@ -87,15 +115,14 @@ export const sampleCommand: Command = {
     try {
       result = await generate(trained, { ...flags, classes, onBatch: (done) => progress?.update(done) });
     } catch (error) {
-      if (/unknown grid|grid '/.test((error as Error).message) || /class .* out of range|not class-conditional/.test((error as Error).message)) throw new UsageError((error as Error).message);
-      throw error;
+      throw asUsageError(error);
     } finally {
       progress?.finish();
     }
     const isImage = result.images.shape.length === 4;
     writeFileSync(out, isImage ? imageGrid(result.images, { columns: Math.ceil(Math.sqrt(n)) }) : scatterPlot(result.images, { labels: result.labels?.map((c) => BigInt(c)) }));
     const wallS = (performance.now() - started) / 1000;
-    if (values.json) console.log(JSON.stringify({ out, nfe: result.nfe, wall_s: wallS, sampling_s: result.wallS, n }));
+    if (values.json) console.log(JSON.stringify({ out, nfe: result.nfe, wall_s: wallS, sampling_s: result.wallS, gflops_per_image: result.flops / n / 1e9, n }));
     else console.log(`wrote ${n} samples to ${out} (${result.nfe} network evaluations each, ${wallS.toFixed(1)} s)`);
   },
 };

@@ -29,6 +29,11 @@ export interface SamplerOptions {
    * random.ts for draws that do not depend on how a batch is split.
    */
   freshNoise?: (out: Float64Array) => void;
+  /**
+   * Called at the start of every step, before its first evaluation; it may change x in place
+   * (Faster Diffusion's prior noise injection adds a little of the initial noise to late states).
+   */
+  beforeStep?: (step: number, t: number, x: Float64Array) => void;
 }
 
 export interface SampleResult {
@@ -87,7 +92,13 @@ export class SamplerRun {
   }
 
   /** A step's first evaluation plus the callback: the x0 prediction, or undefined when the run must stop. */
+  /** Runs the beforeStep hook; samplers that do not use beginStep call it at the start of each step. */
+  enterStep(step: number, t: number, x: Float64Array): void {
+    this.options.beforeStep?.(step, t, x);
+  }
+
   async beginStep(step: number, t: number, x: Float64Array): Promise<Float64Array | undefined> {
+    this.enterStep(step, t, x);
     const denoised = await this.denoise(x, t, step, 0);
     return (await this.report(step, t, x, denoised)) ? undefined : denoised;
   }

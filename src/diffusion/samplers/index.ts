@@ -21,6 +21,8 @@ export interface SamplerDefinition {
   order: number;
   /** Denoiser evaluations that N steps cost on a grid ending at the data end. */
   nfe(steps: number): number;
+  /** Step i makes one evaluation, at grid[i]: the noise levels of all calls are known in advance. */
+  evaluatesAtGridPoints: boolean;
   sample(denoiser: Denoiser, process: Process, noise: Float64Array, grid: Float64Array, options?: SamplerOptions): Promise<SampleResult>;
 }
 
@@ -29,7 +31,7 @@ const oneEvaluationPerStep = (steps: number) => steps;
 const stagesPerStep = (stages: number) => (steps: number) => stages * (steps - 1) + 1;
 
 function define<S extends object>(name: string, summary: string, order: number, nfe: (steps: number) => number, sampler: Sampler<S>, settings: S): SamplerDefinition {
-  return { name, summary, order, nfe, sample: (denoiser, process, noise, grid, options = {}) => sampler(denoiser, process, noise, grid, { ...settings, ...options }) };
+  return { name, summary, order, nfe, evaluatesAtGridPoints: nfe === oneEvaluationPerStep, sample: (denoiser, process, noise, grid, options = {}) => sampler(denoiser, process, noise, grid, { ...settings, ...options }) };
 }
 
 const definitions: SamplerDefinition[] = [

@@ -45,6 +45,8 @@ export const uniPc: Sampler<UniPcSettings> = async (denoiser, process, noise, gr
   let x = run.start;
   for (let i = 0; i < run.steps; i++) {
     const [t, next] = [grid[i]!, grid[i + 1]!];
+    // The corrector below rebuilds x from the previous step, so a beforeStep change of x reaches only this evaluation.
+    run.enterStep(i, t, x);
     const prediction = await run.denoise(x, t, i, 0);
     if (pending && useCorrector) {
       const { base, scale, ratios, differences, targets, previousPrediction } = pending;

@@ -4,7 +4,7 @@
 
 import { type Attrs, type OpDef, type Tensor, ShapeError, apply1, formatShape } from '../graph.js';
 import { concat, fill, pad, reshape, slice, transposeLast2 } from './shape.js';
-import { div, mul } from './elementwise.js';
+import { div } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { sum } from './reduce.js';
 

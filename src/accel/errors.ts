@@ -1,0 +1,6 @@
+// One error type for every acceleration setting that is malformed, contradictory or does not fit the
+// model, so the CLI can print it as a one-line usage error.
+
+export class AccelSettingError extends Error {
+  override name = 'AccelSettingError';
+}

@@ -1,0 +1,77 @@
+// The reflow regression on a pair (x0, z) at rectified-flow time t: x_t = (1 − t)·x0 + t·z, target
+// velocity v = z − x0. The student keeps its teacher's network and parameterisation, so that it
+// starts from the teacher's weights and every sampler reads it through the usual change of
+// variables; the loss on the velocity then becomes, per parameterisation, a regression of the raw
+// network output F on a target T with v̂ − v = k·(F − T). For EDM's preconditioned network with
+// sigma = t/(1 − t) (what rectified flow++ does):
+//   input c_in·x_t/(1 − t),   T = (x0 − c_skip·x_t/(1 − t))/c_out,   k = −c_out/t,
+// i.e. EDM's own regression with the paired noise in place of fresh noise, weighted by c_out²/t².
+
+import { edmPreconditioning } from '../diffusion/parameterisation.js';
+import { type ObjectiveName, type ObjectiveSettings, noiseLabel } from '../train/objectives.js';
+
+/** The student's objective: rectified flow (its process and samplers), with the teacher's network. */
+export function studentObjective(teacher: ObjectiveSettings): ObjectiveSettings {
+  return { ...teacher, name: 'rf', network: teacher.network ?? teacher.name };
+}
+
+/** How a network of one parameterisation sees the pair point at rectified-flow time t. */
+export interface PairCoefficients {
+  input: number; // network input = input·x_t
+  targetData: number; // T = targetData·x0 + targetNoise·z
+  targetNoise: number;
+  velocity: number; // k in v̂ − v = k·(F − T)
+  denoisedInput: number; // the x0 prediction D = denoisedInput·(network input) + denoisedOutput·F
+  denoisedOutput: number;
+}
+
+export function pairCoefficients(network: ObjectiveName, t: number, sigmaData: number): PairCoefficients {
+  if (!(t > 0 && t < 1)) throw new Error(`reflow: t must be in (0, 1), got ${t}`);
+  const rho = t / (1 - t);
+  switch (network) {
+    case 'edm': {
+      const { cSkip, cOut, cIn } = edmPreconditioning(rho, sigmaData);
+      // x_edm = x_t/(1 − t) = x0 + rho·z.
+      return { input: cIn / (1 - t), targetData: (1 - cSkip) / cOut, targetNoise: (-cSkip * rho) / cOut, velocity: -cOut / t, denoisedInput: cSkip / cIn, denoisedOutput: cOut };
+    }
+    case 'vp': {
+      // The eps network reads x_vp = alpha·(x0 + rho·z) with alpha = 1/√(1 + rho²); D = x_vp/alpha − rho·F.
+      const alpha = 1 / Math.sqrt(1 + rho * rho);
+      return { input: alpha / (1 - t), targetData: 0, targetNoise: 1, velocity: 1 / (1 - t), denoisedInput: 1 / alpha, denoisedOutput: -rho };
+    }
+    case 'rf':
+      return { input: 1, targetData: -1, targetNoise: 1, velocity: 1, denoisedInput: 1, denoisedOutput: -t };
+  }
+}
+
+export interface PairBatch {
+  input: Float32Array; // network input, the data's layout
+  noiseLabel: Float32Array; // [batch]: log(t/(1 − t))/4, as every objective labels noise
+  target: Float32Array; // regression target T of the network output
+  velocity: Float32Array; // [batch]: k
+  denoisedInput: Float32Array; // [batch]
+  denoisedOutput: Float32Array; // [batch]
+}
+
+/** The regression of a batch of pairs (x0, z) at times t (one per sample). */
+export function preparePairBatch(network: ObjectiveName, sigmaData: number, x0: Float32Array, z: Float32Array, t: Float64Array): PairBatch {
+  const batch = t.length;
+  const perSample = x0.length / batch;
+  const out: PairBatch = {
+    input: new Float32Array(x0.length), noiseLabel: new Float32Array(batch), target: new Float32Array(x0.length),
+    velocity: new Float32Array(batch), denoisedInput: new Float32Array(batch), denoisedOutput: new Float32Array(batch),
+  };
+  for (let b = 0; b < batch; b++) {
+    const time = t[b]!;
+    const c = pairCoefficients(network, time, sigmaData);
+    out.noiseLabel[b] = noiseLabel(time / (1 - time));
+    out.velocity[b] = c.velocity;
+    out.denoisedInput[b] = c.denoisedInput;
+    out.denoisedOutput[b] = c.denoisedOutput;
+    for (let i = b * perSample; i < (b + 1) * perSample; i++) {
+      out.input[i] = c.input * ((1 - time) * x0[i]! + time * z[i]!);
+      out.target[i] = c.targetData * x0[i]! + c.targetNoise * z[i]!;
+    }
+  }
+  return out;
+}
