@@ -206,8 +206,8 @@ export class AcceleratedRun {
     const labels = group.map((j) => Math.fround(Math.log(process.rho(grid[j]!)) / 4));
     const noise = new Float32Array(group.length * rows);
     labels.forEach((l, c) => noise.fill(l, c * rows, (c + 1) * rows));
-    // The decoder does not read x; the current x only satisfies the graph's input.
-    const batched: Record<string, HostTensor> = { x: feeds.x!, noise: { dtype: 'float32', shape: [noise.length], data: noise } };
+    // The decoder does not read x: the tiled current x only gives the traced (and pruned) encoder consistent shapes.
+    const batched: Record<string, HostTensor> = { x: tileRows(feeds.x!, group.length), noise: { dtype: 'float32', shape: [noise.length], data: noise } };
     if (feeds.label) batched.label = tileRows(feeds.label, group.length);
     const out = (await this.network.call({ ...this.withSkipScale(batched, group, rows), ...this.cache!.feeds }, rows)).out!.data as Float32Array;
     const perCopy = out.length / group.length;

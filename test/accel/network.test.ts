@@ -134,3 +134,14 @@ test('accel network: settings that do not fit the model are one clear error', ()
   assert.throws(() => new AcceleratedNetwork(mlp, new Map(), parseAccelFlags({ 'skip-tuning': '0.8' })), /--skip-tuning needs a U-Net/);
   assert.throws(() => new AcceleratedNetwork(mlp, new Map(), parseAccelFlags({ 'encoder-propagation': 'every=2' })), /needs a U-Net or a DiT/);
 });
+
+test('accel network: on the DiT the first K blocks act as the encoder', async () => {
+  const dit = createModel({ arch: 'dit', resolution: 8, patchSize: 2, width: 16, depth: 3, heads: 2 });
+  const ditModel = { ...trained, model: dit, params: randomParams(dit, 2) } as TrainedModel;
+  const run = (flags: Parameters<typeof parseAccelFlags>[0]) => generate(ditModel, { sampler: 'dpmpp-2m', steps: 6, n: 2, seed: 1, accel: parseAccelFlags(flags) });
+  const plain = await run({});
+  const propagated = await run({ 'encoder-propagation': 'every=3,blocks=2,noise=0' });
+  assert.ok(propagated.flops < plain.flops);
+  assert.ok(maxDiff(propagated.images.data, plain.images.data) > 0);
+  assert.deepEqual((await run({ 'encoder-propagation': 'every=1,blocks=2,noise=0' })).images.data, plain.images.data);
+});
