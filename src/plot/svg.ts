@@ -20,7 +20,8 @@ export interface LineChartOptions {
   height?: number;
 }
 
-// Colour-blind-friendly categorical palette (Tableau 10); dashes tell series apart once it repeats.
+// Colour-blind-friendly categorical palette (Tableau 10); dashes tell series apart once it repeats
+// (series with their own colour are solid unless dashed: their caller chose how to tell them apart).
 const palette = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const dashPatterns = ['', '6 3', '2 3', '8 3 2 3'];
 
@@ -117,7 +118,7 @@ export function lineChart(series: readonly Series[], options: LineChartOptions =
 
   series.forEach((s, index) => {
     const color = s.color ?? palette[index % palette.length]!;
-    const dash = s.dashed ? '6 3' : dashPatterns[Math.floor(index / palette.length) % dashPatterns.length]!;
+    const dash = s.dashed ? '6 3' : s.color ? '' : dashPatterns[Math.floor(index / palette.length) % dashPatterns.length]!;
     const points = s.points.filter(([x, y]) => xAxis.drawable(x) && yAxis.drawable(y)).map(([x, y]) => `${f(px(x))},${f(py(y))}`);
     const dashAttribute = dash ? ` stroke-dasharray="${dash}"` : '';
     if (points.length > 1) parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${color}" stroke-width="1.6"${dashAttribute}/>`);

@@ -1,0 +1,201 @@
+// `hasten bench accel`: the training-free accelerations of src/accel against the plain model on the
+// same sampler, steps and noise. Per config: the wall-clock speedup beside the FLOP reduction it
+// should realise, sample quality (FD, class accuracy) and how far the samples drift from the plain
+// model's from the same noise; plus Skip-Tuning's FD over a rho x NFE grid.
+//
+// Wall times come from separate small runs, the same size for every config and interleaved across
+// configs (plain, A, B, plain, A, B, ...), so that load from other processes falls on all of them
+// alike; medians are quoted. Quality comes from one larger run per config.
+
+import { availableParallelism, cpus, loadavg, platform, arch } from 'node:os';
+import { type AccelConfig, type AccelFlags, ACCEL_FLAG_HELP, describeAccel, isPlain, parseAccelFlags } from '../accel/config.js';
+import type { CachingMethod } from '../accel/caching.js';
+import { AccelSettingError } from '../accel/errors.js';
+import { AcceleratedNetwork } from '../accel/network.js';
+import type { SkipTuning } from '../accel/skip-tuning.js';
+import { openDataset } from '../data/registry.js';
+import { getSampler, stepsForNfe } from '../diffusion/samplers/index.js';
+import type { ImageEvaluation } from '../eval/evaluate.js';
+import { shippedFeatureNetDir } from '../eval/feature-net.js';
+import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
+import { type GenerateResult, generate } from '../pipeline/generate.js';
+import type { TrainedModel } from '../pipeline/model-store.js';
+import { median } from './timing.js';
+
+export type AccelMethod = 'plain' | 'skip-tuning' | CachingMethod;
+
+/** Configs as describeAccel writes them, so a row's `config` can be passed back as --config. */
+export const DEFAULT_BENCH_CONFIGS: readonly string[] = [
+  'encoder-propagation every=2',
+  'encoder-propagation every=3',
+  'encoder-propagation keys=dense-early',
+  'encoder-propagation every=3,parallel=off', // against the row above: what batched decoding buys
+  'encoder-propagation every=3,noise=0', // against every=3: what prior noise injection costs or buys
+  'feature-inheritance modules=mid,every=2',
+  'feature-inheritance modules=dec.2.*/mid,every=2',
+  'feature-inheritance modules=*.attn.mlp,every=2', // unit granularity
+  'feature-inheritance modules=enc.2.*/mid/dec.2.*,every=3',
+  'deepcache every=2,branch=1',
+  'deepcache every=3,branch=1',
+  'deepcache every=3,branch=0',
+  'deepcache every=5,branch=0',
+  'skip-tuning 0.8',
+];
+
+export interface AccelBenchSettings {
+  sampler: string; // sampler of every row
+  steps: number; // sampler steps of every row
+  n: number; // samples scored per config (and per sweep point); FD is compared with fd_floor at this n
+  seed: number; // noise seed: every config starts from the same noise
+  batch: number; // samples per network call in the scored runs
+  timingN: number; // samples in each timed run (one batch), the same for every config
+  repeats: number; // timed runs per config after one warm-up, interleaved across configs
+  configs: AccelConfig[]; // compared with the plain model, which always comes first
+  sweepRho: number[]; // Skip-Tuning factors of the sweep
+  sweepNfe: number[]; // NFEs of the sweep (steps by stepsForNfe); empty: no sweep
+}
+
+export const ACCEL_BENCH_DEFAULTS: Readonly<AccelBenchSettings> = {
+  sampler: 'ddim', // the sampler of the caching papers' headline results
+  steps: 50, // their DDIM step count
+  n: 500,
+  seed: 0,
+  batch: 64,
+  timingN: 16, // small enough to time every config several times, large enough to fill the cores
+  repeats: 5,
+  configs: DEFAULT_BENCH_CONFIGS.map(parseBenchConfig),
+  sweepRho: [0.5, 0.6, 0.7, 0.8, 0.9, 1],
+  sweepNfe: [5, 10, 20], // Skip-Tuning targets few-step sampling
+};
+
+export interface AccelBenchRow {
+  method: AccelMethod; // the caching method where there is one, else skip-tuning or plain
+  config: string; // describeAccel's text, which --config accepts
+  sampler: string;
+  nfe: number;
+  wall_s: number; // median seconds of a timed run of timing_n samples
+  speedup: number; // plain wall_s / wall_s
+  gflops: number; // GFLOPs per image, counted on the graphs that ran
+  flop_speedup: number; // plain gflops / gflops
+  flop_speedup_realised: number; // speedup / flop_speedup: the share of the FLOP reduction the wall clock sees
+  fd: number | null; // null where no feature network fits the data
+  accuracy: number | null; // null also for unconditional models
+  rmse_to_plain: number; // RMS difference to the plain model's samples from the same noise, over all values
+}
+
+export interface SweepPoint {
+  nfe: number;
+  rho: number;
+  fd: number | null;
+  accuracy: number | null;
+}
+
+export interface AccelBenchResult {
+  model: string;
+  sampler: string;
+  steps: number;
+  n: number;
+  timing_n: number;
+  repeats: number;
+  fd_floor: number | null; // FD between two real sets of n: what no method can go below
+  rows: AccelBenchRow[];
+  sweep: SweepPoint[];
+  machine: { cpu: string; cores: number; platform: string; node: string; load_average: number; hasten_ort_spin: string | null };
+}
+
+/** 'plain', or 'METHOD SPEC' parts joined by '+' (Skip-Tuning with one caching method), as describeAccel writes them. */
+export function parseBenchConfig(text: string): AccelConfig {
+  if (text.trim() === 'plain') return {};
+  const flags: AccelFlags = {};
+  for (const part of text.split('+')) {
+    const [method = '', ...spec] = part.trim().split(/\s+/);
+    if (!Object.hasOwn(ACCEL_FLAG_HELP, method)) throw new AccelSettingError(`config '${text}': unknown method '${method}' (methods: plain, ${Object.keys(ACCEL_FLAG_HELP).join(', ')})`);
+    const name = method as keyof AccelFlags;
+    if (flags[name] !== undefined) throw new AccelSettingError(`config '${text}': ${method} is given twice`);
+    flags[name] = spec.join(' ');
+  }
+  return parseAccelFlags(flags);
+}
+
+const methodOf = (config: AccelConfig): AccelMethod => config.caching?.method ?? (config.skipTuning ? 'skip-tuning' : 'plain');
+
+const constantRho = (rho: number): SkipTuning => ({ inner: rho, outer: rho, time: 'constant' });
+
+function rms(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i]! - b[i]!) ** 2;
+  return Math.sqrt(sum / a.length);
+}
+
+function machine(): AccelBenchResult['machine'] {
+  return { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), platform: `${platform()}-${arch()}`, node: process.version, load_average: loadavg()[0]!, hasten_ort_spin: process.env.HASTEN_ORT_SPIN ?? null };
+}
+
+export async function runAccelBench(trained: TrainedModel, settings: Partial<AccelBenchSettings> = {}, onProgress: (message: string) => void = () => undefined): Promise<AccelBenchResult> {
+  const s = { ...ACCEL_BENCH_DEFAULTS, ...settings };
+  const host = machine(); // before the bench loads the cores itself
+  const sampler = getSampler(s.sampler);
+  const configs: AccelConfig[] = [{}, ...s.configs.filter((c) => !isPlain(c))];
+  const sweepSteps = [...new Set(s.sweepNfe.map((nfe) => stepsForNfe(sampler, nfe)))];
+  // Built before any long work, so that a setting that does not fit the model fails at once.
+  const networks = configs.map((config) => new AcceleratedNetwork(trained.model, trained.params, config, trained.name));
+  // One network for the whole sweep: rho is a graph input, so no point of the grid recompiles.
+  const sweepNetwork = sweepSteps.length > 0 ? new AcceleratedNetwork(trained.model, trained.params, { skipTuning: constantRho(1) }, trained.name) : undefined;
+  const featureNet = shippedFeatureNetDir(openDataset(trained.config.data, { resolution: trained.config.resolution })) ? await openFeatureNet(trained) : undefined;
+  if (!featureNet) onProgress(`no feature network fits ${trained.config.data} at ${trained.config.dataShape.join('x')}: FD and accuracy are null`);
+  const run = { sampler: s.sampler, steps: s.steps, seed: s.seed };
+  const score = async (result: GenerateResult): Promise<{ fd: number | null; accuracy: number | null; fd_floor: number | null }> => {
+    if (!featureNet) return { fd: null, accuracy: null, fd_floor: null };
+    const scores = (await scoreSamples(trained, result.images, result.labels, s.seed, featureNet)) as ImageEvaluation;
+    return { fd: scores.fd, accuracy: scores.accuracy ?? null, fd_floor: scores.fd_floor };
+  };
+
+  try {
+    const times = networks.map(() => [] as number[]);
+    for (let round = 0; round <= s.repeats; round++) {
+      onProgress(round === 0 ? `warming up ${networks.length} configs` : `timing round ${round}/${s.repeats}`);
+      for (const [i, network] of networks.entries()) {
+        const { wallS } = await generate(trained, { ...run, n: s.timingN, batch: s.timingN, network });
+        if (round > 0) times[i]!.push(wallS);
+      }
+    }
+    const wallS = times.map(median);
+
+    const rows: AccelBenchRow[] = [];
+    let plain: { images: Float32Array; gflops: number } | undefined;
+    let fdFloor: number | null = null; // the plain row's: every row is scored against the same real sets
+    for (const [i, network] of networks.entries()) {
+      const config = describeAccel(configs[i]!);
+      onProgress(`scoring ${i + 1}/${networks.length}: ${config}`);
+      const result = await generate(trained, { ...run, n: s.n, batch: s.batch, network });
+      await network.dispose(); // its sessions for the scoring batch sizes are not needed again
+      const { fd, accuracy, fd_floor } = await score(result);
+      const gflops = result.flops / s.n / 1e9;
+      plain ??= { images: result.images.data, gflops };
+      if (i === 0) fdFloor = fd_floor;
+      const speedup = wallS[0]! / wallS[i]!;
+      const flopSpeedup = plain.gflops / gflops;
+      rows.push({
+        method: methodOf(configs[i]!), config, sampler: s.sampler, nfe: result.nfe,
+        wall_s: wallS[i]!, speedup, gflops, flop_speedup: flopSpeedup, flop_speedup_realised: speedup / flopSpeedup,
+        fd, accuracy, rmse_to_plain: rms(result.images.data, plain.images),
+      });
+    }
+
+    const sweep: SweepPoint[] = [];
+    for (const steps of sweepSteps) {
+      for (const rho of s.sweepRho) {
+        onProgress(`Skip-Tuning sweep: ${steps} steps, rho ${rho}`);
+        sweepNetwork!.skipTuning = constantRho(rho);
+        const result = await generate(trained, { ...run, steps, n: s.n, batch: s.batch, network: sweepNetwork });
+        const { fd, accuracy } = await score(result);
+        sweep.push({ nfe: result.nfe, rho, fd, accuracy });
+      }
+    }
+    return { model: trained.name, sampler: s.sampler, steps: s.steps, n: s.n, timing_n: s.timingN, repeats: s.repeats, fd_floor: fdFloor, rows, sweep, machine: host };
+  } finally {
+    for (const network of networks) await network.dispose();
+    await sweepNetwork?.dispose();
+    await featureNet?.dispose();
+  }
+}
