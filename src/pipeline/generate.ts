@@ -19,6 +19,7 @@ export interface GenerateOptions {
   grid?: string; // time grid spec; default: the objective's usual grid
   n: number; // samples to draw
   seed: number; // noise seed: sample k depends only on (seed, k)
+  noise?: Float64Array; // the n samples' standard-normal initial noise, flat; default: drawn from the seed
   batch?: number; // samples per network call
   guidance?: number; // classifier-free guidance weight; 1 is the plain conditional model
   classes?: number[]; // class of each sample (cycled); default: sample k gets class k mod numClasses
@@ -89,6 +90,7 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
   const dataShape = trained.config.dataShape;
   const perSample = dataShape.reduce((a, b) => a * b, 1);
   const labels = sampleClasses(trained, n, options.classes);
+  if (options.noise && options.noise.length !== n * perSample) throw new Error(`generate: noise holds ${options.noise.length} values, ${n} samples of ${dataShape.join('x')} need ${n * perSample}`);
   const network = options.network ?? new AcceleratedNetwork(trained.model, trained.params, options.accel, trained.name);
   const flopsBefore = network.flops;
   const process = objectiveProcess(trained.config.objective);
@@ -100,7 +102,7 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
   try {
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
-      const noise = noiseStream.normal({ start, count }, dataShape, new Float64Array(count * perSample));
+      const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : noiseStream.normal({ start, count }, dataShape, new Float64Array(count * perSample));
       const chunkLabels = labels?.slice(start, start + count).map((c) => BigInt(c));
       const run = network.run({ sampler, process, grid, noise });
       const { denoiser } = networkDenoiser(trained.config.objective, guidedRunner(trained, run.forward, chunkLabels, guidance), count);

@@ -10,9 +10,12 @@
 import { edmPreconditioning } from '../diffusion/parameterisation.js';
 import { type ObjectiveName, type ObjectiveSettings, noiseLabel } from '../train/objectives.js';
 
-/** The student's objective: rectified flow (its process and samplers), with the teacher's network. */
-export function studentObjective(teacher: ObjectiveSettings): ObjectiveSettings {
-  return { ...teacher, name: 'rf', network: teacher.network ?? teacher.name };
+/**
+ * The student's objective: rectified flow (its process and samplers) from `tMax`, the top of its
+ * training times, so that sampling starts where it was trained; with the teacher's network.
+ */
+export function studentObjective(teacher: ObjectiveSettings, tMax: number): ObjectiveSettings {
+  return { ...teacher, name: 'rf', network: teacher.network ?? teacher.name, rfTMax: tMax };
 }
 
 /** How a network of one parameterisation sees the pair point at rectified-flow time t. */

@@ -21,10 +21,10 @@ import { RngStream } from '../engine/rng.js';
 import { decodeSafetensors, encodeSafetensors } from '../engine/safetensors.js';
 import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
 import { getSampler } from '../diffusion/samplers/index.js';
-import { DEFAULT_GRIDS, type NetForward, guidedRunner } from '../pipeline/generate.js';
-import { type TrainedModel, loadTrainedModel } from '../pipeline/model-store.js';
-import { networkDenoiser, objectiveProcess } from '../train/objectives.js';
-import { compiledNetwork } from './velocity.js';
+import { AcceleratedNetwork } from '../accel/network.js';
+import { DEFAULT_GRIDS, generate } from '../pipeline/generate.js';
+import { loadTrainedModel } from '../pipeline/model-store.js';
+import { objectiveProcess } from '../train/objectives.js';
 
 export interface PairSettings {
   teacher: string; // the teacher: a shipped model name or a training output directory
@@ -54,7 +54,7 @@ const NOISE_STREAM = 'reflow-pair-noise';
 
 /** What fixes the bytes of every shard: a resumed run must match it exactly. */
 interface Generation {
-  teacher: string; // checkpoint directory of the teacher
+  teacher: string; // checkpoint directory of the teacher when the pairs were made
   teacherDigest: string; // sha256 of its weights, so a retrained teacher is not mixed in
   data: string;
   resolution: number | null;
@@ -109,29 +109,13 @@ export function pairInputs(generation: Pick<Generation, 'seed' | 'dataShape' | '
   return { noise, labels: BigInt64Array.from({ length: count }, (_, i) => BigInt((first + i) % generation.numClasses)) };
 }
 
-/** The teacher's ODE samples from given noise, in batches of `generation.batch`. */
-async function sampleTeacher(teacher: TrainedModel, forward: NetForward, generation: Generation, noise: Float32Array, labels: BigInt64Array | undefined): Promise<Float32Array> {
-  const sampler = getSampler(generation.sampler);
-  const perSample = generation.dataShape.reduce((a, b) => a * b, 1);
-  const count = noise.length / perSample;
-  const out = new Float32Array(noise.length);
-  for (let start = 0; start < count; start += generation.batch) {
-    const n = Math.min(generation.batch, count - start);
-    const batchLabels = labels && Array.from(labels.subarray(start, start + n));
-    const { denoiser, process } = networkDenoiser(teacher.config.objective, guidedRunner(teacher, forward, batchLabels, generation.guidance), n);
-    const grid = makeGrid(process, parseGridSpec(generation.grid), generation.steps);
-    const result = await sampler.sample(denoiser, process, Float64Array.from(noise.subarray(start * perSample, (start + n) * perSample)), grid);
-    out.set(Float32Array.from(result.x), start * perSample);
-  }
-  return out;
-}
-
+/** The first setting that differs; the teacher by its weights' digest, not by where it was found. */
 function firstDifference(a: Generation, b: Generation): keyof Generation | undefined {
-  return (Object.keys(a) as (keyof Generation)[]).find((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
+  return (Object.keys(a) as (keyof Generation)[]).find((key) => key !== 'teacher' && JSON.stringify(a[key]) !== JSON.stringify(b[key]));
 }
 
 export interface PairProgress {
-  onShard?: (done: number, total: number, generated: boolean) => void; // once for the finished shards found, then after each shard made
+  onShard?: (done: number, total: number) => void; // once for the finished shards found, then after each shard made
   shouldStop?: () => boolean; // checked between shards (Ctrl-C)
   warn?: (message: string) => void;
 }
@@ -185,9 +169,9 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
   const reused = manifest.shards.length;
   const writeManifest = () => writeFileAtomic(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   await writeManifest();
-  progress.onShard?.(reused, plan.length, false);
+  progress.onShard?.(reused, plan.length);
 
-  const network = compiledNetwork(teacher);
+  const network = new AcceleratedNetwork(teacher.model, teacher.params, {}, teacher.name);
   let generated = 0;
   let stopped = false;
   try {
@@ -198,7 +182,11 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
         break;
       }
       const { noise, labels } = pairInputs(generation, shard.first, shard.count);
-      const sample = await sampleTeacher(teacher, network.forward, generation, noise, labels);
+      const { images } = await generate(teacher, {
+        sampler: generation.sampler, steps: generation.steps, grid: generation.grid, guidance: generation.guidance, seed: generation.seed, batch: generation.batch,
+        n: shard.count, noise: Float64Array.from(noise), classes: labels && Array.from(labels, Number), network,
+      });
+      const sample = images.data;
       const shape = [shard.count, ...generation.dataShape];
       const tensors = new Map<string, HostTensor>([
         ['noise', { dtype: 'float32', shape, data: noise }],
@@ -212,7 +200,7 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
       manifest.shards.sort((a, b) => a.first - b.first);
       await writeManifest();
       generated++;
-      progress.onShard?.(reused + generated, plan.length, true);
+      progress.onShard?.(reused + generated, plan.length);
     }
   } finally {
     await network.dispose();

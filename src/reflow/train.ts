@@ -44,6 +44,7 @@ export function reflowTrainConfig(teacher: TrainedModel, pairs: PairSet, reflow:
   if (teacher.config.cond === 'class' && pairs.numClasses !== teacher.model.config.numClasses) {
     throw new Error(`'${teacher.name}' has ${teacher.model.config.numClasses} classes but the pairs in ${pairs.dir} have ${pairs.numClasses === 0 ? 'no labels' : `${pairs.numClasses} classes`}`);
   }
+  if (!(reflow.time.epsilon > 0)) throw new Error(`the time epsilon must be > 0: the velocity is undefined at t = 0 and 1, got ${reflow.time.epsilon}`);
   if (!(reflow.realFraction >= 0 && reflow.realFraction <= 1)) throw new Error(`the real-data fraction must be in [0, 1], got ${reflow.realFraction}`);
   return {
     ...TRAIN_DEFAULTS,
@@ -52,7 +53,7 @@ export function reflowTrainConfig(teacher: TrainedModel, pairs: PairSet, reflow:
     data: teacher.config.data,
     resolution: teacher.config.resolution,
     model: teacher.config.model,
-    objective: studentObjective(teacher.config.objective),
+    objective: studentObjective(teacher.config.objective, 1 - reflow.time.epsilon),
     cond: teacher.config.cond,
     init: teacher.location,
     reflow,

@@ -5,15 +5,14 @@
 // rectified-flow models, teachers and students alike, are thus one kind of object here.
 
 import type { DenoiseCall, Denoiser } from '../diffusion/denoiser.js';
+import { rectifiedFlowTime } from '../diffusion/grids.js';
 import type { Process } from '../diffusion/process.js';
+import { RngStream } from '../engine/rng.js';
 import { compile } from '../engine/runtime.js';
 import { netTraceFn } from '../models/layers.js';
 import { type NetForward, guidedRunner } from '../pipeline/generate.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
-import { networkDenoiser } from '../train/objectives.js';
-
-/** The noisiest time used: at t = 1 the noise level t/(1 − t) is infinite (rectified flow++'s value). */
-export const T_MAX = 1 - 1e-5;
+import { networkDenoiser, objectiveProcess } from '../train/objectives.js';
 
 /** v(x, t) for a batch (flat, n samples) at rectified-flow time t ∈ (0, 1). */
 export type VelocityField = (x: Float64Array, t: number, call: DenoiseCall) => Promise<Float64Array>;
@@ -30,6 +29,8 @@ export function velocityField(denoiser: Denoiser, process: Process): VelocityFie
 
 /** A trained model's network compiled once, handing out velocity fields for batches of given labels. */
 export interface ModelVelocity {
+  /** The rectified-flow time of the model's noisiest time, where its samplers start (EDM's sigma = 80: 80/81). */
+  tMax: number;
   /** The field for a batch of `batch` samples with these class labels (undefined for unconditional models). */
   field(labels: bigint[] | undefined, batch: number): VelocityField;
   dispose(): Promise<void>;
@@ -37,7 +38,9 @@ export interface ModelVelocity {
 
 export function modelVelocity(trained: TrainedModel, guidance = 1): ModelVelocity {
   const network = compiledNetwork(trained);
+  const own = objectiveProcess(trained.config.objective);
   return {
+    tMax: rectifiedFlowTime(own, own.tMax),
     field(labels, batch) {
       const { denoiser, process } = networkDenoiser(trained.config.objective, guidedRunner(trained, network.forward, labels, guidance), batch);
       return velocityField(denoiser, process);
@@ -58,20 +61,18 @@ export function compiledNetwork(trained: TrainedModel): { forward: NetForward; d
 export type OdeMethod = 'euler' | 'heun';
 export const odeMethods: readonly OdeMethod[] = ['euler', 'heun'];
 
-/** Called with each step's first velocity, at the step's start state. */
-export type VelocityCallback = (step: number, t: number, x: Float64Array, velocity: Float64Array) => void;
-
 /**
- * Integrates dx/dt = v(x, t) through `times` (increasing or decreasing) with Euler or Heun. Heun's
- * corrector is skipped on a step ending at t = 0 or 1, where v is undefined, as rf-heun does.
+ * Integrates dx/dt = v(x, t) through `times` (increasing or decreasing) with Euler or Heun, passing
+ * each step's first velocity to `onVelocity`. Heun's corrector is skipped on a step ending at t = 0
+ * or 1, where v is undefined, as rf-heun does.
  */
-export async function integrate(field: VelocityField, x: Float64Array, times: Float64Array, method: OdeMethod, onVelocity?: VelocityCallback): Promise<Float64Array> {
+export async function integrate(field: VelocityField, x: Float64Array, times: Float64Array, method: OdeMethod, onVelocity?: (velocity: Float64Array) => void): Promise<Float64Array> {
   let state = x;
   for (let i = 0; i + 1 < times.length; i++) {
     const [t, next] = [times[i]!, times[i + 1]!];
     const dt = next - t;
     const v = await field(state, t, { step: i, stage: 0 });
-    onVelocity?.(i, t, state, v);
+    onVelocity?.(v);
     const predicted = state.map((xi, k) => xi + dt * v[k]!);
     if (method === 'euler' || next <= 0 || next >= 1) {
       state = predicted;
@@ -87,4 +88,28 @@ export async function integrate(field: VelocityField, x: Float64Array, times: Fl
 export function uniformTimes(from: number, to: number, steps: number): Float64Array {
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
   return Float64Array.from({ length: steps + 1 }, (_, i) => (i === steps ? to : from + ((to - from) * i) / steps));
+}
+
+export interface NoiseBatches {
+  n: number; // samples
+  seed: number; // their standard-normal noise; classes go in turn, as `hasten sample` assigns them
+  batch: number; // samples per network call
+}
+
+/**
+ * The mean over n samples of a per-batch figure: `measure` gets each batch's field and noise and
+ * returns the batch's mean. `stream` names the noise, so each diagnostic draws its own.
+ */
+export async function meanOverNoise(trained: TrainedModel, velocity: ModelVelocity, { n, seed, batch }: NoiseBatches, stream: string, measure: (field: VelocityField, noise: Float64Array) => Promise<number>): Promise<number> {
+  const shape = trained.config.dataShape;
+  const perSample = shape.reduce((a, b) => a * b, 1);
+  const numClasses = trained.model.config.numClasses;
+  const noise = RngStream.fromSeed(seed, stream);
+  let total = 0;
+  for (let start = 0; start < n; start += batch) {
+    const count = Math.min(batch, n - start);
+    const labels = numClasses > 0 ? Array.from({ length: count }, (_, i) => BigInt((start + i) % numClasses)) : undefined;
+    total += count * (await measure(velocity.field(labels, count), noise.normal({ start, count }, shape, new Float64Array(count * perSample))));
+  }
+  return total / n;
 }

@@ -19,6 +19,7 @@ export interface ObjectiveSettings {
   rfTime: 'uniform' | 'logit-normal'; // rectified flow: distribution of t during training
   logitMean: number; // rectified flow, logit-normal t: mean of logit(t)
   logitStd: number; // rectified flow, logit-normal t: standard deviation of logit(t)
+  rfTMax?: number; // rectified flow: the noisiest time, where training ends and samplers start (absent: the process default 1 − 1e-5)
   /**
    * The objective whose parameterisation the network has, when it differs from `name` (absent:
    * the same). A reflow student samples rectified flow but keeps its teacher's network, e.g. EDM's
@@ -46,7 +47,7 @@ export function objectiveProcess(objective: ObjectiveSettings): Process {
   switch (objective.name) {
     case 'edm': return edm();
     case 'vp': return vpLinear();
-    case 'rf': return rectifiedFlow();
+    case 'rf': return rectifiedFlow(objective.rfTMax === undefined ? {} : { tMax: objective.rfTMax });
   }
 }
 

@@ -1,11 +1,15 @@
 // Every CLI command, in the order `hasten --help` lists them.
 import type { Command } from '../command.js';
+import { analyzeFeatureChangeCommand, analyzeSkipLossCommand } from './analyze.js';
+import { benchAccelCommand } from './bench-accel.js';
 import { benchEngineCommand } from './bench-engine.js';
+import { benchReflowCommand } from './bench-reflow.js';
 import { benchSamplers } from './bench-samplers.js';
 import { benchTrainCommand } from './bench-train.js';
 import { dataPreviewCommand } from './data-preview.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
+import { reflowCommands } from './reflow.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 import { trainFeaturesCommand } from './train-features.js';
@@ -17,7 +21,12 @@ export const commands: Command[] = [
   sampleCommand,
   evalCommand,
   exportCommand,
+  ...reflowCommands,
   benchEngineCommand,
   benchSamplers,
   benchTrainCommand,
+  benchAccelCommand,
+  benchReflowCommand,
+  analyzeFeatureChangeCommand,
+  analyzeSkipLossCommand,
 ];
