@@ -3,9 +3,8 @@
 // started from the teacher; diagnose measures a model's straightness, inversion round trip and, with
 // pairs, the reflow loss by time.
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { type Command, UsageError, parseNumber } from '../command.js';
-import { loadCheckpoint } from '../../engine/checkpoint.js';
 import { lineChart } from '../../plot/svg.js';
 import { checkpointDir, type TrainConfig } from '../../train/trainer.js';
 import { ROUND_TRIP_DEFAULTS, modelRoundTrip } from '../../reflow/invert.js';
@@ -18,7 +17,7 @@ import { REFLOW_TRAIN_DEFAULTS, type ReflowTrainConfig, reflowTrainConfig, train
 import { type OdeMethod, modelVelocity, odeMethods } from '../../reflow/velocity.js';
 import { Progress } from '../progress.js';
 import { checkSampler, openModel } from './sample.js';
-import { trainCommand } from './train.js';
+import { resumedConfig, trainCommand } from './train.js';
 
 function usage<T>(build: () => T): T {
   try {
@@ -151,10 +150,8 @@ const reflowTrain: Command = {
     if (!out) throw new UsageError('--out DIR is required');
     let config: ReflowTrainConfig;
     if (values.resume) {
-      if (!existsSync(checkpointDir(out))) throw new UsageError(`--resume: no checkpoint in ${checkpointDir(out)}`);
-      const saved = (await loadCheckpoint(checkpointDir(out))).config as unknown as ReflowTrainConfig;
-      if (!saved.reflow) throw new UsageError(`${out} is not a reflow run: continue it with 'hasten train --resume'`);
-      config = { ...saved, steps: Math.max(saved.steps, parseNumber('steps', values.steps, { integer: true, min: 1 })!) };
+      config = await resumedConfig<ReflowTrainConfig>(out, values.steps);
+      if (!config.reflow) throw new UsageError(`${out} is not a reflow run: continue it with 'hasten train --resume'`);
     } else {
       if (typeof values.pairs !== 'string') throw new UsageError('--pairs DIR is required');
       const pairs = await openUsage(values.pairs);

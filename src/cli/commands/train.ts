@@ -29,6 +29,13 @@ function initLocation(raw: string): string {
   throw new UsageError(`--init: no checkpoint.json in ${raw} or ${checkpointDir(raw)}`);
 }
 
+/** The settings saved in DIR's checkpoint, with the step count raised to --steps: what --resume continues. */
+export async function resumedConfig<C extends { steps: number }>(out: string, rawSteps: string | boolean | undefined): Promise<C> {
+  if (!existsSync(checkpointDir(out))) throw new UsageError(`--resume: no checkpoint in ${checkpointDir(out)}`);
+  const saved = (await loadCheckpoint(checkpointDir(out))).config as unknown as C;
+  return { ...saved, steps: Math.max(saved.steps, parseNumber('steps', rawSteps, { integer: true, min: 1 })!) };
+}
+
 export const trainCommand: Command = {
   path: ['train'],
   summary: 'train a diffusion model (U-Net, DiT or MLP) on a dataset',
@@ -60,10 +67,7 @@ export const trainCommand: Command = {
     if (!out) throw new UsageError('--out DIR is required');
     let config: TrainConfig;
     if (values.resume) {
-      if (!existsSync(checkpointDir(out))) throw new UsageError(`--resume: no checkpoint in ${checkpointDir(out)}`);
-      const saved = (await loadCheckpoint(checkpointDir(out))).config as unknown as TrainConfig;
-      const steps = parseNumber('steps', values.steps, { integer: true, min: 1 })!;
-      config = { ...saved, steps: Math.max(saved.steps, steps) };
+      config = await resumedConfig<TrainConfig>(out, values.steps);
     } else {
       const data = values.data as string | undefined;
       if (!data) throw new UsageError('--data NAME is required');
