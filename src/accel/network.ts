@@ -12,10 +12,10 @@ import type { DenoiseCall } from '../diffusion/denoiser.js';
 import type { Process } from '../diffusion/process.js';
 import type { SamplerDefinition, SamplerOptions } from '../diffusion/samplers/index.js';
 import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
-import { type CompileOptions, type CompiledFunction, type InputSpec, compile, traceFunction } from '../engine/runtime.js';
+import { type CompileOptions, type CompiledFunction, type InputSpec, type TraceFn, compile, traceFunction } from '../engine/runtime.js';
 import { flopsByScope } from '../models/flops.js';
 import { type DiffusionNet, type ForwardOptions, netTraceFn } from '../models/layers.js';
-import { cacheName } from '../models/module-context.js';
+import { type ModulePlan, cacheName } from '../models/module-context.js';
 import { UNet } from '../models/unet.js';
 import { type Caching, cachingKeys, moduleOutputShapes, resolveCaching } from './caching.js';
 import type { AccelConfig } from './config.js';
@@ -71,12 +71,7 @@ export class AcceleratedNetwork {
     } else {
       this.forwardOptions = {};
     }
-    this.full = compile(netTraceFn(model, this.setup ? { capture: new Set(this.setup.modules) } : {}, this.forwardOptions), this.sessionOptions());
-  }
-
-  /** The caching method, fixed at construction because it shapes the compiled graphs. */
-  get caching(): Caching | undefined {
-    return this.setup?.caching;
+    this.full = compile(this.traceFn(), this.sessionOptions());
   }
 
   /**
@@ -86,11 +81,6 @@ export class AcceleratedNetwork {
    */
   private sessionOptions(): CompileOptions {
     return { params: this.params, name: this.name, ...(this.setup ? { spin: false } : {}) };
-  }
-
-  /** Module paths whose outputs are cached between key steps (empty without a caching method). */
-  get cachedModules(): readonly string[] {
-    return this.setup?.modules ?? [];
   }
 
   /** Graphs compiled so far (one per plan and input shapes): a Skip-Tuning sweep must not add any. */
@@ -103,12 +93,19 @@ export class AcceleratedNetwork {
     return new AcceleratedRun(this, plan, this.setup);
   }
 
+  /** The full forward (capturing the cached modules) or, with `cacheRows`, the one reusing caches of that many rows. */
+  private traceFn(cacheRows?: number): TraceFn {
+    const plan: ModulePlan = cacheRows === undefined
+      ? (this.setup ? { capture: new Set(this.setup.modules) } : {})
+      : { reuse: new Map([...this.setup!.shapes].map(([path, shape]) => [path, withRows(shape, cacheRows)])) };
+    return netTraceFn(this.model, plan, this.forwardOptions);
+  }
+
   /** The graph that reuses the cached modules, for caches of `rows` rows. */
   private reuseGraph(rows: number): CompiledFunction {
     let fn = this.reuseByRows.get(rows);
     if (!fn) {
-      const reuse = new Map([...this.setup!.shapes].map(([path, shape]) => [path, withRows(shape, rows)]));
-      fn = compile(netTraceFn(this.model, { reuse }, this.forwardOptions), this.sessionOptions());
+      fn = compile(this.traceFn(rows), this.sessionOptions());
       this.reuseByRows.set(rows, fn);
     }
     return fn;
@@ -126,10 +123,7 @@ export class AcceleratedNetwork {
     let flops = this.flopsBySignature.get(signature);
     if (flops === undefined) {
       const specs: Record<string, InputSpec> = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { shape: [...t.shape], dtype: t.dtype }]));
-      const plan = cacheRows === undefined
-        ? (this.setup ? { capture: new Set(this.setup.modules) } : {})
-        : { reuse: new Map([...this.setup!.shapes].map(([path, shape]) => [path, withRows(shape, cacheRows)])) };
-      const { graph, outputs } = traceFunction(netTraceFn(this.model, plan, this.forwardOptions), specs);
+      const { graph, outputs } = traceFunction(this.traceFn(cacheRows), specs);
       flops = flopsByScope(graph, Object.values(outputs)).total;
       this.flopsBySignature.set(signature, flops);
     }
@@ -154,10 +148,6 @@ export class AcceleratedRun {
   constructor(private readonly network: AcceleratedNetwork, private readonly plan: RunPlan, private readonly setup: CachingSetup | undefined) {
     this.steps = plan.grid.length - 1;
     if (setup) this.key = keySteps(cachingKeys(setup.caching), this.steps);
-  }
-
-  get keySteps(): readonly boolean[] | undefined {
-    return this.key;
   }
 
   /** Prior noise injection (encoder propagation): x <- x + alpha·s(t)·z at late steps, z the run's initial noise. */
