@@ -7,11 +7,14 @@
 //   perceptual-huber-divt  + P weighted by 1/t
 // Each student is measured at 1 and 2 NFE (sample quality, class accuracy, straightness), beside
 // the teacher at 1, 2, 4 and 35 NFE with its best sampler at each. Everything lands in a work
-// directory that a rerun reuses: pairs resume, finished students are not retrained.
+// directory that a rerun reuses: pairs resume, finished students are not retrained, and the
+// measurements of an unchanged model under unchanged settings are read back instead of redone.
 
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDataset } from '../data/registry.js';
+import { writeFileAtomic } from '../engine/atomic-write.js';
 import { loadCheckpoint } from '../engine/checkpoint.js';
 import { getSampler } from '../diffusion/samplers/index.js';
 import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
@@ -108,6 +111,23 @@ function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
 }
 
+/**
+ * What `measure` returns, saved under `file` beside the settings it depends on (`key`, which names
+ * the model's weights by their save id); a rerun with the same key reads it back.
+ */
+async function measuredOnce<T>(file: string, key: unknown, measure: () => Promise<T>, log: BenchLog): Promise<T> {
+  if (existsSync(file)) {
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { key: unknown; value: T };
+    if (canonical(saved.key) === canonical(key)) {
+      log(`  ${file}: measured before with these settings, reused`);
+      return saved.value;
+    }
+  }
+  const value = await measure();
+  await writeFileAtomic(file, `${JSON.stringify({ key, value }, null, 1)}\n`);
+  return value;
+}
+
 async function trainStudent(config: ReflowTrainConfig, out: string, log: BenchLog): Promise<void> {
   const checkpoint = join(checkpointDir(out), 'checkpoint.json');
   if (existsSync(checkpoint)) {
@@ -167,22 +187,31 @@ export async function runReflowBench(settings: ReflowBenchSettings, log: BenchLo
       }
     };
 
+    const evaluation = { n: settings.n, seed: settings.seed, batch: settings.batch, straightness: settings.straightness, features: settings.features ?? null };
     await timed('teacher', async () => {
       log(`teacher: ${settings.teacherSamplers.map(choiceName).join(', ')} at ${settings.teacherNfes.join(', ')} NFE`);
-      const straightness = await diagnostics(teacher, 'teacher');
-      for (const nfe of settings.teacherNfes) {
+      const key = { teacher: teacher.saveId, ...evaluation, samplers: settings.teacherSamplers, nfes: settings.teacherNfes, lossByTime: settings.lossByTime };
+      const measured = await measuredOnce(join(settings.work, 'teacher-rows.json'), key, async () => {
+        const straightness = await diagnostics(teacher, 'teacher');
         const candidates: ReflowBenchRow[] = [];
-        for (const choice of settings.teacherSamplers) {
-          const definition = getSampler(choice.sampler);
-          let steps = 1;
-          while (definition.nfe(steps + 1) <= nfe) steps++;
-          if (definition.nfe(steps) > nfe || result.teacher_candidates.some((r) => r.sampler === choiceName(choice) && r.steps === steps)) continue;
-          candidates.push(await measure(teacher, 'teacher', choice, steps, straightness));
+        const best: ReflowBenchRow[] = [];
+        for (const nfe of settings.teacherNfes) {
+          for (const choice of settings.teacherSamplers) {
+            const definition = getSampler(choice.sampler);
+            let steps = 1;
+            while (definition.nfe(steps + 1) <= nfe) steps++;
+            if (definition.nfe(steps) > nfe || candidates.some((r) => r.sampler === choiceName(choice) && r.steps === steps)) continue;
+            candidates.push(await measure(teacher, 'teacher', choice, steps, straightness));
+          }
+          const pool = candidates.filter((r) => r.nfe <= nfe);
+          best.push(pool.reduce((a, b) => (quality(b) < quality(a) ? b : a)));
         }
-        result.teacher_candidates.push(...candidates);
-        const pool = result.teacher_candidates.filter((r) => r.nfe <= nfe);
-        result.rows.push(pool.reduce((best, row) => (quality(row) < quality(best) ? row : best)));
-      }
+        return { rows: best, candidates, floor: result.floor, loss: result.loss_vs_t.teacher! };
+      }, log);
+      result.rows.push(...measured.rows);
+      result.teacher_candidates.push(...measured.candidates);
+      Object.assign(result.floor, measured.floor);
+      result.loss_vs_t.teacher = measured.loss;
     });
 
     for (const ablation of ABLATION.filter((c) => settings.configs.includes(c.id))) {
@@ -198,8 +227,17 @@ export async function runReflowBench(settings: ReflowBenchSettings, log: BenchLo
       await timed(`train ${ablation.id}`, () => trainStudent(config, out, log));
       await timed(`evaluate ${ablation.id}`, async () => {
         const student = await loadTrainedModel(out);
-        const straightness = await diagnostics(student, ablation.id === 'baseline' ? 'baseline' : undefined);
-        for (const choice of settings.studentSamplers) result.rows.push(await measure(student, ablation.id, choice, choice.steps, straightness));
+        const lossKey = ablation.id === 'baseline' ? 'baseline' : undefined;
+        const key = { student: student.saveId, ...evaluation, samplers: settings.studentSamplers, lossByTime: lossKey && settings.lossByTime };
+        const measured = await measuredOnce(join(out, 'bench-rows.json'), key, async () => {
+          const straightness = await diagnostics(student, lossKey);
+          const rows: ReflowBenchRow[] = [];
+          for (const choice of settings.studentSamplers) rows.push(await measure(student, ablation.id, choice, choice.steps, straightness));
+          return { rows, floor: result.floor, loss: lossKey && result.loss_vs_t[lossKey] };
+        }, log);
+        result.rows.push(...measured.rows);
+        Object.assign(result.floor, measured.floor);
+        if (lossKey) result.loss_vs_t[lossKey] = measured.loss!;
       });
     }
   } finally {

@@ -35,6 +35,7 @@ export interface LoadedCheckpoint {
   config: Record<string, unknown>;
   extra: Map<string, HostTensor>;
   step: number | undefined;
+  saveId: string; // changes with every save: names these exact weights
   files: CheckpointFiles;
 }
 
@@ -135,7 +136,7 @@ export async function loadCheckpoint(location: string): Promise<LoadedCheckpoint
       throw new CheckpointError(files.weights, `parameter '${name}' is ${tensor.dtype}, expected float32`);
     }
   }
-  return { params, config, extra, step, files };
+  return { params, config, extra, step, saveId, files };
 }
 
 const MAX_LISTED_NAMES = 10;

@@ -18,6 +18,7 @@ export interface TrainedModel {
   params: ParamTree;
   config: TrainConfig & { dataShape: number[]; classNames: string[] | null };
   step?: number;
+  saveId: string; // the checkpoint's save id: names these exact weights
 }
 
 export class ModelNotFound extends Error {
@@ -60,5 +61,5 @@ export async function loadTrainedModel(nameOrPath: string): Promise<TrainedModel
   const ema = underPrefix('ema/', checkpoint.extra) as ParamTree;
   const params = ema.size > 0 ? ema : checkpoint.params;
   checkParams(model, params);
-  return { name: nameOrPath, location, model, params, config, step: checkpoint.step };
+  return { name: nameOrPath, location, model, params, config, step: checkpoint.step, saveId: checkpoint.saveId };
 }

@@ -16,7 +16,7 @@ function tinyTrained(): TrainedModel {
     attentionResolutions: [8], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16, textWidth: 16, numClasses: 8,
   });
   const config = { ...TRAIN_DEFAULTS, data: 'shapes', resolution: 16, model: model.config, objective: objectiveSettings('edm'), cond: 'class' as const, dataShape: [3, 16, 16], classNames: null };
-  return { name: 'tiny', location: '', model, params: randomParams(model, 0), config };
+  return { name: 'tiny', location: '', model, params: randomParams(model, 0), config, saveId: 'random' };
 }
 
 const trained = tinyTrained();

@@ -10,7 +10,7 @@ import { tinyTeacher } from '../reflow/helpers.js';
 const scratch = mkdtempSync(join(tmpdir(), 'hasten-bench-reflow-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-test('bench reflow: teacher rows at each NFE, two students at 1 and 2 NFE, swd for points; a rerun reuses the students', async () => {
+test('bench reflow: teacher rows at each NFE, two students at 1 and 2 NFE, swd for points; a rerun reuses the students and the measurements', async () => {
   const settings: ReflowBenchSettings = {
     teacher: await tinyTeacher(scratch),
     work: join(scratch, 'work'),
@@ -46,4 +46,10 @@ test('bench reflow: teacher rows at each NFE, two students at 1 and 2 NFE, swd f
   const rerun = await runReflowBench(settings, (m) => logged.push(m));
   assert.deepEqual(rerun.rows, result.rows);
   assert.equal(logged.filter((m) => /already trained, reused/.test(m)).length, 2);
+  assert.equal(logged.filter((m) => /measured before with these settings, reused/.test(m)).length, 3);
+  // Other evaluation settings measure again.
+  logged.length = 0;
+  const other = await runReflowBench({ ...settings, n: 40 }, (m) => logged.push(m));
+  assert.equal(logged.filter((m) => /measured before/.test(m)).length, 0);
+  assert.deepEqual(other.rows.map((r) => r.config), result.rows.map((r) => r.config));
 });
