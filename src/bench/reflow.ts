@@ -104,6 +104,15 @@ export interface ReflowBenchResult {
 
 export type BenchLog = (message: string) => void;
 
+/** What one phase (the teacher, or one student) measured; saved in the work directory. */
+interface PhaseMeasurements {
+  rows: ReflowBenchRow[]; // the rows it adds to the result
+  candidates: ReflowBenchRow[]; // teacher: every sampler tried
+  floor: ReflowBenchResult['floor'];
+  straightness: number;
+  loss?: { t: number; loss: number }[]; // the loss by time, when asked for
+}
+
 const choiceName = (choice: SamplerChoice): string => (choice.grid ? `${choice.sampler}@${choice.grid}` : choice.sampler);
 
 /** Canonical JSON (sorted keys, no undefined) to compare a saved run's settings with a new one's. */
@@ -117,8 +126,13 @@ function canonical(value: unknown): string {
  */
 async function measuredOnce<T>(file: string, key: unknown, measure: () => Promise<T>, log: BenchLog): Promise<T> {
   if (existsSync(file)) {
-    const saved = JSON.parse(await readFile(file, 'utf8')) as { key: unknown; value: T };
-    if (canonical(saved.key) === canonical(key)) {
+    let saved: { key: unknown; value: T } | undefined;
+    try {
+      saved = JSON.parse(await readFile(file, 'utf8')) as { key: unknown; value: T };
+    } catch (error) {
+      log(`  ${file}: unreadable (${(error as Error).message}), measuring again`);
+    }
+    if (saved && canonical(saved.key) === canonical(key)) {
       log(`  ${file}: measured before with these settings, reused`);
       return saved.value;
     }
@@ -162,56 +176,57 @@ export async function runReflowBench(settings: ReflowBenchSettings, log: BenchLo
     await timed('pairs', () => generatePairs({ ...settings.pairs, teacher: settings.teacher }, pairDir));
     const pairs = await openPairs(pairDir);
 
-    const measure = async (trained: TrainedModel, config: string, choice: SamplerChoice, steps: number, straightness: number): Promise<ReflowBenchRow> => {
+    /** One sampler run of `trained`, scored; the real-vs-real distance at the same n goes into `floor`. */
+    const measure = async (trained: TrainedModel, config: string, choice: SamplerChoice, steps: number, straightness: number, floor: ReflowBenchResult['floor']): Promise<ReflowBenchRow> => {
       const generated = await generate(trained, { ...choice, steps, n: settings.n, seed: settings.seed, batch: settings.batch });
       const scores = await scoreSamples(trained, generated.images, generated.labels, settings.seed, featureNet);
       const row: ReflowBenchRow = { model: trained.name, config, sampler: choiceName(choice), steps, nfe: generated.nfe, accuracy: null, straightness };
       if ('fd' in scores) {
         Object.assign(row, { fd: scores.fd, accuracy: scores.accuracy ?? null });
-        result.floor.fd_floor = scores.fd_floor;
+        floor.fd_floor = scores.fd_floor;
       } else {
         row.swd = scores.swd;
-        result.floor.swd_floor = scores.swd_floor;
+        floor.swd_floor = scores.swd_floor;
       }
       return row;
     };
     const quality = (row: ReflowBenchRow): number => row.fd ?? row.swd!;
-    /** Straightness, and with `lossKey` the loss by time under that key. */
-    const diagnostics = async (trained: TrainedModel, lossKey?: string): Promise<number> => {
+    /** Straightness, and with `withLoss` the loss by time on the pairs. */
+    const diagnostics = async (trained: TrainedModel, withLoss: boolean): Promise<Pick<PhaseMeasurements, 'straightness' | 'loss'>> => {
       const velocity = modelVelocity(trained);
       try {
-        if (lossKey) result.loss_vs_t[lossKey] = await lossByTime(trained, velocity, pairs, settings.lossByTime);
-        return await modelStraightness(trained, velocity, settings.straightness);
+        const loss = withLoss ? await lossByTime(trained, velocity, pairs, settings.lossByTime) : undefined;
+        return { straightness: await modelStraightness(trained, velocity, settings.straightness), ...(loss && { loss }) };
       } finally {
         await velocity.dispose();
       }
+    };
+    const absorb = (measured: PhaseMeasurements, lossKey: string): void => {
+      result.rows.push(...measured.rows);
+      result.teacher_candidates.push(...measured.candidates);
+      Object.assign(result.floor, measured.floor);
+      if (measured.loss) result.loss_vs_t[lossKey] = measured.loss;
     };
 
     const evaluation = { n: settings.n, seed: settings.seed, batch: settings.batch, straightness: settings.straightness, features: settings.features ?? null };
     await timed('teacher', async () => {
       log(`teacher: ${settings.teacherSamplers.map(choiceName).join(', ')} at ${settings.teacherNfes.join(', ')} NFE`);
       const key = { teacher: teacher.saveId, ...evaluation, samplers: settings.teacherSamplers, nfes: settings.teacherNfes, lossByTime: settings.lossByTime };
-      const measured = await measuredOnce(join(settings.work, 'teacher-rows.json'), key, async () => {
-        const straightness = await diagnostics(teacher, 'teacher');
-        const candidates: ReflowBenchRow[] = [];
-        const best: ReflowBenchRow[] = [];
+      absorb(await measuredOnce(join(settings.work, 'teacher-rows.json'), key, async () => {
+        const phase: PhaseMeasurements = { rows: [], candidates: [], floor: {}, ...(await diagnostics(teacher, true)) };
         for (const nfe of settings.teacherNfes) {
           for (const choice of settings.teacherSamplers) {
             const definition = getSampler(choice.sampler);
             let steps = 1;
             while (definition.nfe(steps + 1) <= nfe) steps++;
-            if (definition.nfe(steps) > nfe || candidates.some((r) => r.sampler === choiceName(choice) && r.steps === steps)) continue;
-            candidates.push(await measure(teacher, 'teacher', choice, steps, straightness));
+            if (definition.nfe(steps) > nfe || phase.candidates.some((r) => r.sampler === choiceName(choice) && r.steps === steps)) continue;
+            phase.candidates.push(await measure(teacher, 'teacher', choice, steps, phase.straightness, phase.floor));
           }
-          const pool = candidates.filter((r) => r.nfe <= nfe);
-          best.push(pool.reduce((a, b) => (quality(b) < quality(a) ? b : a)));
+          const pool = phase.candidates.filter((r) => r.nfe <= nfe);
+          phase.rows.push(pool.reduce((best, row) => (quality(row) < quality(best) ? row : best)));
         }
-        return { rows: best, candidates, floor: result.floor, loss: result.loss_vs_t.teacher! };
-      }, log);
-      result.rows.push(...measured.rows);
-      result.teacher_candidates.push(...measured.candidates);
-      Object.assign(result.floor, measured.floor);
-      result.loss_vs_t.teacher = measured.loss;
+        return phase;
+      }, log), 'teacher');
     });
 
     for (const ablation of ABLATION.filter((c) => settings.configs.includes(c.id))) {
@@ -227,17 +242,13 @@ export async function runReflowBench(settings: ReflowBenchSettings, log: BenchLo
       await timed(`train ${ablation.id}`, () => trainStudent(config, out, log));
       await timed(`evaluate ${ablation.id}`, async () => {
         const student = await loadTrainedModel(out);
-        const lossKey = ablation.id === 'baseline' ? 'baseline' : undefined;
-        const key = { student: student.saveId, ...evaluation, samplers: settings.studentSamplers, lossByTime: lossKey && settings.lossByTime };
-        const measured = await measuredOnce(join(out, 'bench-rows.json'), key, async () => {
-          const straightness = await diagnostics(student, lossKey);
-          const rows: ReflowBenchRow[] = [];
-          for (const choice of settings.studentSamplers) rows.push(await measure(student, ablation.id, choice, choice.steps, straightness));
-          return { rows, floor: result.floor, loss: lossKey && result.loss_vs_t[lossKey] };
-        }, log);
-        result.rows.push(...measured.rows);
-        Object.assign(result.floor, measured.floor);
-        if (lossKey) result.loss_vs_t[lossKey] = measured.loss!;
+        const withLoss = ablation.id === 'baseline';
+        const key = { student: student.saveId, ...evaluation, samplers: settings.studentSamplers, lossByTime: withLoss ? settings.lossByTime : null };
+        absorb(await measuredOnce(join(out, 'bench-rows.json'), key, async () => {
+          const phase: PhaseMeasurements = { rows: [], candidates: [], floor: {}, ...(await diagnostics(student, withLoss)) };
+          for (const choice of settings.studentSamplers) phase.rows.push(await measure(student, ablation.id, choice, choice.steps, phase.straightness, phase.floor));
+          return phase;
+        }, log), ablation.id);
       });
     }
   } finally {

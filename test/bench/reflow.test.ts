@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -52,4 +52,10 @@ test('bench reflow: teacher rows at each NFE, two students at 1 and 2 NFE, swd f
   const other = await runReflowBench({ ...settings, n: 40 }, (m) => logged.push(m));
   assert.equal(logged.filter((m) => /measured before/.test(m)).length, 0);
   assert.deepEqual(other.rows.map((r) => r.config), result.rows.map((r) => r.config));
+  // A damaged saved measurement is measured again, with a line saying so.
+  writeFileSync(join(settings.work, 'teacher-rows.json'), '{"key": ');
+  logged.length = 0;
+  const repaired = await runReflowBench(settings, (m) => logged.push(m));
+  assert.equal(logged.filter((m) => /teacher-rows\.json: unreadable/.test(m)).length, 1);
+  assert.deepEqual(repaired.rows.slice(0, 2), result.rows.slice(0, 2));
 });
