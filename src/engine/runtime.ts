@@ -19,6 +19,9 @@ export interface SessionOptions {
 }
 
 const spinByDefault = process.env.HASTEN_ORT_SPIN !== '0';
+// HASTEN_ORT_PROFILE=PREFIX makes every session write ONNX Runtime's per-op trace (Chrome trace JSON,
+// PREFIX_<date>.json) when it is disposed: where the time of a graph goes, op by op.
+const profilePrefix = process.env.HASTEN_ORT_PROFILE;
 
 const ORT_TYPES: Record<DType, ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' };
 
@@ -46,6 +49,7 @@ export class OnnxSession {
       // step 60% more peak memory for no speed (docs/results/engine.md).
       enableMemPattern: false,
       extra: { session: { intra_op: { allow_spinning: (options.spin ?? spinByDefault) ? '1' : '0' } } },
+      ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
     });
     return new OnnxSession(session);
   }
@@ -72,6 +76,7 @@ export class OnnxSession {
   }
 
   async dispose(): Promise<void> {
+    if (profilePrefix) this.session.endProfiling();
     await this.session.release();
   }
 }

@@ -2,11 +2,12 @@
 // atomic checkpoints every N steps and on Ctrl-C, exact resume, a JSONL log and a progress bar.
 // A non-finite loss stops training with a diagnostic and leaves the last good checkpoint in place.
 
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
 import { cloneParams } from '../engine/host-tensor.js';
 import { loadCheckpoint, saveCheckpoint, underPrefix, withPrefix } from '../engine/checkpoint.js';
+import { writeFileAtomic } from '../engine/atomic-write.js';
 import { ModuleContext } from '../models/module-context.js';
 import { RngStream } from '../engine/rng.js';
 import { TrainStep } from '../engine/train-step.js';
@@ -127,6 +128,17 @@ export function objectiveSource(config: TrainConfig, dataset: Dataset): BatchSou
   };
 }
 
+/**
+ * Drops the log entries past the step training starts from: a run killed without Ctrl-C logged
+ * steps that its last checkpoint never saw, and the resumed run logs them again.
+ */
+async function trimLog(logPath: string, startStep: number): Promise<void> {
+  if (!existsSync(logPath)) return;
+  const lines = readFileSync(logPath, 'utf8').split('\n').filter((line) => line.trim() !== '');
+  const kept = lines.filter((line) => (JSON.parse(line) as { step: number }).step <= startStep);
+  if (kept.length < lines.length) await writeFileAtomic(logPath, kept.map((line) => `${line}\n`).join(''));
+}
+
 /** Trains (or resumes) into `out`, on `source` (default: the config's objective on its dataset); the checkpoint holds everything needed to sample. */
 export async function train(config: TrainConfig, out: string, { resume = false, callbacks = {}, source }: { resume?: boolean; callbacks?: TrainerCallbacks; source?: BatchSource } = {}): Promise<TrainResult> {
   const dataset = openDataset(config.data, { resolution: config.resolution });
@@ -172,6 +184,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
 
   const progress = callbacks.quiet ? undefined : new Progress({ label: 'train', total: config.steps, unit: 'it' }, startStep);
   const logPath = join(out, 'log.jsonl');
+  await trimLog(logPath, startStep);
   const started = performance.now();
   let lastLoss = NaN;
   let current = startStep;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -46,6 +46,26 @@ test('stopping and resuming gives the same parameters as an uninterrupted run', 
   } finally {
     rmSync(straight, { recursive: true, force: true });
     rmSync(interrupted, { recursive: true, force: true });
+  }
+});
+
+test('a resumed run drops the log entries its checkpoint never saw, so each step is logged once', async () => {
+  const straight = tempDir();
+  const killed = tempDir();
+  const loggedSteps = (dir: string): number[] =>
+    readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { step: number }).step);
+  try {
+    await train(tinyConfig(), straight, { callbacks: { quiet: true } });
+    let steps = 0;
+    await train(tinyConfig(), killed, { callbacks: { quiet: true, shouldStop: () => ++steps === 3 } });
+    // A kill after step 5 leaves the step-3 checkpoint and log entries for steps 4 and 5.
+    appendFileSync(join(killed, 'log.jsonl'), '{"step":4,"loss":1}\n{"step":5,"loss":1}\n');
+    await train(tinyConfig(), killed, { resume: true, callbacks: { quiet: true } });
+    assert.deepEqual(loggedSteps(killed), loggedSteps(straight));
+    assert.deepEqual(loggedSteps(killed), [1, 2, 3, 4, 5, 6]);
+  } finally {
+    rmSync(straight, { recursive: true, force: true });
+    rmSync(killed, { recursive: true, force: true });
   }
 });
 
