@@ -8,7 +8,7 @@
 
 import type { Dataset, DatasetBatch } from '../data/dataset.js';
 import type { Seed } from '../engine/rng.js';
-import { type FeatureNet, classAccuracy } from './feature-net.js';
+import { type FeatureNet, classAccuracy, perClassAccuracy } from './feature-net.js';
 import { frechetDistance, kid } from './frechet.js';
 import { medianDistance, mmdRbf, slicedWasserstein } from './swd.js';
 
@@ -19,6 +19,7 @@ export interface ImageEvaluation {
   kid: number;
   kid_floor: number;
   accuracy?: number; // fraction of generated images the feature network puts in the class they were conditioned on
+  class_accuracy?: Record<string, number>; // the same per class, keyed by class name
 }
 
 /** The two independent real sets: stream positions [0, n) and [n, 2n). A finite dataset smaller than 2n repeats items across them, which lowers the floor. */
@@ -57,7 +58,10 @@ export async function evaluateImages(featureNet: FeatureNet, generated: Pick<Dat
   };
   if (generated.labels) {
     checkCount(n, generated.labels.shape[0]!);
-    result.accuracy = classAccuracy(fake.logits, numClasses, { ...generated.labels, shape: [n], data: generated.labels.data.subarray(0, n) });
+    const labels = { ...generated.labels, shape: [n], data: generated.labels.data.subarray(0, n) };
+    result.accuracy = classAccuracy(fake.logits, numClasses, labels);
+    const perClass = perClassAccuracy(fake.logits, numClasses, labels);
+    result.class_accuracy = Object.fromEntries(perClass.map((accuracy, k) => [dataset.classNames?.[k] ?? String(k), accuracy]));
   }
   return result;
 }

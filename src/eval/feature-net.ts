@@ -140,15 +140,30 @@ export function oneHot(labels: HostTensor<'int64'>, numClasses: number): HostTen
 
 /** The fraction of rows of logits (n × numClasses) whose largest entry is at the row's label. */
 export function classAccuracy(logits: Float64Array, numClasses: number, labels: HostTensor<'int64'>): number {
+  const { correct, total } = classHits(logits, numClasses, labels);
+  return correct.reduce((a, b) => a + b, 0) / total.reduce((a, b) => a + b, 0);
+}
+
+/** Per class, the fraction of the images labelled with it that the network puts in it (NaN for a class with no images). */
+export function perClassAccuracy(logits: Float64Array, numClasses: number, labels: HostTensor<'int64'>): number[] {
+  const { correct, total } = classHits(logits, numClasses, labels);
+  return correct.map((hits, k) => (total[k]! > 0 ? hits / total[k]! : NaN));
+}
+
+function classHits(logits: Float64Array, numClasses: number, labels: HostTensor<'int64'>): { correct: number[]; total: number[] } {
   const n = labels.data.length;
   if (logits.length !== n * numClasses) throw new Error(`classAccuracy: ${logits.length} logits do not make ${n} rows of ${numClasses}`);
-  let correct = 0;
+  const correct = new Array<number>(numClasses).fill(0);
+  const total = new Array<number>(numClasses).fill(0);
   for (let i = 0; i < n; i++) {
+    const label = Number(labels.data[i]);
+    if (!(label >= 0 && label < numClasses)) throw new Error(`classAccuracy: label ${label} is outside 0..${numClasses - 1}`);
     let best = 0;
     for (let k = 1; k < numClasses; k++) if (logits[i * numClasses + k]! > logits[i * numClasses + best]!) best = k;
-    if (BigInt(best) === labels.data[i]) correct++;
+    total[label]!++;
+    if (best === label) correct[label]!++;
   }
-  return correct / n;
+  return { correct, total };
 }
 
 export interface FeatureBatch {

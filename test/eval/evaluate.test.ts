@@ -35,7 +35,13 @@ test('evaluateImages: real images sit near the floor, noise far above it; accura
     // The accuracy counts the rows whose largest logit is at the conditioned label.
     const predicted = Array.from({ length: n }, (_, i) => logits.subarray(i * 8, i * 8 + 8).indexOf(Math.max(...logits.subarray(i * 8, i * 8 + 8))));
     const asConditioned = { ...real, labels: { ...real.labels!, data: BigInt64Array.from(predicted, BigInt) } };
-    assert.equal((await evaluateImages(net, asConditioned, dataset, n, 5)).accuracy, 1);
+    const perfect = await evaluateImages(net, asConditioned, dataset, n, 5);
+    assert.equal(perfect.accuracy, 1);
+    // Per class, keyed by the dataset's class names; a class no row was conditioned on has no accuracy.
+    assert.deepEqual(Object.keys(perfect.class_accuracy!), [...dataset.classNames!]);
+    for (const [name, accuracy] of Object.entries(perfect.class_accuracy!)) {
+      assert.ok(accuracy === 1 || (Number.isNaN(accuracy) && !predicted.includes(dataset.classNames!.indexOf(name))), `${name}: ${accuracy}`);
+    }
 
     const noise = { x: { ...real.x, data: RngStream.fromSeed(1, 'noise').normal({ start: 0, count: n }, 3 * 8 * 8) } };
     const bad = await evaluateImages(net, noise, dataset, n, 5);

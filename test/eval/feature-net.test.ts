@@ -12,7 +12,7 @@ import { RngStream } from '../../src/engine/rng.js';
 import { compile } from '../../src/engine/runtime.js';
 import { TrainStep } from '../../src/engine/train-step.js';
 import {
-  classAccuracy, crossEntropy, type FeatureNetConfig, FeatureNet, featureNetParamShapes, initFeatureNetParams, loadFeatureNet, logSoftmax, oneHot,
+  classAccuracy, perClassAccuracy, crossEntropy, type FeatureNetConfig, FeatureNet, featureNetParamShapes, initFeatureNetParams, loadFeatureNet, logSoftmax, oneHot,
   saveFeatureNet, trainFeatureNet,
 } from '../../src/eval/feature-net.js';
 
@@ -88,6 +88,12 @@ test('feature net: shapes, padding of the last batch, and per-image independence
   }
   assert.deepEqual(featureNetParamShapes(TINY).get('head.weight'), [8, 6]);
   assert.equal(classAccuracy(Float64Array.from([0, 1, 5, 2]), 2, { dtype: 'int64', shape: [2], data: BigInt64Array.from([1n, 1n]) }), 0.5);
+  // Rows predict 1, 0, 1, 0; labelled 1, 1, 0, 2 of three classes.
+  const logits = Float64Array.from([0, 1, 0, 3, 2, 1, 0, 4, 0, 9, 1, 1]);
+  const labels = { dtype: 'int64' as const, shape: [4], data: BigInt64Array.from([1n, 1n, 0n, 2n]) };
+  assert.deepEqual(perClassAccuracy(logits, 3, labels), [0, 0.5, 0]);
+  assert.deepEqual(perClassAccuracy(logits, 3, { ...labels, data: BigInt64Array.from([1n, 1n, 1n, 1n]) }), [NaN, 0.5, NaN]);
+  assert.throws(() => perClassAccuracy(logits, 3, { ...labels, data: BigInt64Array.from([1n, 1n, 3n, 1n]) }), /label 3 is outside 0..2/);
 });
 
 test('feature net: trains for a few steps, saves and loads back the same network', async () => {

@@ -15,7 +15,7 @@ export const evalCommand: Command = {
     features: { type: 'string', placeholder: 'DIR', description: 'feature network for FD/KID (default: the shipped one for the dataset)' },
     json: { type: 'boolean', description: 'print one JSON object with the figures' },
   },
-  details: 'Image models report fd, fd_floor, kid, kid_floor, accuracy (conditional models), nfe, wall_s; point models report swd, swd_floor, mmd, mmd_floor, nfe, wall_s.',
+  details: 'Image models report fd, fd_floor, kid, kid_floor, accuracy and class_accuracy (conditional models), nfe, wall_s; point models report swd, swd_floor, mmd, mmd_floor, nfe, wall_s.',
   async run(values) {
     const flags = parseSamplingFlags(values, 2);
     const trained = await openModel(values.model);
@@ -33,6 +33,9 @@ export const evalCommand: Command = {
       console.log(JSON.stringify({ model: trained.name, sampler: flags.sampler, steps: flags.steps, accel: describeAccel(flags.accel), ...result }));
       return;
     }
-    for (const [key, value] of Object.entries(result)) console.log(`${key.padEnd(12)} ${typeof value === 'number' ? value.toPrecision(5) : value}`);
+    const rows = Object.entries(result).flatMap(([key, value]): [string, unknown][] =>
+      typeof value === 'object' && value !== null ? Object.entries(value).map(([name, inner]) => [`${key}.${name}`, inner]) : [[key, value]]);
+    const width = Math.max(...rows.map(([key]) => key.length)) + 2;
+    for (const [key, value] of rows) console.log(`${key.padEnd(width)}${typeof value === 'number' && !Number.isInteger(value) ? value.toPrecision(5) : String(value)}`);
   },
 };
