@@ -130,12 +130,20 @@ export function objectiveSource(config: TrainConfig, dataset: Dataset): BatchSou
 
 /**
  * Drops the log entries past the step training starts from: a run killed without Ctrl-C logged
- * steps that its last checkpoint never saw, and the resumed run logs them again.
+ * steps that its last checkpoint never saw, and the resumed run logs them again. A line cut short
+ * by the kill goes too.
  */
 async function trimLog(logPath: string, startStep: number): Promise<void> {
   if (!existsSync(logPath)) return;
+  const loggedStep = (line: string): number => {
+    try {
+      return (JSON.parse(line) as { step: number }).step;
+    } catch {
+      return Infinity;
+    }
+  };
   const lines = readFileSync(logPath, 'utf8').split('\n').filter((line) => line.trim() !== '');
-  const kept = lines.filter((line) => (JSON.parse(line) as { step: number }).step <= startStep);
+  const kept = lines.filter((line) => loggedStep(line) <= startStep);
   if (kept.length < lines.length) await writeFileAtomic(logPath, kept.map((line) => `${line}\n`).join(''));
 }
 

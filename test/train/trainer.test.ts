@@ -58,8 +58,8 @@ test('a resumed run drops the log entries its checkpoint never saw, so each step
     await train(tinyConfig(), straight, { callbacks: { quiet: true } });
     let steps = 0;
     await train(tinyConfig(), killed, { callbacks: { quiet: true, shouldStop: () => ++steps === 3 } });
-    // A kill after step 5 leaves the step-3 checkpoint and log entries for steps 4 and 5.
-    appendFileSync(join(killed, 'log.jsonl'), '{"step":4,"loss":1}\n{"step":5,"loss":1}\n');
+    // A kill during step 6 leaves the step-3 checkpoint, log entries for steps 4 and 5 and a cut line.
+    appendFileSync(join(killed, 'log.jsonl'), '{"step":4,"loss":1}\n{"step":5,"loss":1}\n{"step":6,"lo');
     await train(tinyConfig(), killed, { resume: true, callbacks: { quiet: true } });
     assert.deepEqual(loggedSteps(killed), loggedSteps(straight));
     assert.deepEqual(loggedSteps(killed), [1, 2, 3, 4, 5, 6]);
