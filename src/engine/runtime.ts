@@ -1,7 +1,9 @@
 // Runs lowered graphs on ONNX Runtime. A compiled function traces once per input-shape signature
 // and keeps the session for that signature.
 
+import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { DType, HostTensor, ParamTree } from './host-tensor.js';
 import { Graph, type Tensor, formatShape } from './graph.js';
@@ -23,6 +25,16 @@ const spinByDefault = process.env.HASTEN_ORT_SPIN !== '0';
 // PREFIX_<date>.json) when it is disposed: where the time of a graph goes, op by op.
 const profilePrefix = process.env.HASTEN_ORT_PROFILE;
 
+/** ONNX Runtime skips a trace it cannot write without a word, so an unwritable folder is an error up front. */
+function checkProfileFolder(prefix: string): void {
+  const folder = dirname(resolve(prefix));
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch (error) {
+    throw new Error(`HASTEN_ORT_PROFILE=${prefix}: cannot write traces into ${folder} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
 const ORT_TYPES: Record<DType, ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' };
 
 export function toOrt(t: HostTensor): ort.Tensor {
@@ -39,6 +51,7 @@ export class OnnxSession {
   private constructor(private readonly session: ort.InferenceSession) {}
 
   static async create(model: OnnxModel | Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
+    if (profilePrefix) checkProfileFolder(profilePrefix);
     const bytes = model instanceof Uint8Array ? model : encodeModel(model);
     const session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: options.threads ?? availableParallelism(),

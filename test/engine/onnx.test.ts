@@ -3,6 +3,10 @@
 // and attributes of every type keep their type (whole-number floats included).
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Graph, Tensor } from '../../src/engine/graph.js';
 import type { HostTensor, ParamTree } from '../../src/engine/host-tensor.js';
@@ -218,4 +222,25 @@ describe('attributes of every type', () => {
     const raw = ModelProto.toObject(ModelProto.decode(encodeModel(decoded)), { enums: String }) as { graph: { node: { attribute: { name: string; type: string }[] }[] } };
     assert.deepEqual(raw.graph.node[0]!.attribute.map((a) => [a.name, a.type]), [['names', 'STRINGS'], ['empty', 'INTS']]);
   });
+});
+
+test('HASTEN_ORT_PROFILE writes a per-op trace, and an unwritable folder is one clear error', () => {
+  // The variable is read when the runtime loads, so each case runs in a process of its own.
+  const runtime = new URL('../../src/engine/runtime.js', import.meta.url).href;
+  const ops = new URL('../../src/engine/ops/index.js', import.meta.url).href;
+  const script = `import { compile } from '${runtime}'; import * as F from '${ops}';
+    const f = compile((g, { x }) => ({ y: F.mul(x, x) }), { params: 'inputs' });
+    try { await f.run({ x: { dtype: 'float32', shape: [2], data: Float32Array.of(1, 2) } }); await f.dispose(); }
+    catch (error) { console.error(error.message); process.exit(3); }`;
+  const run = (prefix: string) => spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, HASTEN_ORT_PROFILE: prefix }, encoding: 'utf8' });
+  const dir = mkdtempSync(join(tmpdir(), 'hasten-profile-'));
+  try {
+    assert.equal(run(join(dir, 'trace')).status, 0);
+    assert.ok(readdirSync(dir).some((name) => /^trace_.*\.json$/.test(name)), `no trace in ${readdirSync(dir).join(', ')}`);
+    const missing = run(join(dir, 'no-such-folder', 'trace'));
+    assert.equal(missing.status, 3);
+    assert.match(missing.stderr, /HASTEN_ORT_PROFILE=.*cannot write traces into .*no-such-folder \(ENOENT\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
