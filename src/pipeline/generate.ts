@@ -8,7 +8,7 @@ import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
 import { getSampler } from '../diffusion/samplers/index.js';
 import type { StepCallback } from '../diffusion/samplers/common.js';
 import type { DenoiseCall } from '../diffusion/denoiser.js';
-import { type NetworkRunner, type ObjectiveName, networkDenoiser, objectiveProcess } from '../train/objectives.js';
+import { type NetworkRunner, type ObjectiveName, networkDenoiser, noiseLevel, objectiveProcess } from '../train/objectives.js';
 import type { AccelConfig } from '../accel/config.js';
 import { AcceleratedNetwork } from '../accel/network.js';
 import type { TrainedModel } from './model-store.js';
@@ -22,6 +22,7 @@ export interface GenerateOptions {
   noise?: Float64Array; // the n samples' standard-normal initial noise, flat; default: drawn from the seed
   batch?: number; // samples per network call
   guidance?: number; // classifier-free guidance weight; 1 is the plain conditional model
+  guidanceInterval?: GuidanceInterval; // noise levels where guidance applies; default: all of them
   classes?: number[]; // class of each sample (cycled); default: sample k gets class k mod numClasses
   onStep?: StepCallback;
   onBatch?: (done: number, total: number) => void;
@@ -32,7 +33,7 @@ export interface GenerateOptions {
 export interface GenerateResult {
   images: HostTensor<'float32'>; // [n, ...dataShape], in the data's range
   labels?: number[];
-  nfe: number; // network evaluations per sample
+  nfe: number; // network evaluations per sample; a guided call counts its conditional and unconditional halves
   wallS: number;
   flops: number; // FLOPs of all network calls, counted on the graphs that ran
 }
@@ -42,18 +43,35 @@ export const DEFAULT_GRIDS: Record<ObjectiveName, string> = { edm: 'karras', vp:
 /** One network call on the feeds of netTraceFn (x, noise, label): the plain compiled forward or an accelerated one. */
 export type NetForward = (feeds: Record<string, HostTensor>, call: DenoiseCall) => Promise<Float32Array>;
 
+/** Noise levels sigma/alpha (EDM's sigma) from `low` to `high`, both included. */
+export interface GuidanceInterval {
+  low: number;
+  high: number;
+}
+
+export interface GuidedRunnerOptions {
+  interval?: GuidanceInterval; // guidance only at these noise levels, the plain conditional model elsewhere
+  onEvaluations?: (perSample: 1 | 2) => void; // told of each call's network evaluations per sample
+}
+
 /**
  * A network runner with classifier-free guidance when asked. With guidance the conditional and
  * unconditional halves go through `forward` as one batch [cond; uncond], so anything a forward
- * caches per row keeps the two halves apart.
+ * caches per row keeps the two halves apart. Outside the guidance interval only the conditional
+ * half runs, which is where an interval saves evaluations (guidance matters most at middle noise
+ * levels: Kynkäänniemi et al., 2024).
  */
-export function guidedRunner(trained: TrainedModel, forward: NetForward, labels: bigint[] | undefined, guidance: number): NetworkRunner {
+export function guidedRunner(trained: TrainedModel, forward: NetForward, labels: bigint[] | undefined, guidance: number, options: GuidedRunnerOptions = {}): NetworkRunner {
   const { model } = trained;
   const dataShape = trained.config.dataShape;
+  const { interval, onEvaluations } = options;
   return async (input, noiseLabels, batch, call) => {
     const x = (rows: number, data: Float32Array): HostTensor => ({ dtype: 'float32', shape: [rows, ...dataShape], data });
+    const level = noiseLevel(noiseLabels[0]!);
+    const guided = labels !== undefined && guidance !== 1 && (!interval || (level >= interval.low && level <= interval.high));
+    onEvaluations?.(guided ? 2 : 1);
     if (!labels) return forward({ x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels } }, call);
-    if (guidance === 1) {
+    if (!guided) {
       const feeds = { x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels } as HostTensor, label: { dtype: 'int64', shape: [batch], data: BigInt64Array.from(labels) } as HostTensor };
       return forward(feeds, call);
     }
@@ -67,9 +85,9 @@ export function guidedRunner(trained: TrainedModel, forward: NetForward, labels:
     const nullLabel = BigInt(model.config.numClasses);
     const allLabels = BigInt64Array.from([...labels, ...labels.map(() => nullLabel)]);
     const out = await forward({ x: x(2 * batch, doubled), noise: { dtype: 'float32', shape: [2 * batch], data: noise }, label: { dtype: 'int64', shape: [2 * batch], data: allLabels } }, call);
-    const guided = new Float32Array(input.length);
-    for (let i = 0; i < guided.length; i++) guided[i] = out[input.length + i]! + guidance * (out[i]! - out[input.length + i]!);
-    return guided;
+    const result = new Float32Array(input.length);
+    for (let i = 0; i < result.length; i++) result[i] = out[input.length + i]! + guidance * (out[i]! - out[input.length + i]!);
+    return result;
   };
 }
 
@@ -105,10 +123,12 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
       const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : noiseStream.normal({ start, count }, dataShape, new Float64Array(count * perSample));
       const chunkLabels = labels?.slice(start, start + count).map((c) => BigInt(c));
       const run = network.run({ sampler, process, grid, noise });
-      const { denoiser } = networkDenoiser(trained.config.objective, guidedRunner(trained, run.forward, chunkLabels, guidance), count);
+      let evaluations = 0;
+      const runner = guidedRunner(trained, run.forward, chunkLabels, guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
+      const { denoiser } = networkDenoiser(trained.config.objective, runner, count);
       const result = await sampler.sample(denoiser, process, noise, grid, { onStep: options.onStep, ...run.samplerOptions });
       images.set(Float32Array.from(result.x), start * perSample);
-      nfe = result.nfe;
+      nfe = evaluations;
       options.onBatch?.(start + count, n);
     }
   } finally {

@@ -59,6 +59,8 @@ export interface PreparedBatch {
 }
 
 export const noiseLabel = (rho: number): number => Math.log(rho) / 4;
+/** The noise level sigma/alpha that a noise label encodes: noiseLabel's inverse. */
+export const noiseLevel = (label: number): number => Math.exp(4 * label);
 
 /**
  * Noises a batch of clean samples (`data`, batch x perSample values) for one training step. The draws

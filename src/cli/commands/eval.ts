@@ -30,7 +30,8 @@ export const evalCommand: Command = {
       progress?.finish();
     }
     if (values.json) {
-      console.log(JSON.stringify({ model: trained.name, sampler: flags.sampler, steps: flags.steps, accel: describeAccel(flags.accel), ...result }));
+      const guidance = { guidance: flags.guidance, ...(flags.guidanceInterval && { guidance_interval: [flags.guidanceInterval.low, flags.guidanceInterval.high] }) };
+      console.log(JSON.stringify({ model: trained.name, sampler: flags.sampler, steps: flags.steps, ...guidance, accel: describeAccel(flags.accel), ...result }));
       return;
     }
     const rows = Object.entries(result).flatMap(([key, value]): [string, unknown][] =>

@@ -6,7 +6,7 @@ import { type Command, UsageError, parseList, parseNumber } from '../command.js'
 import { samplerNames } from '../../diffusion/samplers/index.js';
 import { imageGrid } from '../../data/image-io.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
-import { generate } from '../../pipeline/generate.js';
+import { type GuidanceInterval, generate } from '../../pipeline/generate.js';
 import { ModelNotFound, type TrainedModel, loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
 import { ACCEL_FLAG_HELP, type AccelConfig, type AccelFlags, parseAccelFlags } from '../../accel/config.js';
@@ -66,15 +66,28 @@ export function asUsageError(error: unknown): unknown {
   return error;
 }
 
+/** Parses --guidance-interval LOW,HIGH: the noise levels (EDM sigma) where guidance applies. */
+export function parseGuidanceInterval(raw: string | boolean | undefined, guidance: number): GuidanceInterval | undefined {
+  if (raw === undefined) return undefined;
+  const bounds = (parseList(raw) ?? []).map(Number);
+  if (bounds.length !== 2 || !bounds.every((b) => Number.isFinite(b) && b >= 0) || bounds[0]! > bounds[1]!) {
+    throw new UsageError(`--guidance-interval expects LOW,HIGH with 0 <= LOW <= HIGH (noise levels, e.g. 0.3,5), got '${String(raw)}'`);
+  }
+  if (guidance === 1) throw new UsageError('--guidance-interval needs --guidance other than 1 (guidance 1 is the plain conditional model everywhere)');
+  return { low: bounds[0]!, high: bounds[1]! };
+}
+
 /** The sampling flags shared by sample, eval and the benchmarks that sample. */
-export function parseSamplingFlags(values: Record<string, string | boolean | undefined>, minSamples = 1): { sampler: string; steps: number; n: number; seed: number; guidance: number; batch: number; grid?: string; accel: AccelConfig } {
+export function parseSamplingFlags(values: Record<string, string | boolean | undefined>, minSamples = 1): { sampler: string; steps: number; n: number; seed: number; guidance: number; guidanceInterval?: GuidanceInterval; batch: number; grid?: string; accel: AccelConfig } {
+  const guidance = parseNumber('guidance', values.guidance)!;
   return {
     accel: parseAccel(values),
     sampler: checkSampler(values.sampler),
     steps: parseNumber('steps', values.steps, { integer: true, min: 1 })!,
     n: parseNumber('n', values.n, { integer: true, min: minSamples })!,
     seed: parseNumber('seed', values.seed, { integer: true, min: 0 })!,
-    guidance: parseNumber('guidance', values.guidance)!,
+    guidance,
+    guidanceInterval: parseGuidanceInterval(values['guidance-interval'], guidance),
     batch: parseNumber('batch', values.batch, { integer: true, min: 1 })!,
     grid: values.grid as string | undefined,
   };
@@ -88,6 +101,7 @@ export const sampleOptions = {
   n: { type: 'string', placeholder: 'N', description: 'number of samples', default: '16' },
   seed: { type: 'string', placeholder: 'S', description: 'noise seed; sample k depends only on (seed, k)', default: '0' },
   guidance: { type: 'string', placeholder: 'W', description: 'classifier-free guidance weight (1 = plain conditional)', default: '1' },
+  'guidance-interval': { type: 'string', placeholder: 'LOW,HIGH', description: 'guide only at noise levels (EDM sigma) in [LOW, HIGH]; elsewhere one evaluation per step instead of two' },
   class: { type: 'string', placeholder: 'K[,K...]', description: 'class index or name per sample (cycled); default: all classes in turn' },
   batch: { type: 'string', placeholder: 'B', description: 'samples per network call', default: '64' },
   ...Object.fromEntries(Object.entries(ACCEL_FLAG_HELP).map(([name, help]) => [name, { type: 'string', ...help }])) as Record<keyof AccelFlags, { type: 'string'; placeholder: string; description: string }>,

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseGuidanceInterval } from '../../src/cli/commands/sample.js';
+import { UsageError } from '../../src/cli/command.js';
+import { makeGrid, parseGridSpec } from '../../src/diffusion/grids.js';
+import { createModel } from '../../src/models/registry.js';
+import { generate } from '../../src/pipeline/generate.js';
+import type { TrainedModel } from '../../src/pipeline/model-store.js';
+import { objectiveProcess, objectiveSettings } from '../../src/train/objectives.js';
+import { randomParams } from '../models/helpers.js';
+
+const model = createModel({ arch: 'unet', resolution: 8, baseChannels: 8, channelMultipliers: [1, 2], blocksPerLevel: 1, attentionResolutions: [], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16, numClasses: 3 });
+const trained = {
+  name: 'tiny', location: '', model, params: randomParams(model, 2),
+  config: { objective: objectiveSettings('edm'), dataShape: [3, 8, 8], classNames: null },
+} as unknown as TrainedModel;
+const steps = 6;
+const sampleWith = (guidance: number, guidanceInterval?: { low: number; high: number }) =>
+  generate(trained, { sampler: 'ddim', steps, n: 3, seed: 1, guidance, guidanceInterval });
+
+test('generate: a guided call counts its conditional and unconditional halves as two evaluations', async () => {
+  const plain = await sampleWith(1);
+  const guided = await sampleWith(2);
+  assert.equal(plain.nfe, steps);
+  assert.equal(guided.nfe, 2 * steps);
+  assert.ok(guided.flops > 1.9 * plain.flops, `${guided.flops} vs ${plain.flops}`);
+});
+
+test('generate: a guidance interval guides only the steps whose noise level lies inside it', async () => {
+  const levels = Array.from(makeGrid(objectiveProcess(trained.config.objective), parseGridSpec('karras'), steps)).slice(0, steps);
+  const plain = await sampleWith(1);
+  const guided = await sampleWith(2);
+  assert.deepEqual((await sampleWith(2, { low: 0, high: 1e6 })).images.data, guided.images.data, 'an interval holding every level is plain guidance');
+  const outside = await sampleWith(2, { low: 1e5, high: 1e6 });
+  assert.deepEqual(outside.images.data, plain.images.data, 'an interval holding no level is the unguided model');
+  assert.equal(outside.nfe, steps);
+  // Between the third and fourth noisiest levels: guidance at the first three steps only.
+  const middle = await sampleWith(2, { low: (levels[2]! + levels[3]!) / 2, high: 1e6 });
+  assert.equal(middle.nfe, steps + 3);
+  assert.notDeepEqual(middle.images.data, plain.images.data);
+  assert.notDeepEqual(middle.images.data, guided.images.data);
+});
+
+test('--guidance-interval: LOW,HIGH noise levels, and a clear error for anything else', () => {
+  assert.deepEqual(parseGuidanceInterval('0.3,5', 2), { low: 0.3, high: 5 });
+  assert.equal(parseGuidanceInterval(undefined, 2), undefined);
+  for (const bad of ['5,0.3', '1', 'a,b', '-1,2', '1,2,3']) assert.throws(() => parseGuidanceInterval(bad, 2), (e: Error) => e instanceof UsageError && /--guidance-interval expects LOW,HIGH/.test(e.message), bad);
+  assert.throws(() => parseGuidanceInterval('0.3,5', 1), /needs --guidance other than 1/);
+});
