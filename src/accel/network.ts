@@ -74,6 +74,11 @@ export class AcceleratedNetwork {
     this.full = compile(this.traceFn(), this.sessionOptions());
   }
 
+  /** The caching method this network runs, if any. */
+  get caching(): Caching | undefined {
+    return this.setup?.caching;
+  }
+
   /**
    * Every ONNX Runtime session has its own thread pool. A caching method alternates between two
    * sessions, and threads of the idle one that spin after its run take the cores from the other

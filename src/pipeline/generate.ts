@@ -11,6 +11,7 @@ import type { DenoiseCall } from '../diffusion/denoiser.js';
 import { type NetworkRunner, type ObjectiveName, networkDenoiser, noiseLevel, objectiveProcess } from '../train/objectives.js';
 import type { AccelConfig } from '../accel/config.js';
 import { AcceleratedNetwork } from '../accel/network.js';
+import { AccelSettingError } from '../accel/errors.js';
 import type { TrainedModel } from './model-store.js';
 
 export interface GenerateOptions {
@@ -58,8 +59,8 @@ export interface GuidedRunnerOptions {
  * A network runner with classifier-free guidance when asked. With guidance the conditional and
  * unconditional halves go through `forward` as one batch [cond; uncond], so anything a forward
  * caches per row keeps the two halves apart. Outside the guidance interval only the conditional
- * half runs, which is where an interval saves evaluations (guidance matters most at middle noise
- * levels: Kynkäänniemi et al., 2024).
+ * half runs, which is where an interval saves evaluations (Kynkäänniemi et al., 2024, find guidance
+ * most useful at middle noise levels).
  */
 export function guidedRunner(trained: TrainedModel, forward: NetForward, labels: bigint[] | undefined, guidance: number, options: GuidedRunnerOptions = {}): NetworkRunner {
   const { model } = trained;
@@ -108,6 +109,11 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
   const dataShape = trained.config.dataShape;
   const perSample = dataShape.reduce((a, b) => a * b, 1);
   const labels = sampleClasses(trained, n, options.classes);
+  const caching = options.network ? options.network.caching : options.accel?.caching;
+  if (options.guidanceInterval && caching) {
+    // A cache filled at an unguided step holds one row per sample, a guided step needs two.
+    throw new AccelSettingError(`a guidance interval does not combine with ${caching.method}: cached features would change batch size between guided and unguided steps`);
+  }
   if (options.noise && options.noise.length !== n * perSample) throw new Error(`generate: noise holds ${options.noise.length} values, ${n} samples of ${dataShape.join('x')} need ${n * perSample}`);
   const network = options.network ?? new AcceleratedNetwork(trained.model, trained.params, options.accel, trained.name);
   const flopsBefore = network.flops;

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseGuidanceInterval } from '../../src/cli/commands/sample.js';
 import { UsageError } from '../../src/cli/command.js';
+import { parseAccelFlags } from '../../src/accel/config.js';
+import { AccelSettingError } from '../../src/accel/errors.js';
 import { makeGrid, parseGridSpec } from '../../src/diffusion/grids.js';
 import { createModel } from '../../src/models/registry.js';
 import { generate } from '../../src/pipeline/generate.js';
@@ -46,4 +48,10 @@ test('--guidance-interval: LOW,HIGH noise levels, and a clear error for anything
   assert.equal(parseGuidanceInterval(undefined, 2), undefined);
   for (const bad of ['5,0.3', '1', 'a,b', '-1,2', '1,2,3']) assert.throws(() => parseGuidanceInterval(bad, 2), (e: Error) => e instanceof UsageError && /--guidance-interval expects LOW,HIGH/.test(e.message), bad);
   assert.throws(() => parseGuidanceInterval('0.3,5', 1), /needs --guidance other than 1/);
+});
+
+test('generate: a guidance interval with a caching method is refused before any network runs', async () => {
+  await assert.rejects(
+    generate(trained, { sampler: 'ddim', steps, n: 3, seed: 1, guidance: 2, guidanceInterval: { low: 1, high: 10 }, accel: parseAccelFlags({ deepcache: 'every=2' }) }),
+    (e: Error) => e instanceof AccelSettingError && /guidance interval does not combine with deepcache/.test(e.message));
 });
