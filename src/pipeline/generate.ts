@@ -71,10 +71,9 @@ export function guidedRunner(trained: TrainedModel, forward: NetForward, labels:
     const level = noiseLevel(noiseLabels[0]!);
     const guided = labels !== undefined && guidance !== 1 && (!interval || (level >= interval.low && level <= interval.high));
     onEvaluations?.(guided ? 2 : 1);
-    if (!labels) return forward({ x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels } }, call);
     if (!guided) {
-      const feeds = { x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels } as HostTensor, label: { dtype: 'int64', shape: [batch], data: BigInt64Array.from(labels) } as HostTensor };
-      return forward(feeds, call);
+      const label: HostTensor | undefined = labels && { dtype: 'int64', shape: [batch], data: BigInt64Array.from(labels) };
+      return forward({ x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels }, ...(label && { label }) }, call);
     }
     // Conditional and unconditional halves in one call: [x; x] with [labels; null].
     const doubled = new Float32Array(2 * input.length);
