@@ -4,13 +4,15 @@ export * from './engine/host-tensor.js';
 export { Graph, Tensor, ShapeError, type OpDef } from './engine/graph.js';
 export * as ops from './engine/ops/index.js';
 export { grad } from './engine/autodiff.js';
-export { compile, CompiledFunction, OnnxSession, traceFunction, type TraceFn } from './engine/runtime.js';
+export { compile, CompiledFunction, OnnxSession, traceFunction, type TraceFn, useOrt, currentOrt } from './engine/runtime.js';
+export type { OrtBinding } from './engine/ort-binding.js';
 export { encodeModel, decodeModel, type OnnxModel } from './engine/onnx/codec.js';
 export { lowerToOnnx } from './engine/onnx/lower.js';
 export { TrainStep, type TrainStepOptions } from './engine/train-step.js';
 export { AdamW, learningRateSchedule, emaBeta, updateEma, clipGradientsByGlobalNorm } from './engine/optim.js';
 export { saveCheckpoint, loadCheckpoint, CheckpointError } from './engine/checkpoint.js';
-export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors } from './engine/safetensors.js';
+export { encodeSafetensors, decodeSafetensors } from './engine/safetensors.js';
+export { saveSafetensors, loadSafetensors } from './engine/safetensors-file.js';
 export { RngStream } from './engine/rng.js';
 
 export * from './diffusion/process.js';

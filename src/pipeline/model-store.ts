@@ -4,11 +4,11 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParamTree } from '../engine/host-tensor.js';
-import { loadCheckpoint, underPrefix } from '../engine/checkpoint.js';
-import { checkParams } from '../models/init.js';
-import { createModel, type Model } from '../models/registry.js';
+import { loadCheckpoint } from '../engine/checkpoint.js';
+import type { Model } from '../models/registry.js';
 import { shippedModelsDir } from '../paths.js';
 import type { TrainConfig } from '../train/trainer.js';
+import { trainedModelFrom } from './trained-model.js';
 
 export interface TrainedModel {
   name: string;
@@ -54,12 +54,5 @@ export function resolveModelLocation(nameOrPath: string): string {
 
 export async function loadTrainedModel(nameOrPath: string): Promise<TrainedModel> {
   const location = resolveModelLocation(nameOrPath);
-  const checkpoint = await loadCheckpoint(location);
-  const config = checkpoint.config as unknown as TrainedModel['config'];
-  if (!config.model || !config.objective) throw new Error(`${location}: checkpoint.json has no model/objective settings; is this a diffusion model checkpoint?`);
-  const model = createModel(config.model);
-  const ema = underPrefix('ema/', checkpoint.extra) as ParamTree;
-  const params = ema.size > 0 ? ema : checkpoint.params;
-  checkParams(model, params);
-  return { name: nameOrPath, location, model, params, config, step: checkpoint.step, saveId: checkpoint.saveId };
+  return trainedModelFrom(nameOrPath, location, await loadCheckpoint(location));
 }
