@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as ortWeb from 'onnxruntime-web';
 import { webOrt } from '../../src/engine/ort-web.js';
 import { currentOrt, useOrt } from '../../src/engine/runtime.js';
 import { generate } from '../../src/pipeline/generate.js';
@@ -11,7 +12,7 @@ test('onnxruntime-web (wasm) gives the samples onnxruntime-node gives, from the 
   const node = currentOrt();
   assert.match(node.name, /onnxruntime-node/);
   const fromNode = await generate(trained, job);
-  useOrt(webOrt({ threads: 1 }));
+  useOrt(webOrt(ortWeb, { threads: 1 }));
   try {
     assert.match(currentOrt().name, /onnxruntime-web \(wasm, 1 thread\)/);
     const fromWeb = await generate(trained, job);

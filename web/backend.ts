@@ -1,0 +1,28 @@
+// Choosing the execution backend: wasm everywhere (threads when the page is cross-origin isolated),
+// WebGPU where the browser has an adapter.
+
+import { type WebBackend, webOrt } from '../src/engine/ort-web.js';
+import { currentOrt, useOrt } from '../src/engine/runtime.js';
+import { platformOrt, runtimeOptions } from './ort-default.js';
+
+interface Gpu {
+  requestAdapter(): Promise<unknown>;
+}
+
+/** Whether WebGPU can run here: the API exists and an adapter is granted. */
+export async function webgpuAvailable(): Promise<boolean> {
+  const gpu = (navigator as Navigator & { gpu?: Gpu }).gpu;
+  if (!gpu) return false;
+  try {
+    return (await gpu.requestAdapter()) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs later sessions on `backend`; returns the binding's description for the page. */
+export async function useBackend(backend: WebBackend): Promise<string> {
+  if (backend === 'webgpu') useOrt(webOrt(await import('onnxruntime-web/webgpu'), { ...runtimeOptions, backend }));
+  else useOrt(platformOrt);
+  return currentOrt().name;
+}
