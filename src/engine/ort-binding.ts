@@ -6,7 +6,7 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 
 export interface SessionOptions {
-  /** Intra-op threads; defaults to the machine's available cores. */
+  /** Intra-op threads; defaults to the platform's choice (in Node HASTEN_ORT_THREADS, else the available cores). */
   threads?: number;
   /**
    * Whether idle ONNX Runtime threads spin. Spinning shaves latency off small ops on an otherwise idle

@@ -1,10 +1,11 @@
-// The Node binding: onnxruntime-node on the CPU, with the environment's HASTEN_ORT_SPIN and
-// HASTEN_ORT_PROFILE settings.
+// The Node binding: onnxruntime-node, with the environment's HASTEN_EP, HASTEN_ORT_THREADS,
+// HASTEN_ORT_SPIN and HASTEN_ORT_PROFILE settings.
 
 import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { executionProviderList, threadsFromEnv } from './execution-provider.js';
 import type { OrtBinding } from './ort-binding.js';
 
 const spinByDefault = process.env.HASTEN_ORT_SPIN !== '0';
@@ -23,13 +24,16 @@ function checkProfileFolder(prefix: string): void {
 }
 
 export const platformOrt: OrtBinding = {
-  name: 'onnxruntime-node (cpu)',
+  get name() {
+    return `onnxruntime-node (${executionProviderList()[0]})`;
+  },
   InferenceSession: ort.InferenceSession,
   Tensor: ort.Tensor,
   sessionOptions(options) {
     if (profilePrefix) checkProfileFolder(profilePrefix);
     return {
-      intraOpNumThreads: options.threads ?? availableParallelism(),
+      intraOpNumThreads: options.threads ?? threadsFromEnv() ?? availableParallelism(),
+      executionProviders: executionProviderList(), // HASTEN_EP
       extra: { session: { intra_op: { allow_spinning: (options.spin ?? spinByDefault) ? '1' : '0' } } },
       ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
     };
