@@ -50,7 +50,7 @@ async function start(): Promise<void> {
   const sample = sampleView(chooser);
   const compare = compareView(chooser);
   const train = trainView();
-  Object.assign(window, { hasten: { sample: sample.last, compare: compare.last, train: train.state, runtime: () => runtime.textContent } });
+  Object.assign(window, { hasten: { readyS: sample.readyS, sample: sample.last, compare: compare.last, train: train.state, runtime: () => runtime.textContent } });
 }
 
 start().catch((error: unknown) => notice(`The page could not start: ${describeError(error)}`, 'bad'));

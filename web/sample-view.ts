@@ -16,11 +16,12 @@ export function picture(data: ArrayLike<number>, trained: TrainedModel, n: numbe
 export interface LastSample {
   images: Float32Array;
   shape: number[];
-  wallS: number;
+  wallS: number; // generate()'s own time
+  pressedToShownS: number; // from the button press to the result on screen
   nfe: number;
 }
 
-export function sampleView(chooser: ModelChooser): { last(): LastSample | undefined } {
+export function sampleView(chooser: ModelChooser): { last(): LastSample | undefined; readyS(): number | undefined } {
   const shared = addFields(byId('sample-form'), sharedFields(chooser.names, chooser.defaultName), 'sample-');
   const config = addFields(byId('sample-form'), configFields(DEFAULT_SAMPLING), 'sample-');
   const run = byId<HTMLButtonElement>('sample-run');
@@ -31,13 +32,16 @@ export function sampleView(chooser: ModelChooser): { last(): LastSample | undefi
   const stats = byId('sample-stats');
   let control: RunControl = { cancelled: false };
   let last: LastSample | undefined;
+  let readyS: number | undefined; // seconds from opening the page to the first model ready to sample
 
   chooser.attach(shared.model as HTMLSelectElement, progress, (trained) => {
     setOptions(shared.class as HTMLSelectElement, ['all', ...(trained.config.classNames ?? [])]);
     run.disabled = false;
+    readyS ??= performance.now() / 1000;
   });
 
   run.addEventListener('click', async () => {
+    const pressed = performance.now();
     clearError(error);
     control = { cancelled: false };
     run.disabled = true;
@@ -53,7 +57,7 @@ export function sampleView(chooser: ModelChooser): { last(): LastSample | undefi
       const canvas = picture(result.images.data, trained, n, result.labels);
       show(byId('sample-result'), canvas);
       offerPng(download, canvas, `hasten-${trained.name}-${job.options.sampler}-${job.options.steps}-seed${job.options.seed}.png`);
-      last = { images: result.images.data, shape: result.images.shape, wallS: result.wallS, nfe: result.nfe };
+      last = { images: result.images.data, shape: result.images.shape, wallS: result.wallS, pressedToShownS: (performance.now() - pressed) / 1000, nfe: result.nfe };
       progress.set(1, `done: ${n} samples, NFE ${result.nfe}, ${result.wallS.toFixed(2)} s`);
       stats.textContent = `${trained.name} · ${job.label}\n${n} samples · NFE ${result.nfe} per sample · ${result.wallS.toFixed(2)} s · ${(result.flops / 1e9).toFixed(2)} GFLOP`;
     } catch (failure) {
@@ -67,5 +71,5 @@ export function sampleView(chooser: ModelChooser): { last(): LastSample | undefi
   cancel.addEventListener('click', () => {
     control.cancelled = true;
   });
-  return { last: () => last };
+  return { last: () => last, readyS: () => readyS };
 }

@@ -9,7 +9,7 @@ import { addFields, byId, clearError, nextFrame, showError, values } from './dom
 import { scatter, show } from './pictures.js';
 import { SettingError } from './settings.js';
 import type { LiveRun } from '../src/train/live-run.js';
-import { TOY_DEFAULTS, type ToySettings, toyRun } from './toy-run.js';
+import { TOY_DEFAULTS, type ToySettings, toyRun } from '../src/train/toy-run.js';
 
 const SCATTER_POINTS = 1000;
 
@@ -75,7 +75,7 @@ export function trainView(): { state(): TrainState | undefined } {
     if (!run) return;
     const window = Math.max(1, Math.floor(run.losses.length / 100));
     show(byId('train-loss'), chart({ title: `loss (mean of ${window} step${window > 1 ? 's' : ''})`, x: { label: 'step' }, y: { label: 'loss', log: true }, series: [{ name: 'loss', points: smoothed(run.losses, window) }], width: 420, height: 300 }));
-    stats.textContent = `step ${run.step}/${run.config.steps} · loss ${run.losses.at(-1)!.toFixed(4)} · ${(run.step / run.seconds).toFixed(1)} steps/s · ${run.dataset.name}, MLP ${describeMlp(run)}, batch ${run.config.batch}`;
+    stats.textContent = `step ${run.step}/${run.config.steps} · loss ${run.losses.at(-1)!.toFixed(4)} · ${run.stepsPerSecond().toFixed(1)} steps/s · ${run.dataset.name}, MLP ${describeMlp(run)}, batch ${run.config.batch}`;
   };
 
   start.addEventListener('click', async () => {
@@ -133,5 +133,5 @@ export function trainView(): { state(): TrainState | undefined } {
     }
   });
   start.disabled = false;
-  return { state: () => run && { step: run.step, losses: [...run.losses], stepsPerSecond: run.step / run.seconds, running } };
+  return { state: () => run && { step: run.step, losses: [...run.losses], stepsPerSecond: run.stepsPerSecond(), running } };
 }

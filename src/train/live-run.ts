@@ -17,6 +17,7 @@ export class LiveRun {
   readonly model: Model;
   readonly losses: number[] = [];
   seconds = 0; // time spent in training steps
+  firstStepSeconds = 0; // the first step's time, which includes compiling the step
   private readonly source: BatchSource;
   private readonly trainStep: TrainStep;
   private readonly ema: ParamTree;
@@ -49,9 +50,16 @@ export class LiveRun {
     const result = await this.trainStep.step(this.source.feeds(step), lr);
     if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) throw new Error(`training diverged at step ${step}: loss ${result.loss} at learning rate ${lr}; try a lower learning rate`);
     updateEma(this.ema, this.trainStep.params, emaBeta({ step, imagesSeen: step * this.config.batch, batchSize: this.config.batch }, { halfLifeImages: this.config.emaHalfLifeImages }));
-    this.seconds += (performance.now() - started) / 1000;
+    const seconds = (performance.now() - started) / 1000;
+    if (step === 0) this.firstStepSeconds = seconds;
+    this.seconds += seconds;
     this.losses.push(result.loss);
     return result.loss;
+  }
+
+  /** Training speed after the first step (which compiles); NaN before the second. */
+  stepsPerSecond(): number {
+    return this.step > 1 ? (this.step - 1) / (this.seconds - this.firstStepSeconds) : NaN;
   }
 
   /** A copy of the averaged weights so far, as a model the samplers take. */

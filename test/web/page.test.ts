@@ -10,7 +10,7 @@ import { generate } from '../../src/pipeline/generate.js';
 import { loadTrainedModel } from '../../src/pipeline/model-store.js';
 import { serveSite, type SiteServer } from '../../src/web/serve.js';
 import { buildSite } from '../../src/web/site.js';
-import { launchChromium } from './browser.js';
+import { launchChromium } from '../../src/web/chromium.js';
 
 const SAMPLES = 4; // the batch the page compiles first (?samples=4): small, so the tests stay fast
 const screenshots = process.env.HASTEN_WEB_SCREENSHOTS;
@@ -111,6 +111,8 @@ test('page: 200 steps of toy2d training lower the loss, and the trained model sa
   await page.click('nav button[data-view="train"]');
   await fill('[name="train-steps"]', '200');
   await fill('[name="train-every"]', '100');
+  await fill('[name="train-batch"]', '128');
+  await fill('[name="train-width"]', '64');
   await page.click('#train-start');
   await page.waitForFunction('window.hasten.train()?.step === 200 && !window.hasten.train().running', null, { timeout: 120_000 });
   const { losses } = await hasten((h) => h.train()!);

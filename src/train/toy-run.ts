@@ -1,10 +1,11 @@
-// The Train view's run: toy2d from scratch with an MLP, settings a page can offer.
+// A toy2d training run held in memory: an MLP from scratch on a 2-D distribution, with settings a
+// page can offer. The browser app trains with it, and the web benchmark runs the same job in Node.
 
-import { type Toy2dName, toy2dDataset } from '../src/data/toy2d.js';
-import { resolveModelConfig } from '../src/models/registry.js';
-import { LiveRun } from '../src/train/live-run.js';
-import { objectiveSettings } from '../src/train/objectives.js';
-import type { TrainConfig } from '../src/train/trainer.js';
+import { type Toy2dName, toy2dDataset } from '../data/toy2d.js';
+import { resolveModelConfig } from '../models/registry.js';
+import { LiveRun } from './live-run.js';
+import { objectiveSettings } from './objectives.js';
+import type { TrainConfig } from './trainer.js';
 
 export interface ToySettings {
   data: Toy2dName;
