@@ -4,7 +4,8 @@ import type { Command } from '../command.js';
 import { describeAccel } from '../../accel/config.js';
 import { evaluateModel } from '../../pipeline/evaluate-model.js';
 import { Progress } from '../progress.js';
-import { asUsageError, openModel, parseClasses, parseSamplingFlags, sampleOptions } from './sample.js';
+import { describeSwitch } from '../../pipeline/switching.js';
+import { asUsageError, openModel, openSwitches, parseClasses, parseSamplingFlags, sampleOptions } from './sample.js';
 
 export const evalCommand: Command = {
   path: ['eval'],
@@ -20,10 +21,11 @@ export const evalCommand: Command = {
     const flags = parseSamplingFlags(values, 2);
     const trained = await openModel(values.model);
     const classes = parseClasses(trained, values.class);
+    const switches = await openSwitches(values.switch);
     const progress = values.json ? undefined : new Progress({ label: 'eval', total: flags.n, unit: 'img' });
     let result;
     try {
-      result = await evaluateModel(trained, { ...flags, classes, features: values.features as string | undefined, onBatch: (done) => progress?.update(done) });
+      result = await evaluateModel(trained, { ...flags, classes, switches, features: values.features as string | undefined, onBatch: (done) => progress?.update(done) });
     } catch (error) {
       throw asUsageError(error);
     } finally {
@@ -31,7 +33,7 @@ export const evalCommand: Command = {
     }
     if (values.json) {
       const guidance = { guidance: flags.guidance, ...(flags.guidanceInterval && { guidance_interval: [flags.guidanceInterval.low, flags.guidanceInterval.high] }) };
-      console.log(JSON.stringify({ model: trained.name, sampler: flags.sampler, steps: flags.steps, ...guidance, accel: describeAccel(flags.accel), ...result }));
+      console.log(JSON.stringify({ model: trained.name, sampler: flags.sampler, steps: flags.steps, ...guidance, accel: describeAccel(flags.accel), ...(switches.length > 0 && { switch: switches.map(describeSwitch).join(',') }), ...result }));
       return;
     }
     const rows = Object.entries(result).flatMap(([key, value]): [string, unknown][] =>

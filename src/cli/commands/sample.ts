@@ -8,6 +8,7 @@ import { imageGrid } from '../../data/image-io.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
 import { type GuidanceInterval, generate } from '../../pipeline/generate.js';
 import { ModelNotFound, type TrainedModel, loadTrainedModel } from '../../pipeline/model-store.js';
+import { type Switch, SwitchSpecError, parseSwitches } from '../../pipeline/switching.js';
 import { Progress } from '../progress.js';
 import { ACCEL_FLAG_HELP, type AccelConfig, type AccelFlags, parseAccelFlags } from '../../accel/config.js';
 import { AccelSettingError } from '../../accel/errors.js';
@@ -62,7 +63,7 @@ export function parseAccel(values: Record<string, string | boolean | undefined>)
 /** Errors of sampling that come from what the user asked for, as usage errors (one line, no stack). */
 export function asUsageError(error: unknown): unknown {
   const message = (error as Error).message;
-  if (error instanceof AccelSettingError || /no feature network|unknown grid|grid '|out of range|not class-conditional/.test(message)) return new UsageError(message);
+  if (error instanceof AccelSettingError || error instanceof SwitchSpecError || /no feature network|unknown grid|grid '|out of range|not class-conditional/.test(message)) return new UsageError(message);
   return error;
 }
 
@@ -75,6 +76,20 @@ export function parseGuidanceInterval(raw: string | boolean | undefined, guidanc
   }
   if (guidance === 1) throw new UsageError('--guidance-interval needs --guidance other than 1 (guidance 1 is the plain conditional model everywhere)');
   return { low: bounds[0]!, high: bounds[1]! };
+}
+
+/** --switch MODEL@sigma>A[,...]: the switched models, opened (multi-U-Net switching). */
+export async function openSwitches(raw: string | boolean | undefined): Promise<Switch[]> {
+  if (raw === undefined) return [];
+  if (typeof raw !== 'string') throw new UsageError('--switch needs a value, e.g. student@sigma>2');
+  let specs;
+  try {
+    specs = parseSwitches(raw);
+  } catch (error) {
+    if (error instanceof SwitchSpecError) throw new UsageError(`--switch: ${error.message}`);
+    throw error;
+  }
+  return Promise.all(specs.map(async (spec) => ({ ...spec, model: await openModel(spec.model) })));
 }
 
 /** The sampling flags shared by sample, eval and the benchmarks that sample. */
@@ -104,6 +119,7 @@ export const sampleOptions = {
   'guidance-interval': { type: 'string', placeholder: 'LOW,HIGH', description: 'guide only at noise levels (EDM sigma) in [LOW, HIGH]; elsewhere one evaluation per step instead of two' },
   class: { type: 'string', placeholder: 'K[,K...]', description: 'class index or name per sample (cycled); default: all classes in turn' },
   batch: { type: 'string', placeholder: 'B', description: 'samples per network call', default: '64' },
+  switch: { type: 'string', placeholder: 'MODEL@sigma>A', description: 'run another model at some noise levels: MODEL@sigma>A, MODEL@sigma<B or MODEL@A<sigma<B, comma-separated; --model runs elsewhere' },
   ...Object.fromEntries(Object.entries(ACCEL_FLAG_HELP).map(([name, help]) => [name, { type: 'string', ...help }])) as Record<keyof AccelFlags, { type: 'string'; placeholder: string; description: string }>,
 } as const;
 
@@ -124,10 +140,11 @@ export const sampleCommand: Command = {
     const started = performance.now();
     const trained = await openModel(values.model);
     const classes = parseClasses(trained, values.class);
+    const switches = await openSwitches(values.switch);
     const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
     let result;
     try {
-      result = await generate(trained, { ...flags, classes, onBatch: (done) => progress?.update(done) });
+      result = await generate(trained, { ...flags, classes, switches, onBatch: (done) => progress?.update(done) });
     } catch (error) {
       throw asUsageError(error);
     } finally {
