@@ -20,7 +20,7 @@ import { TIME_DISTRIBUTION_DEFAULTS, timeDistribution, timeDistributionNames } f
 import { REFLOW_TRAIN_DEFAULTS, type ReflowTrainConfig, reflowTrainConfig, trainReflow } from '../../reflow/train.js';
 import { modelVelocity, odeMethods } from '../../reflow/velocity.js';
 import { Progress } from '../progress.js';
-import { resumedConfig, scheduleOptions } from './train.js';
+import { resumedConfig, scheduleOptions, scheduleSettings } from './train.js';
 
 const reflowPairs = defineCommand({
   path: ['reflow', 'pairs'],
@@ -115,17 +115,7 @@ const reflowTrain = defineCommand({
         loss,
         ...(values.features !== undefined && { features: values.features }),
         realFraction: values['real-fraction'],
-      }, {
-        steps: values.steps,
-        batch: values.batch,
-        lr: values.lr,
-        warmup: values.warmup,
-        lrDecay: values['lr-decay'],
-        emaHalfLifeImages: values['ema-half-life'],
-        labelDropout: values['label-dropout'],
-        checkpointEvery: values['checkpoint-every'],
-        seed: values.seed,
-      });
+      }, { ...scheduleSettings(values), labelDropout: values['label-dropout'], seed: values.seed });
     }
     const result = await stoppable('reflow train: stopping after this step and saving a checkpoint', (shouldStop) => trainReflow(config, out, { resume: values.resume, callbacks: { shouldStop } }));
     const summary = { out, step: result.step, steps: config.steps, stopped: result.stopped, loss: result.lastLoss, images_per_second: result.imagesPerSecond };

@@ -3,7 +3,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { defineCommand } from '../command.js';
-import { choice, flag, int, json, num, text, UsageError } from '../options.js';
+import { type OptionValues, choice, flag, int, json, num, text, UsageError } from '../options.js';
 import { openDataset } from '../../data/registry.js';
 import { loadCheckpoint } from '../../engine/checkpoint.js';
 import { ARCHITECTURES } from '../../models/registry.js';
@@ -45,6 +45,11 @@ export const scheduleOptions = {
   json: json('print a JSON summary at the end'),
 };
 
+/** The schedule values as TrainConfig fields. */
+export function scheduleSettings(values: OptionValues<typeof scheduleOptions>): Pick<TrainConfig, 'steps' | 'batch' | 'lr' | 'warmup' | 'lrDecay' | 'emaHalfLifeImages' | 'checkpointEvery'> {
+  return { steps: values.steps, batch: values.batch, lr: values.lr, warmup: values.warmup, lrDecay: values['lr-decay'], emaHalfLifeImages: values['ema-half-life'], checkpointEvery: values['checkpoint-every'] };
+}
+
 export const trainCommand = defineCommand({
   path: ['train'],
   summary: 'train a diffusion model (U-Net, DiT or MLP) on a dataset',
@@ -77,13 +82,7 @@ export const trainCommand = defineCommand({
         model: modelConfigForData(dataset, values.model, values.cond, values['model-config']),
         objective: objectiveSettings(values.objective, { pMean: values['p-mean'], pStd: values['p-std'] }),
         cond: values.cond,
-        steps: values.steps,
-        batch: values.batch,
-        lr: values.lr,
-        warmup: values.warmup,
-        lrDecay: values['lr-decay'],
-        emaHalfLifeImages: values['ema-half-life'],
-        checkpointEvery: values['checkpoint-every'],
+        ...scheduleSettings(values),
         seed: values.seed,
         init: values.init,
       };
