@@ -29,13 +29,13 @@ export interface ReflowTrainConfig extends TrainConfig {
 }
 
 /** Training settings where reflow differs from training from scratch. */
-export const REFLOW_TRAIN_DEFAULTS: Partial<TrainConfig> = {
+export const REFLOW_TRAIN_DEFAULTS = {
   // Pairs come from the conditional teacher at guidance 1 and the student is meant for 1-2 steps
   // without guidance, so no capacity goes to an unconditional model.
   labelDropout: 0,
   lr: 5e-4, // a fine-tune of a trained network; rectified flow++ uses 2e-4 with batches of 512
   warmup: 50, // short: the weights start trained
-};
+} satisfies Partial<TrainConfig>;
 
 /** The student's training config: the teacher's data, network and conditioning, started from its weights. */
 export function reflowTrainConfig(teacher: TrainedModel, pairs: PairSet, reflow: ReflowSettings, training: Partial<TrainConfig> = {}): ReflowTrainConfig {
