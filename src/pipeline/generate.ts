@@ -14,6 +14,7 @@ import { AcceleratedNetwork } from '../accel/network.js';
 import { AccelSettingError } from '../accel/errors.js';
 import type { TrainedModel } from './model-store.js';
 import { InputError } from '../engine/input-error.js';
+import { type Switch, checkSwitchable, switchingForward } from './switching.js';
 
 export interface GenerateOptions {
   sampler: string; // a sampler name of src/diffusion/samplers
@@ -31,6 +32,7 @@ export interface GenerateOptions {
   onBatch?: (done: number, total: number) => void;
   accel?: AccelConfig; // training-free accelerations (Skip-Tuning, a caching method); none: the plain model
   network?: AcceleratedNetwork; // an already compiled network of this model to run instead (overrides accel)
+  switches?: Switch[]; // other models for ranges of noise levels (multi-U-Net switching); they run plain, the main model elsewhere
 }
 
 export interface GenerateResult {
@@ -118,8 +120,12 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
     throw new AccelSettingError(`a guidance interval does not combine with ${caching.method}: cached features would change batch size between guided and unguided steps`);
   }
   if (options.noise && options.noise.length !== n * perSample) throw new Error(`generate: noise holds ${options.noise.length} values, ${n} samples of ${dataShape.join('x')} need ${n * perSample}`);
+  const switches = options.switches ?? [];
+  for (const s of switches) checkSwitchable(trained, s.model);
   const network = options.network ?? new AcceleratedNetwork(trained.model, trained.params, options.accel, trained.name);
-  const flopsBefore = network.flops;
+  const switched = switches.map((s) => ({ ...s, network: new AcceleratedNetwork(s.model.model, s.model.params, {}, s.model.name) }));
+  const flopsOf = (): number => switched.reduce((sum, s) => sum + s.network.flops, network.flops);
+  const flopsBefore = flopsOf();
   const process = objectiveProcess(trained.config.objective);
   const grid = makeGrid(process, parseGridSpec(options.grid ?? DEFAULT_GRIDS[trained.config.objective.name]), steps);
   const noiseStream = RngStream.fromSeed(seed, 'sample-noise');
@@ -133,9 +139,11 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
       const count = Math.min(batchSize, n - start);
       const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : noiseStream.normal({ start, count }, dataShape, new Float64Array(count * perSample));
       const chunkLabels = labels?.slice(start, start + count).map((c) => BigInt(c));
-      const run = network.run({ sampler, process, grid, noise });
+      const plan = { sampler, process, grid, noise };
+      const run = network.run(plan);
+      const forward = switched.length === 0 ? run.forward : switchingForward(run.forward, switched.map((s) => ({ ...s, forward: s.network.run(plan).forward })));
       let evaluations = 0;
-      const runner = guidedRunner(trained, run.forward, chunkLabels, guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
+      const runner = guidedRunner(trained, forward, chunkLabels, guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
       const { denoiser } = networkDenoiser(trained.config.objective, runner, count);
       const samplerOptions = { onStep: options.onStep, freshNoise: freshNoiseFrom(freshStream, start, dataShape), ...run.samplerOptions };
       const result = await sampler.sample(denoiser, process, noise, grid, samplerOptions, samplerSettings);
@@ -145,6 +153,7 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
     }
   } finally {
     if (!options.network) await network.dispose();
+    for (const s of switched) await s.network.dispose();
   }
-  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels, nfe, wallS: (performance.now() - started) / 1000, flops: network.flops - flopsBefore };
+  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels, nfe, wallS: (performance.now() - started) / 1000, flops: flopsOf() - flopsBefore };
 }
