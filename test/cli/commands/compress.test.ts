@@ -16,7 +16,7 @@ test('hasten compress: bad input is one usage error naming it', async () => {
   try {
     await usage(/--out DIR is required/, 'compress', '--teacher', 'shapes', '--preset', 'bk-base');
     await usage(/exactly one of --remove P,P,... and --preset NAME/, 'compress', '--teacher', 'shapes', '--out', out);
-    await usage(/unknown preset 'tiny'/, 'compress', '--teacher', 'shapes', '--preset', 'tiny', '--out', out);
+    await usage(/--preset must be one of bk-base, bk-small, got 'tiny'/, 'compress', '--teacher', 'shapes', '--preset', 'tiny', '--out', out);
     await usage(/"enc.1.0", which this config cannot remove \(removable: enc.0.0,/, 'compress', '--teacher', 'shapes', '--remove', 'enc.1.0', '--out', out);
     await usage(/--schedule must be one of oneshot, incubate/, 'compress', '--teacher', 'shapes', '--remove', 'mid', '--schedule', 'slow', '--out', out);
     await usage(/--resume: no compress.json/, 'compress', '--out', out, '--resume');
