@@ -3,6 +3,9 @@
 // accelerations (src/accel), honest NFE and FLOPs.
 
 import type { HostTensor } from '../engine/host-tensor.js';
+import type { Denoiser } from '../diffusion/denoiser.js';
+import type { Process } from '../diffusion/process.js';
+import type { SamplerOptions } from '../diffusion/samplers/index.js';
 import { RngStream } from '../engine/rng.js';
 import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
 import { getSampler } from '../diffusion/samplers/index.js';
@@ -10,7 +13,8 @@ import type { StepCallback } from '../diffusion/samplers/common.js';
 import type { DenoiseCall } from '../diffusion/denoiser.js';
 import { type NetworkRunner, type ObjectiveName, networkDenoiser, noiseLevel, objectiveProcess } from '../train/objectives.js';
 import type { AccelConfig } from '../accel/config.js';
-import { AcceleratedNetwork } from '../accel/network.js';
+import { AcceleratedNetwork, type RunPlan, tileRows } from '../accel/network.js';
+import type { Caching } from '../accel/caching.js';
 import { AccelSettingError } from '../accel/errors.js';
 import type { TrainedModel } from './model-store.js';
 
@@ -28,7 +32,39 @@ export interface GenerateOptions {
   onStep?: StepCallback;
   onBatch?: (done: number, total: number) => void;
   accel?: AccelConfig; // training-free accelerations (Skip-Tuning, a caching method); none: the plain model
-  network?: AcceleratedNetwork; // an already compiled network of this model to run instead (overrides accel)
+  network?: SamplingNetwork; // an already compiled network of this model to run instead (overrides accel)
+}
+
+/** A network with its accelerations, as generate runs it: one AcceleratedRun-like run per batch. */
+export interface SamplingNetwork {
+  flops: number; // FLOPs of every call so far
+  readonly caching?: Caching;
+  run(plan: RunPlan): { forward: NetForward; samplerOptions: Pick<SamplerOptions, 'beforeStep'> };
+  dispose(): Promise<void>;
+}
+
+/** Conditioning feeds of a batch (by feed name, one row per sample) and, for guidance, the unconditional ones. */
+export interface Conditioning {
+  cond: Record<string, HostTensor>;
+  uncond?: Record<string, HostTensor>;
+}
+
+/**
+ * What generate() samples. hasten's own trained models are one kind (trainedTarget); models imported
+ * from other tools (src/import) are another: each brings its process, parameterisation and conditioning.
+ */
+export interface SamplingTarget {
+  name: string;
+  dataShape: number[];
+  process: Process;
+  defaultGrid: string;
+  network(accel: AccelConfig | undefined): SamplingNetwork;
+  /** The x0 denoiser over a runner's raw network outputs, for batches of `batch` samples. */
+  denoiser(runner: NetworkRunner, batch: number): Denoiser;
+  /** Conditioning of samples start..start+count-1, or undefined for an unconditional model. */
+  conditioning(start: number, count: number): Conditioning | undefined;
+  /** Class labels of the n samples, where the model has classes. */
+  labels?: number[];
 }
 
 export interface GenerateResult {
@@ -63,33 +99,62 @@ export interface GuidedRunnerOptions {
  * most useful at middle noise levels).
  */
 export function guidedRunner(trained: TrainedModel, forward: NetForward, labels: bigint[] | undefined, guidance: number, options: GuidedRunnerOptions = {}): NetworkRunner {
-  const { model } = trained;
-  const dataShape = trained.config.dataShape;
+  return conditionedRunner(trained.config.dataShape, forward, labels && classConditioning(labels, trained.model.config.numClasses), guidance, options);
+}
+
+/** Class labels as conditioning feeds: the unconditional label is the null class numClasses. */
+export function classConditioning(labels: bigint[], numClasses: number): Conditioning {
+  const tensor = (values: bigint[]): HostTensor => ({ dtype: 'int64', shape: [values.length], data: BigInt64Array.from(values) });
+  return { cond: { label: tensor(labels) }, uncond: { label: tensor(labels.map(() => BigInt(numClasses))) } };
+}
+
+/** guidedRunner over any conditioning feeds: guided calls run the rows [cond; uncond] as one batch. */
+export function conditionedRunner(dataShape: number[], forward: NetForward, conditioning: Conditioning | undefined, guidance: number, options: GuidedRunnerOptions = {}): NetworkRunner {
   const { interval, onEvaluations } = options;
+  if (conditioning && guidance !== 1 && !conditioning.uncond) throw new Error('guidance needs unconditional inputs beside the conditional ones');
   return async (input, noiseLabels, batch, call) => {
     const x = (rows: number, data: Float32Array): HostTensor => ({ dtype: 'float32', shape: [rows, ...dataShape], data });
     const level = noiseLevel(noiseLabels[0]!);
-    const guided = labels !== undefined && guidance !== 1 && (!interval || (level >= interval.low && level <= interval.high));
+    const guided = conditioning !== undefined && guidance !== 1 && (!interval || (level >= interval.low && level <= interval.high));
     onEvaluations?.(guided ? 2 : 1);
-    if (!guided) {
-      const label: HostTensor | undefined = labels && { dtype: 'int64', shape: [batch], data: BigInt64Array.from(labels) };
-      return forward({ x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels }, ...(label && { label }) }, call);
-    }
-    // Conditional and unconditional halves in one call: [x; x] with [labels; null].
-    const doubled = new Float32Array(2 * input.length);
-    doubled.set(input);
-    doubled.set(input, input.length);
+    if (!guided) return forward({ x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels }, ...conditioning?.cond }, call);
+    // Conditional and unconditional halves in one call: [x; x] with [cond; uncond].
     const noise = new Float32Array(2 * batch);
     noise.set(noiseLabels);
     noise.set(noiseLabels, batch);
-    const nullLabel = BigInt(model.config.numClasses);
-    const allLabels = BigInt64Array.from([...labels, ...labels.map(() => nullLabel)]);
-    const out = await forward({ x: x(2 * batch, doubled), noise: { dtype: 'float32', shape: [2 * batch], data: noise }, label: { dtype: 'int64', shape: [2 * batch], data: allLabels } }, call);
+    const feeds: Record<string, HostTensor> = { x: tileRows(x(batch, input), 2), noise: { dtype: 'float32', shape: [2 * batch], data: noise } };
+    for (const [name, cond] of Object.entries(conditioning.cond)) feeds[name] = stackRows(cond, conditioning.uncond![name]!);
+    const out = await forward(feeds, call);
     const result = new Float32Array(input.length);
     for (let i = 0; i < result.length; i++) result[i] = out[input.length + i]! + guidance * (out[i]! - out[input.length + i]!);
     return result;
   };
 }
+
+/** Two tensors of equal rows stacked along the batch axis. */
+function stackRows(a: HostTensor, b: HostTensor): HostTensor {
+  const data = new (a.data.constructor as new (n: number) => HostTensor['data'])(a.data.length + b.data.length);
+  (data as Float32Array).set(a.data as Float32Array);
+  (data as Float32Array).set(b.data as Float32Array, a.data.length);
+  return { ...a, shape: [a.shape[0]! + b.shape[0]!, ...a.shape.slice(1)], data } as HostTensor;
+}
+
+/** A trained hasten model as a sampling target; `classes` as sampleClasses takes them. */
+export function trainedTarget(trained: TrainedModel, n: number, classes?: number[]): SamplingTarget {
+  const labels = sampleClasses(trained, n, classes);
+  return {
+    name: trained.name,
+    dataShape: trained.config.dataShape,
+    process: objectiveProcess(trained.config.objective),
+    defaultGrid: DEFAULT_GRIDS[trained.config.objective.name],
+    network: (accel) => new AcceleratedNetwork(trained.model, trained.params, accel, trained.name),
+    denoiser: (runner, batch) => networkDenoiser(trained.config.objective, runner, batch).denoiser,
+    conditioning: (start, count) => labels && classConditioning(labels.slice(start, start + count).map((c) => BigInt(c)), trained.model.config.numClasses),
+    labels,
+  };
+}
+
+const isTrainedModel = (model: TrainedModel | SamplingTarget): model is TrainedModel => 'params' in model;
 
 export function sampleClasses(trained: TrainedModel, n: number, classes?: number[]): number[] | undefined {
   const numClasses = trained.model.config.numClasses;
@@ -101,23 +166,23 @@ export function sampleClasses(trained: TrainedModel, n: number, classes?: number
   return Array.from({ length: n }, (_, k) => (classes && classes.length > 0 ? classes[k % classes.length]! : k % numClasses));
 }
 
-export async function generate(trained: TrainedModel, options: GenerateOptions): Promise<GenerateResult> {
+export async function generate(model: TrainedModel | SamplingTarget, options: GenerateOptions): Promise<GenerateResult> {
   const sampler = getSampler(options.sampler);
   const { n, seed, steps, guidance = 1 } = options;
+  const target = isTrainedModel(model) ? trainedTarget(model, n, options.classes) : model;
   const batchSize = Math.min(options.batch ?? 64, n);
-  const dataShape = trained.config.dataShape;
+  const dataShape = target.dataShape;
   const perSample = dataShape.reduce((a, b) => a * b, 1);
-  const labels = sampleClasses(trained, n, options.classes);
   const caching = options.network ? options.network.caching : options.accel?.caching;
   if (options.guidanceInterval && caching) {
     // A cache filled at an unguided step holds one row per sample, a guided step needs two.
     throw new AccelSettingError(`a guidance interval does not combine with ${caching.method}: cached features would change batch size between guided and unguided steps`);
   }
   if (options.noise && options.noise.length !== n * perSample) throw new Error(`generate: noise holds ${options.noise.length} values, ${n} samples of ${dataShape.join('x')} need ${n * perSample}`);
-  const network = options.network ?? new AcceleratedNetwork(trained.model, trained.params, options.accel, trained.name);
+  const network = options.network ?? target.network(options.accel);
   const flopsBefore = network.flops;
-  const process = objectiveProcess(trained.config.objective);
-  const grid = makeGrid(process, parseGridSpec(options.grid ?? DEFAULT_GRIDS[trained.config.objective.name]), steps);
+  const process = target.process;
+  const grid = makeGrid(process, parseGridSpec(options.grid ?? target.defaultGrid), steps);
   const noiseStream = RngStream.fromSeed(seed, 'sample-noise');
   const images = new Float32Array(n * perSample);
   const started = performance.now();
@@ -126,11 +191,10 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
       const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : noiseStream.normal({ start, count }, dataShape, new Float64Array(count * perSample));
-      const chunkLabels = labels?.slice(start, start + count).map((c) => BigInt(c));
       const run = network.run({ sampler, process, grid, noise });
       let evaluations = 0;
-      const runner = guidedRunner(trained, run.forward, chunkLabels, guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
-      const { denoiser } = networkDenoiser(trained.config.objective, runner, count);
+      const runner = conditionedRunner(dataShape, run.forward, target.conditioning(start, count), guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
+      const denoiser = target.denoiser(runner, count);
       const result = await sampler.sample(denoiser, process, noise, grid, { onStep: options.onStep, ...run.samplerOptions });
       images.set(Float32Array.from(result.x), start * perSample);
       nfe = evaluations;
@@ -139,5 +203,5 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
   } finally {
     if (!options.network) await network.dispose();
   }
-  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels, nfe, wallS: (performance.now() - started) / 1000, flops: network.flops - flopsBefore };
+  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels: target.labels, nfe, wallS: (performance.now() - started) / 1000, flops: network.flops - flopsBefore };
 }
