@@ -17,12 +17,14 @@ import { AcceleratedNetwork, type RunPlan, tileRows } from '../accel/network.js'
 import type { Caching } from '../accel/caching.js';
 import { AccelSettingError } from '../accel/errors.js';
 import type { TrainedModel } from './model-store.js';
+import { type Switch, checkSwitchable, switchingForward } from './switching.js';
 
 export interface GenerateOptions {
   sampler: string; // a sampler name of src/diffusion/samplers
   steps: number; // sampler steps (NFE depends on the sampler)
   grid?: string; // time grid spec; default: the objective's usual grid
   n: number; // samples to draw
+  first?: number; // index of the first sample drawn (a shard of a larger run): samples first .. first + n - 1
   seed: number; // noise seed: sample k depends only on (seed, k)
   noise?: Float64Array; // the n samples' standard-normal initial noise, flat; default: drawn from the seed
   batch?: number; // samples per network call
@@ -33,6 +35,7 @@ export interface GenerateOptions {
   onBatch?: (done: number, total: number) => void;
   accel?: AccelConfig; // training-free accelerations (Skip-Tuning, a caching method); none: the plain model
   network?: SamplingNetwork; // an already compiled network of this model to run instead (overrides accel)
+  switches?: Switch[]; // other models for ranges of noise levels (multi-U-Net switching); they run plain, the main model elsewhere
 }
 
 /** A network with its accelerations, as generate runs it: one AcceleratedRun-like run per batch. */
@@ -139,9 +142,9 @@ function stackRows(a: HostTensor, b: HostTensor): HostTensor {
   return { ...a, shape: [a.shape[0]! + b.shape[0]!, ...a.shape.slice(1)], data } as HostTensor;
 }
 
-/** A trained hasten model as a sampling target; `classes` as sampleClasses takes them. */
-export function trainedTarget(trained: TrainedModel, n: number, classes?: number[]): SamplingTarget {
-  const labels = sampleClasses(trained, n, classes);
+/** A trained hasten model as a sampling target for samples first .. first + n - 1; `classes` as sampleClasses takes them. */
+export function trainedTarget(trained: TrainedModel, n: number, classes?: number[], first = 0): SamplingTarget {
+  const labels = sampleClasses(trained, n, classes, first);
   return {
     name: trained.name,
     dataShape: trained.config.dataShape,
@@ -156,20 +159,25 @@ export function trainedTarget(trained: TrainedModel, n: number, classes?: number
 
 const isTrainedModel = (model: TrainedModel | SamplingTarget): model is TrainedModel => 'params' in model;
 
-export function sampleClasses(trained: TrainedModel, n: number, classes?: number[]): number[] | undefined {
+/** The classes of samples first .. first + n - 1. */
+export function sampleClasses(trained: TrainedModel, n: number, classes?: number[], first = 0): number[] | undefined {
   const numClasses = trained.model.config.numClasses;
   if (numClasses === 0) {
     if (classes && classes.length > 0) throw new Error(`model '${trained.name}' is not class-conditional; drop --class`);
     return undefined;
   }
   for (const c of classes ?? []) if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new Error(`class ${c} is out of range: the model has classes 0..${numClasses - 1}`);
-  return Array.from({ length: n }, (_, k) => (classes && classes.length > 0 ? classes[k % classes.length]! : k % numClasses));
+  return Array.from({ length: n }, (_, i) => {
+    const k = first + i;
+    return classes && classes.length > 0 ? classes[k % classes.length]! : k % numClasses;
+  });
 }
 
 export async function generate(model: TrainedModel | SamplingTarget, options: GenerateOptions): Promise<GenerateResult> {
   const sampler = getSampler(options.sampler);
-  const { n, seed, steps, guidance = 1 } = options;
-  const target = isTrainedModel(model) ? trainedTarget(model, n, options.classes) : model;
+  const { n, seed, steps, guidance = 1, first = 0 } = options;
+  if (!Number.isSafeInteger(first) || first < 0) throw new RangeError(`generate: first must be a non-negative integer, got ${first}`);
+  const target = isTrainedModel(model) ? trainedTarget(model, n, options.classes, first) : model;
   const batchSize = Math.min(options.batch ?? 64, n);
   const dataShape = target.dataShape;
   const perSample = dataShape.reduce((a, b) => a * b, 1);
@@ -179,8 +187,13 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
     throw new AccelSettingError(`a guidance interval does not combine with ${caching.method}: cached features would change batch size between guided and unguided steps`);
   }
   if (options.noise && options.noise.length !== n * perSample) throw new Error(`generate: noise holds ${options.noise.length} values, ${n} samples of ${dataShape.join('x')} need ${n * perSample}`);
+  const switches = options.switches ?? [];
+  if (switches.length > 0 && !isTrainedModel(model)) throw new Error(`multi-U-Net switching takes hasten models; '${target.name}' is not one`);
+  for (const s of switches) checkSwitchable(model as TrainedModel, s.model);
   const network = options.network ?? target.network(options.accel);
-  const flopsBefore = network.flops;
+  const switched = switches.map((s) => ({ ...s, network: new AcceleratedNetwork(s.model.model, s.model.params, {}, s.model.name) }));
+  const flopsOf = (): number => switched.reduce((sum, s) => sum + s.network.flops, network.flops);
+  const flopsBefore = flopsOf();
   const process = target.process;
   const grid = makeGrid(process, parseGridSpec(options.grid ?? target.defaultGrid), steps);
   const noiseStream = RngStream.fromSeed(seed, 'sample-noise');
@@ -190,10 +203,12 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
   try {
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
-      const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : noiseStream.normal({ start, count }, dataShape, new Float64Array(count * perSample));
-      const run = network.run({ sampler, process, grid, noise });
+      const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : noiseStream.normal({ start: first + start, count }, dataShape, new Float64Array(count * perSample));
+      const plan = { sampler, process, grid, noise };
+      const run = network.run(plan);
+      const forward = switched.length === 0 ? run.forward : switchingForward(run.forward, switched.map((s) => ({ ...s, forward: s.network.run(plan).forward })));
       let evaluations = 0;
-      const runner = conditionedRunner(dataShape, run.forward, target.conditioning(start, count), guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
+      const runner = conditionedRunner(dataShape, forward, target.conditioning(start, count), guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
       const denoiser = target.denoiser(runner, count);
       const result = await sampler.sample(denoiser, process, noise, grid, { onStep: options.onStep, ...run.samplerOptions });
       images.set(Float32Array.from(result.x), start * perSample);
@@ -202,6 +217,7 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
     }
   } finally {
     if (!options.network) await network.dispose();
+    for (const s of switched) await s.network.dispose();
   }
-  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels: target.labels, nfe, wallS: (performance.now() - started) / 1000, flops: network.flops - flopsBefore };
+  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels: target.labels, nfe, wallS: (performance.now() - started) / 1000, flops: flopsOf() - flopsBefore };
 }
