@@ -8,6 +8,7 @@ import { loadCheckpoint } from '../engine/checkpoint.js';
 import type { Model } from '../models/registry.js';
 import { shippedModelsDir } from '../paths.js';
 import type { TrainConfig } from '../train/trainer.js';
+import { InputError } from '../engine/input-error.js';
 import { trainedModelFrom } from './trained-model.js';
 
 export interface TrainedModel {
@@ -21,7 +22,7 @@ export interface TrainedModel {
   saveId: string; // the checkpoint's save id: names these exact weights
 }
 
-export class ModelNotFound extends Error {
+export class ModelNotFound extends InputError {
   override name = 'ModelNotFound';
 }
 

@@ -3,7 +3,7 @@
 
 import type { Dataset, DatasetBatch } from '../data/dataset.js';
 import type { Tensor } from '../engine/graph.js';
-import type { HostTensor } from '../engine/host-tensor.js';
+import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
 import { RngStream } from '../engine/rng.js';
 import { tokenizeCaptions } from '../models/embeddings.js';
 import { prepareBatch } from './objectives.js';
@@ -13,11 +13,16 @@ import type { TrainConfig } from './trainer.js';
 /**
  * What a run learns from: the feeds of each step (the network inputs x, noise and label or caption,
  * plus whatever `loss` reads) and the loss of the network's output. Feeds must depend only on the
- * step, so that a resumed run sees exactly the batches an uninterrupted one would have.
+ * step, so that a resumed run sees exactly the batches an uninterrupted one would have. A loss may
+ * also read the outputs of modules it names in `capture` (feature distillation), read parameters
+ * outside the model that never train (`frozen`, e.g. a feature network's), and return named terms
+ * beside the loss, which the log records.
  */
 export interface BatchSource {
-  feeds(step: number): Record<string, HostTensor>;
-  loss(output: Tensor, inputs: Record<string, Tensor>): Tensor;
+  feeds(step: number): Record<string, HostTensor> | Promise<Record<string, HostTensor>>;
+  loss(output: Tensor, inputs: Record<string, Tensor>, captured: ReadonlyMap<string, Tensor>): Tensor | ({ loss: Tensor } & Record<string, Tensor>);
+  capture?: ReadonlySet<string>;
+  frozen?: ParamTree;
 }
 
 /** The conditioning feeds of one step, with classifier-free guidance's dropout to the null condition. */

@@ -28,7 +28,7 @@ export class LiveRun {
     this.source = objectiveSource(config, dataset);
     this.trainStep = new TrainStep(initParams(this.model, config.seed), (graph, inputs) => {
       const output = this.model.forward(new ModuleContext(graph), { x: inputs.x!, noise: inputs.noise!, label: inputs.label, caption: inputs.caption });
-      return this.source.loss(output, inputs);
+      return this.source.loss(output, inputs, new Map());
     }, { clipGradNorm: config.clipGradNorm });
     this.ema = cloneParams(this.trainStep.params);
     this.schedule = learningRateSchedule({ peak: config.lr, warmupSteps: config.warmup, decay: config.lrDecay, totalSteps: Math.max(config.steps, config.warmup + 1) });
@@ -47,7 +47,7 @@ export class LiveRun {
     const step = this.step;
     const started = performance.now();
     const lr = this.schedule(step);
-    const result = await this.trainStep.step(this.source.feeds(step), lr);
+    const result = await this.trainStep.step(await this.source.feeds(step), lr);
     if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) throw new Error(`training diverged at step ${step}: loss ${result.loss} at learning rate ${lr}; try a lower learning rate`);
     updateEma(this.ema, this.trainStep.params, emaBeta({ step, imagesSeen: step * this.config.batch, batchSize: this.config.batch }, { halfLifeImages: this.config.emaHalfLifeImages }));
     const seconds = (performance.now() - started) / 1000;
