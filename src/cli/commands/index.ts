@@ -8,6 +8,7 @@ import { benchEngineCommand } from './bench-engine.js';
 import { benchReflowCommand } from './bench-reflow.js';
 import { benchSamplers } from './bench-samplers.js';
 import { benchTrainCommand } from './bench-train.js';
+import { benchWebCommand } from './bench-web.js';
 import { dataPreviewCommand } from './data-preview.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
@@ -15,6 +16,7 @@ import { reflowCommands } from './reflow.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 import { trainFeaturesCommand } from './train-features.js';
+import { webCommand } from './web.js';
 
 export const commands: Command[] = [
   dataPreviewCommand,
@@ -25,11 +27,13 @@ export const commands: Command[] = [
   exportCommand,
   ...reflowCommands,
   compressCommand,
+  webCommand,
   benchEngineCommand,
   benchSamplers,
   benchTrainCommand,
   benchAccelCommand,
   benchReflowCommand,
+  benchWebCommand,
   analyzeFeatureChangeCommand,
   analyzeSkipLossCommand,
   analyzeRedundancyCommand,
