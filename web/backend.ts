@@ -2,7 +2,8 @@
 // WebGPU where the browser has an adapter.
 
 import { type WebBackend, webOrt } from '../src/engine/ort-web.js';
-import { currentOrt, useOrt } from '../src/engine/runtime.js';
+import * as F from '../src/engine/ops/index.js';
+import { compile, currentOrt, useOrt } from '../src/engine/runtime.js';
 import { platformOrt, runtimeOptions } from './ort-default.js';
 
 interface Gpu {
@@ -25,4 +26,14 @@ export async function useBackend(backend: WebBackend): Promise<string> {
   if (backend === 'webgpu') useOrt(webOrt(await import('onnxruntime-web/webgpu'), { ...runtimeOptions, backend }));
   else useOrt(platformOrt);
   return currentOrt().name;
+}
+
+/**
+ * Starts the runtime (fetching and compiling its .wasm, starting its threads) with a one-op graph, so
+ * that this overlaps the model's download instead of following it.
+ */
+export async function startRuntime(): Promise<void> {
+  const square = compile((_graph, { x }) => ({ y: F.mul(x!, x!) }), { params: 'inputs', name: 'start' });
+  await square.run({ x: { dtype: 'float32', shape: [1], data: Float32Array.of(2) } });
+  await square.dispose();
 }

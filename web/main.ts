@@ -2,7 +2,7 @@
 // last results and the page's readiness, for scripts and the browser tests.
 
 import { availableWasmThreads } from '../src/engine/ort-web.js';
-import { useBackend, webgpuAvailable } from './backend.js';
+import { startRuntime, useBackend, webgpuAvailable } from './backend.js';
 import { chartsView } from './charts-view.js';
 import { compareView } from './compare-view.js';
 import { byId, describeError, notice } from './dom.js';
@@ -16,6 +16,9 @@ const DEFAULT_MODEL = 'shapes';
 async function start(): Promise<void> {
   const runtime = byId('runtime');
   const backendSelect = byId<HTMLSelectElement>('backend');
+  const describe = (name: string): string => `${name} · ${crossOriginIsolated ? 'isolated' : 'not isolated'} · ${availableWasmThreads()} of ${navigator.hardwareConcurrency} cores`;
+  runtime.textContent = describe(await useBackend('wasm'));
+  startRuntime().catch((error: unknown) => notice(`onnxruntime-web could not start: ${describeError(error)}`, 'bad'));
   if (!crossOriginIsolated) notice('This page is not cross-origin isolated (the server sent no COOP/COEP headers), so wasm runs on one thread. `npx hasten web` serves it with them.');
   const webgpuOption = backendSelect.querySelector<HTMLOptionElement>('option[value="webgpu"]')!;
   const hasWebgpu = await webgpuAvailable();
@@ -24,8 +27,6 @@ async function start(): Promise<void> {
     webgpuOption.textContent = 'WebGPU (not available)';
     notice('WebGPU is not available in this browser (no adapter), so the models run on wasm.');
   }
-  const describe = (name: string): string => `${name} · ${crossOriginIsolated ? 'isolated' : 'not isolated'} · ${availableWasmThreads()} of ${navigator.hardwareConcurrency} cores`;
-  runtime.textContent = describe(await useBackend('wasm'));
   backendSelect.addEventListener('change', async () => {
     try {
       runtime.textContent = describe(await useBackend(backendSelect.value as 'wasm' | 'webgpu'));
