@@ -10,7 +10,7 @@ import { type StepCallback, freshNoiseFrom } from '../diffusion/samplers/common.
 import type { DenoiseCall } from '../diffusion/denoiser.js';
 import { type NetworkRunner, type ObjectiveName, networkDenoiser, noiseLevel, objectiveProcess } from '../train/objectives.js';
 import type { AccelConfig } from '../accel/config.js';
-import { AcceleratedNetwork } from '../accel/network.js';
+import { SamplingNetwork } from './sampling-network.js';
 import { AccelSettingError } from '../accel/errors.js';
 import type { TrainedModel } from './model-store.js';
 import { InputError } from '../engine/input-error.js';
@@ -32,7 +32,7 @@ export interface GenerateOptions {
   onStep?: StepCallback;
   onBatch?: (done: number, total: number) => void;
   accel?: AccelConfig; // training-free accelerations (Skip-Tuning, a caching method); none: the plain model
-  network?: AcceleratedNetwork; // an already compiled network of this model to run instead (overrides accel)
+  network?: SamplingNetwork; // an already compiled network of this model to run instead (overrides accel)
   switches?: Switch[]; // other models for ranges of noise levels (multi-U-Net switching); they run plain, the main model elsewhere
 }
 
@@ -128,8 +128,8 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
   if (options.noise && options.noise.length !== n * perSample) throw new Error(`generate: noise holds ${options.noise.length} values, ${n} samples of ${dataShape.join('x')} need ${n * perSample}`);
   const switches = options.switches ?? [];
   for (const s of switches) checkSwitchable(trained, s.model);
-  const network = options.network ?? new AcceleratedNetwork(trained.model, trained.params, options.accel, trained.name);
-  const switched = switches.map((s) => ({ ...s, network: new AcceleratedNetwork(s.model.model, s.model.params, {}, s.model.name) }));
+  const network = options.network ?? new SamplingNetwork(trained.model, trained.params, options.accel, trained.name);
+  const switched = switches.map((s) => ({ ...s, network: new SamplingNetwork(s.model.model, s.model.params, {}, s.model.name) }));
   const flopsOf = (): number => switched.reduce((sum, s) => sum + s.network.flops, network.flops);
   const flopsBefore = flopsOf();
   const process = objectiveProcess(trained.config.objective);

@@ -1,13 +1,13 @@
-// A trained network with training-free accelerations applied, as the forward pass the samplers'
-// denoiser calls. Policies act through the model's own hooks (Skip-Tuning's skipScale input, the
+// A trained network as the forward pass the samplers' denoiser calls: the plain compiled network, or
+// one with training-free accelerations (src/accel) plugged in. Policies act through the model's own hooks (Skip-Tuning's skipScale input, the
 // ModuleContext capture/reuse plan), so the model code is never forked, and an empty config traces
 // exactly the plain graph. Every call is charged the FLOPs of the graph it ran.
 //
-// Caches are per sampler run (AcceleratedRun) and keyed by the sampler's step index. Rows are never
+// Caches are per sampler run (SamplingRun) and keyed by the sampler's step index. Rows are never
 // mixed: with classifier-free guidance the conditional and unconditional halves are rows of one
 // batch, so each keeps its own cached features.
 
-import { AccelSettingError } from './errors.js';
+import { AccelSettingError } from '../accel/errors.js';
 import type { DenoiseCall } from '../diffusion/denoiser.js';
 import type { Process } from '../diffusion/process.js';
 import type { SamplerDefinition, SamplerOptions } from '../diffusion/samplers/index.js';
@@ -17,10 +17,10 @@ import { flopsByScope } from '../models/flops.js';
 import { type DiffusionNet, type ForwardOptions, netTraceFn } from '../models/layers.js';
 import { type ModulePlan, cacheName } from '../models/module-context.js';
 import { UNet } from '../models/unet.js';
-import { type Caching, cachingKeys, moduleOutputShapes, resolveCaching } from './caching.js';
-import type { AccelConfig } from './config.js';
-import { type SkipTuning, skipFactors } from './skip-tuning.js';
-import { keySteps } from './step-pattern.js';
+import { type Caching, cachingKeys, moduleOutputShapes, resolveCaching } from '../accel/caching.js';
+import type { AccelConfig } from '../accel/config.js';
+import { type SkipTuning, skipFactors } from '../accel/skip-tuning.js';
+import { keySteps } from '../accel/step-pattern.js';
 
 /** What a run needs to know in advance: the sampler, its grid, and the run's standard-normal initial noise. */
 export interface RunPlan {
@@ -50,7 +50,7 @@ function tileRows<T extends HostTensor>(t: T, copies: number): T {
   return { ...t, shape: withRows(t.shape, rowsOf(t) * copies), data } as T;
 }
 
-export class AcceleratedNetwork {
+export class SamplingNetwork {
   /** FLOPs of every network call made so far (all runs). */
   flops = 0;
   /** Skip-Tuning's schedule; the factors are graph inputs, so changing it between runs never recompiles. */
@@ -94,8 +94,8 @@ export class AcceleratedNetwork {
   }
 
   /** A fresh run: its own caches, for one sampler run over one batch. */
-  run(plan: RunPlan): AcceleratedRun {
-    return new AcceleratedRun(this, plan, this.setup);
+  run(plan: RunPlan): SamplingRun {
+    return new SamplingRun(this, plan, this.setup);
   }
 
   /** The full forward (capturing the cached modules) or, with `cacheRows`, the one reusing caches of that many rows. */
@@ -143,14 +143,14 @@ export class AcceleratedNetwork {
 }
 
 /** One sampler run: the forward pass for its denoiser and the sampler options (prior noise injection). */
-export class AcceleratedRun {
+export class SamplingRun {
   private readonly steps: number;
   private readonly key?: boolean[];
   private cache?: { feeds: Record<string, HostTensor>; rows: number };
   /** Decoder outputs computed ahead, in one batched call, for the non-key steps after a key step. */
   private readonly ahead = new Map<number, { label: number; out: Float32Array }>();
 
-  constructor(private readonly network: AcceleratedNetwork, private readonly plan: RunPlan, private readonly setup: CachingSetup | undefined) {
+  constructor(private readonly network: SamplingNetwork, private readonly plan: RunPlan, private readonly setup: CachingSetup | undefined) {
     this.steps = plan.grid.length - 1;
     if (setup) this.key = keySteps(cachingKeys(setup.caching), this.steps);
   }
