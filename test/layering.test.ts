@@ -19,17 +19,18 @@ const LAYERS: Record<string, number> = {
   models: 1,
   plot: 1,
   // what is built from models and data: datasets, training, evaluation, acceleration policies,
-  // compression, the memory bank
+  // the memory bank
   data: 2,
   train: 2,
   eval: 2,
   accel: 2,
-  compress: 2,
   gmem: 2,
   // generation sessions (policies plug in), the model store
   pipeline: 3,
-  // methods built on generation, analyses of it, imported external graphs as sampling targets
+  // methods built on trained models and generation (rectified flow++, compression of a teacher into
+  // a student), analyses of them, imported external graphs as sampling targets
   reflow: 4,
+  compress: 4,
   analysis: 4,
   import: 4,
   // experiments and scale-out
