@@ -2,7 +2,7 @@
 // and its compiled networks kept per acceleration setting, so a second run does not compile again.
 
 import type { AccelConfig } from '../src/accel/config.js';
-import { AcceleratedNetwork } from '../src/accel/network.js';
+import { CompiledNetwork } from '../src/pipeline/sampling-network.js';
 import { type DownloadProgress, fetchTrainedModel } from '../src/pipeline/model-fetch.js';
 import type { TrainedModel } from '../src/pipeline/model-store.js';
 
@@ -35,14 +35,14 @@ export function loadModel(name: string, onProgress?: (progress: DownloadProgress
   return model;
 }
 
-const networks = new Map<string, AcceleratedNetwork>();
+const networks = new Map<string, CompiledNetwork>();
 
 /** The compiled network of `trained` under `accel` on the current backend, made once. */
-export function networkFor(trained: TrainedModel, accel: AccelConfig, backend: string): AcceleratedNetwork {
+export function networkFor(trained: TrainedModel, accel: AccelConfig, backend: string): CompiledNetwork {
   const key = `${trained.name}|${backend}|${JSON.stringify(accel)}`;
   let network = networks.get(key);
   if (!network) {
-    network = new AcceleratedNetwork(trained.model, trained.params, accel, trained.name);
+    network = new CompiledNetwork(trained.model, trained.params, accel, trained.name);
     networks.set(key, network);
   }
   return network;

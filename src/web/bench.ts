@@ -4,7 +4,7 @@
 
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import type { Page } from 'playwright-core';
-import { AcceleratedNetwork } from '../accel/network.js';
+import { CompiledNetwork } from '../pipeline/sampling-network.js';
 import { median } from '../bench/timing.js';
 import { currentOrt } from '../engine/runtime.js';
 import { generate } from '../pipeline/generate.js';
@@ -63,7 +63,7 @@ export async function runWebBench(settings: Partial<WebBenchSettings> = {}, onPr
   const browser = await launchChromium();
   try {
     const trained = await loadTrainedModel(s.model);
-    const network = new AcceleratedNetwork(trained.model, trained.params, {}, trained.name);
+    const network = new CompiledNetwork(trained.model, trained.params, {}, trained.name);
     const job = { sampler: s.sampler, steps: s.steps, n: s.n, seed: 0 };
     await generate(trained, { ...job, steps: 1, network }); // compile, as the page does before it is ready
     const toy: ToySettings = { ...TOY_DEFAULTS, steps: s.trainSteps };

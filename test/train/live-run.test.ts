@@ -16,7 +16,7 @@ test('LiveRun: a run stepped in memory takes the steps train() takes, loss for l
   const out = mkdtempSync(join(tmpdir(), 'hasten-live-run-'));
   try {
     while (!run.done) await run.advance();
-    await train(config, out, { callbacks: { quiet: true } });
+    await train(config, out);
     const logged = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { loss: number }).loss);
     assert.deepEqual(run.losses, logged);
     assert.equal(run.step, 8);
