@@ -8,8 +8,8 @@ import { chart } from './chart.js';
 import { addFields, byId, clearError, nextFrame, showError, values } from './dom.js';
 import { scatter, show } from './pictures.js';
 import { SettingError } from './settings.js';
-import type { LiveRun } from '../src/train/live-run.js';
-import { TOY_DEFAULTS, type ToySettings, toyRun } from '../src/train/toy-run.js';
+import type { LiveRun } from '../src/pipeline/live-run.js';
+import { TOY_DEFAULTS, type ToySettings, toyRun } from '../src/pipeline/toy-run.js';
 
 const SCATTER_POINTS = 1000;
 

@@ -9,7 +9,7 @@ import { median } from '../bench/timing.js';
 import { currentOrt } from '../engine/runtime.js';
 import { generate } from '../pipeline/generate.js';
 import { loadTrainedModel } from '../pipeline/model-store.js';
-import { TOY_DEFAULTS, type ToySettings, toyRun } from '../train/toy-run.js';
+import { TOY_DEFAULTS, type ToySettings, toyRun } from '../pipeline/toy-run.js';
 import { launchChromium } from './chromium.js';
 import { serveSite } from './serve.js';
 import { buildSite } from './site.js';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { toy2dDataset } from '../../src/data/toy2d.js';
 import { generate } from '../../src/pipeline/generate.js';
-import { LiveRun } from '../../src/train/live-run.js';
-import { toyConfig } from '../../src/train/toy-run.js';
+import { LiveRun } from '../../src/pipeline/live-run.js';
+import { toyConfig } from '../../src/pipeline/toy-run.js';
 import { train } from '../../src/train/trainer.js';
 
 const config = toyConfig({ data: 'two-moons', steps: 8, batch: 32, lr: 2e-3, width: 32, depth: 1, seed: 3 });

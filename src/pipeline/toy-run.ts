@@ -4,8 +4,8 @@
 import { type Toy2dName, toy2dDataset } from '../data/toy2d.js';
 import { resolveModelConfig } from '../models/registry.js';
 import { LiveRun } from './live-run.js';
-import { objectiveSettings } from './objectives.js';
-import type { TrainConfig } from './trainer.js';
+import { objectiveSettings } from '../train/objectives.js';
+import type { TrainConfig } from '../train/trainer.js';
 
 export interface ToySettings {
   data: Toy2dName;

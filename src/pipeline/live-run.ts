@@ -9,9 +9,9 @@ import { TrainStep } from '../engine/train-step.js';
 import { initParams } from '../models/init.js';
 import { ModuleContext } from '../models/module-context.js';
 import { type Model, createModel } from '../models/registry.js';
-import type { TrainedModel } from '../pipeline/model-store.js';
-import { type BatchSource, objectiveSource } from './batch-source.js';
-import type { TrainConfig } from './trainer.js';
+import type { TrainedModel } from './model-store.js';
+import { type BatchSource, objectiveSource } from '../train/batch-source.js';
+import type { TrainConfig } from '../train/trainer.js';
 
 export class LiveRun {
   readonly model: Model;
