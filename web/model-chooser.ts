@@ -6,7 +6,7 @@ import { type ProgressBar, describeError, notice } from './dom.js';
 import { loadModel } from './models.js';
 import { warmUp } from './run-job.js';
 import { DEFAULT_SAMPLING } from './settings.js';
-import type { SiteEntry } from './models.js';
+import type { SiteEntry } from '../src/web/site.js';
 
 export class ModelChooser {
   readonly names: string[];

@@ -5,15 +5,7 @@ import type { AccelConfig } from '../src/accel/config.js';
 import { CompiledNetwork } from '../src/pipeline/sampling-network.js';
 import { type DownloadProgress, fetchTrainedModel } from '../src/pipeline/model-fetch.js';
 import type { TrainedModel } from '../src/pipeline/model-store.js';
-
-export interface SiteEntry {
-  name: string;
-  data: string;
-  dataShape: number[];
-  classNames: string[] | null;
-  objective: string;
-  bytes: number;
-}
+import type { SiteEntry } from '../src/web/site.js';
 
 const modelsUrl = new URL('models/', document.baseURI);
 

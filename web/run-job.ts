@@ -5,7 +5,7 @@ import { getSampler } from '../src/diffusion/samplers/index.js';
 import { currentOrt } from '../src/engine/runtime.js';
 import { type GenerateResult, generate } from '../src/pipeline/generate.js';
 import type { TrainedModel } from '../src/pipeline/model-store.js';
-import { nextFrame } from './dom.js';
+import { type ProgressBar, clearError, nextFrame, showError } from './dom.js';
 import { networkFor } from './models.js';
 import type { Job } from './settings.js';
 
@@ -71,4 +71,27 @@ async function sample(trained: TrainedModel, job: Job, control: RunControl, onPr
   });
   if (stopped) throw new Cancelled('cancelled');
   return result;
+}
+
+/** Wires a view's Run and Cancel buttons: one run at a time, errors shown under them, Cancel stopping after the current step. */
+export function runButtons(run: HTMLButtonElement, cancel: HTMLButtonElement, progress: ProgressBar, error: HTMLElement, work: (control: RunControl) => Promise<void>): void {
+  let control: RunControl = { cancelled: false };
+  run.addEventListener('click', async () => {
+    clearError(error);
+    control = { cancelled: false };
+    run.disabled = true;
+    cancel.disabled = false;
+    try {
+      await work(control);
+    } catch (failure) {
+      if (failure instanceof Cancelled) progress.set(0, 'cancelled');
+      else showError(error, failure);
+    } finally {
+      run.disabled = false;
+      cancel.disabled = true;
+    }
+  });
+  cancel.addEventListener('click', () => {
+    control.cancelled = true;
+  });
 }

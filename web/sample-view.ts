@@ -1,9 +1,9 @@
 // The Sample view: one configuration, its live x0 predictions, the result grid and its PNG.
 
 import type { TrainedModel } from '../src/pipeline/model-store.js';
-import { ProgressBar, addFields, byId, clearError, setOptions, showError, values } from './dom.js';
+import { ProgressBar, addFields, byId, setOptions, values } from './dom.js';
 import { imageGrid, offerPng, scatter, show } from './pictures.js';
-import { Cancelled, type RunControl, runJob } from './run-job.js';
+import { runButtons, runJob } from './run-job.js';
 import { DEFAULT_SAMPLING, configFields, parseJob, sharedFields } from './settings.js';
 import type { ModelChooser } from './model-chooser.js';
 
@@ -30,7 +30,6 @@ export function sampleView(chooser: ModelChooser): { last(): LastSample | undefi
   const error = byId('sample-error');
   const progress = new ProgressBar(byId('sample-progress'));
   const stats = byId('sample-stats');
-  let control: RunControl = { cancelled: false };
   let last: LastSample | undefined;
   let readyS: number | undefined; // seconds from opening the page to the first model ready to sample
 
@@ -40,36 +39,21 @@ export function sampleView(chooser: ModelChooser): { last(): LastSample | undefi
     readyS ??= performance.now() / 1000;
   });
 
-  run.addEventListener('click', async () => {
+  runButtons(run, cancel, progress, error, async (control) => {
     const pressed = performance.now();
-    clearError(error);
-    control = { cancelled: false };
-    run.disabled = true;
-    cancel.disabled = false;
-    try {
-      const trained = await chooser.current();
-      const job = parseJob(values(shared), values(config), trained);
-      const n = job.options.n;
-      const result = await runJob(trained, job, control, (p) => {
-        progress.set(p.step / p.steps, `step ${p.step}/${p.steps} · NFE ${p.nfe} · ${p.elapsedS.toFixed(2)} s`);
-        show(byId('sample-preview'), picture(p.denoised, trained, n));
-      });
-      const canvas = picture(result.images.data, trained, n, result.labels);
-      show(byId('sample-result'), canvas);
-      offerPng(download, canvas, `hasten-${trained.name}-${job.options.sampler}-${job.options.steps}-seed${job.options.seed}.png`);
-      last = { images: result.images.data, shape: result.images.shape, wallS: result.wallS, pressedToShownS: (performance.now() - pressed) / 1000, nfe: result.nfe };
-      progress.set(1, `done: ${n} samples, NFE ${result.nfe}, ${result.wallS.toFixed(2)} s`);
-      stats.textContent = `${trained.name} · ${job.label}\n${n} samples · NFE ${result.nfe} per sample · ${result.wallS.toFixed(2)} s · ${(result.flops / 1e9).toFixed(2)} GFLOP`;
-    } catch (failure) {
-      if (failure instanceof Cancelled) progress.set(0, 'cancelled');
-      else showError(error, failure);
-    } finally {
-      run.disabled = false;
-      cancel.disabled = true;
-    }
-  });
-  cancel.addEventListener('click', () => {
-    control.cancelled = true;
+    const trained = await chooser.current();
+    const job = parseJob(values(shared), values(config), trained);
+    const n = job.options.n;
+    const result = await runJob(trained, job, control, (p) => {
+      progress.set(p.step / p.steps, `step ${p.step}/${p.steps} · NFE ${p.nfe} · ${p.elapsedS.toFixed(2)} s`);
+      show(byId('sample-preview'), picture(p.denoised, trained, n));
+    });
+    const canvas = picture(result.images.data, trained, n, result.labels);
+    show(byId('sample-result'), canvas);
+    offerPng(download, canvas, `hasten-${trained.name}-${job.options.sampler}-${job.options.steps}-seed${job.options.seed}.png`);
+    last = { images: result.images.data, shape: result.images.shape, wallS: result.wallS, pressedToShownS: (performance.now() - pressed) / 1000, nfe: result.nfe };
+    progress.set(1, `done: ${n} samples, NFE ${result.nfe}, ${result.wallS.toFixed(2)} s`);
+    stats.textContent = `${trained.name} · ${job.label}\n${n} samples · NFE ${result.nfe} per sample · ${result.wallS.toFixed(2)} s · ${(result.flops / 1e9).toFixed(2)} GFLOP`;
   });
   return { last: () => last, readyS: () => readyS };
 }
