@@ -9,7 +9,7 @@
 // them alike; medians are quoted. Quality comes from one larger run per row.
 
 import { type AccelConfig, describeAccel } from '../accel/config.js';
-import { AcceleratedNetwork } from '../accel/network.js';
+import { CompiledNetwork } from '../pipeline/sampling-network.js';
 import type { ImageEvaluation } from '../eval/evaluate.js';
 import type { FeatureNet } from '../eval/feature-net.js';
 import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
@@ -82,7 +82,7 @@ interface Variant {
   main: TrainedModel;
   accel: AccelConfig;
   switches: Switch[];
-  network: AcceleratedNetwork;
+  network: CompiledNetwork;
 }
 
 const describeVariant = (v: Variant): string => [describeAccel(v.accel), ...v.switches.map(describeSwitch)].filter((part) => part !== 'plain').join(' + ') || 'plain';
@@ -92,9 +92,9 @@ export async function runCompressBench(teacher: TrainedModel, student: TrainedMo
   const s: CompressBenchSettings = { ...COMPRESS_BENCH_DEFAULTS, ...settings };
   const host = machine();
   checkSwitchable(teacher, student);
-  const compiled: AcceleratedNetwork[] = [];
-  const network = (model: TrainedModel, accel: AccelConfig = {}): AcceleratedNetwork => {
-    const built = new AcceleratedNetwork(model.model, model.params, accel, model.name);
+  const compiled: CompiledNetwork[] = [];
+  const network = (model: TrainedModel, accel: AccelConfig = {}): CompiledNetwork => {
+    const built = new CompiledNetwork(model.model, model.params, accel, model.name);
     compiled.push(built);
     return built;
   };
