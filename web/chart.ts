@@ -28,7 +28,7 @@ function element(name: string, attributes: Record<string, string | number>, text
 function ticks(low: number, high: number, log: boolean): number[] {
   if (log) {
     const out: number[] = [];
-    for (let e = Math.floor(Math.log10(low)); e <= Math.ceil(Math.log10(high)); e++) for (const m of [1, 2, 5]) out.push(m * 10 ** e);
+    for (let e = Math.floor(Math.log10(low)); e <= Math.ceil(Math.log10(high)); e++) for (const m of [1, 2, 5]) out.push(Number((m * 10 ** e).toPrecision(3)));
     return out.filter((v) => v >= low * 0.999 && v <= high * 1.001);
   }
   const step = 10 ** Math.floor(Math.log10((high - low) / 4 || 1));

@@ -74,7 +74,7 @@ export function trainView(): { state(): TrainState | undefined } {
   const drawLoss = (): void => {
     if (!run) return;
     const window = Math.max(1, Math.floor(run.losses.length / 100));
-    show(byId('train-loss'), chart({ title: `loss (mean of ${window} step${window > 1 ? 's' : ''})`, x: { label: 'step' }, y: { label: 'loss', log: true }, series: [{ name: 'loss', points: smoothed(run.losses, window) }], width: 420, height: 300 }));
+    show(byId('train-loss'), chart({ title: `loss (mean of ${window} step${window > 1 ? 's' : ''})`, x: { label: 'step' }, y: { label: 'loss' }, series: [{ name: 'loss', points: smoothed(run.losses, window) }], width: 420, height: 300 }));
     stats.textContent = `step ${run.step}/${run.config.steps} · loss ${run.losses.at(-1)!.toFixed(4)} · ${run.stepsPerSecond().toFixed(1)} steps/s · ${run.dataset.name}, MLP ${describeMlp(run)}, batch ${run.config.batch}`;
   };
 

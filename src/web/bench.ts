@@ -67,7 +67,8 @@ export async function runWebBench(settings: Partial<WebBenchSettings> = {}, onPr
     const job = { sampler: s.sampler, steps: s.steps, n: s.n, seed: 0 };
     await generate(trained, { ...job, steps: 1, network }); // compile, as the page does before it is ready
     const toy: ToySettings = { ...TOY_DEFAULTS, steps: s.trainSteps };
-    const pageUrl = `${site.url}?samples=${s.n}`;
+    // The page runs with Node's spinning setting, so both sides treat the shared cores alike.
+    const pageUrl = `${site.url}?samples=${s.n}${process.env.HASTEN_ORT_SPIN === '0' ? '&spin=0' : ''}`;
     const result: WebBenchResult = {
       settings: s,
       node_runtime: currentOrt().name,
