@@ -3,7 +3,7 @@
 // fits a model. checkpoint.ts reads and writes the pair of files; a browser fetches the same bytes.
 
 import { CheckpointError } from './checkpoint-error.js';
-import type { HostTensor, ParamTree } from './host-tensor.js';
+import { type HostTensor, type ParamTree, sameShape } from './host-tensor.js';
 import type { SafetensorsContents } from './safetensors.js';
 
 /** Extra tensors live in the same safetensors file as the parameters, under this name prefix. */
@@ -92,10 +92,6 @@ const MAX_LISTED_NAMES = 10;
 function listNames(names: string[]): string {
   const shown = names.slice(0, MAX_LISTED_NAMES).map((name) => `'${name}'`).join(', ');
   return names.length > MAX_LISTED_NAMES ? `${shown} and ${names.length - MAX_LISTED_NAMES} more` : shown;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((size, axis) => size === b[axis]);
 }
 
 export interface LoadParamsOptions {

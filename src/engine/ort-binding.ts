@@ -13,6 +13,8 @@ export interface SessionOptions {
    * machine but wastes the cores when other processes compete for them; HASTEN_ORT_SPIN=0 turns it off.
    */
   spin?: boolean;
+  /** Whether the session writes ONNX Runtime's per-op trace, where the platform can (Node: when HASTEN_ORT_PROFILE is set). */
+  profile?: boolean;
 }
 
 export interface OrtBinding {
@@ -20,8 +22,8 @@ export interface OrtBinding {
   name: string;
   InferenceSession: typeof InferenceSession;
   Tensor: typeof Tensor;
-  /** The platform's part of a session's options. */
+  /** The platform's part of a session's options; enableProfiling set means the trace is written when the session closes. */
   sessionOptions(options: SessionOptions): InferenceSession.SessionOptions;
-  /** Called before a session is released (Node's profiler writes its trace then). */
-  beforeRelease?(session: InferenceSession): void;
+  /** Whether the runtime has ONNX Runtime's NCHWc CPU kernels (com.microsoft.nchwc) for graphs to use. */
+  nchwc: boolean;
 }

@@ -1,5 +1,5 @@
 // The Node binding: onnxruntime-node, with the environment's HASTEN_EP, HASTEN_ORT_THREADS,
-// HASTEN_ORT_SPIN and HASTEN_ORT_PROFILE settings.
+// HASTEN_ORT_SPIN, HASTEN_ORT_PROFILE and HASTEN_ORT_NCHWC settings.
 
 import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -12,6 +12,9 @@ const spinByDefault = process.env.HASTEN_ORT_SPIN !== '0';
 // HASTEN_ORT_PROFILE=PREFIX makes every session write ONNX Runtime's per-op trace (Chrome trace JSON,
 // PREFIX_<date>.json) when it is disposed: where the time of a graph goes, op by op.
 const profilePrefix = process.env.HASTEN_ORT_PROFILE;
+// HASTEN_ORT_NCHWC=0 lowers convolutions of graphs with run-time weights to plain ONNX instead of
+// ONNX Runtime's NCHWc kernels (for comparisons; the NCHWc path is faster on CPUs that have it).
+const nchwcEnabled = process.env.HASTEN_ORT_NCHWC !== '0';
 
 /** ONNX Runtime skips a trace it cannot write without a word, so an unwritable folder is an error up front. */
 function checkProfileFolder(prefix: string): void {
@@ -30,15 +33,14 @@ export const platformOrt: OrtBinding = {
   InferenceSession: ort.InferenceSession,
   Tensor: ort.Tensor,
   sessionOptions(options) {
-    if (profilePrefix) checkProfileFolder(profilePrefix);
+    const profile = profilePrefix !== undefined && (options.profile ?? true);
+    if (profile) checkProfileFolder(profilePrefix);
     return {
       intraOpNumThreads: options.threads ?? threadsFromEnv() ?? availableParallelism(),
       executionProviders: executionProviderList(), // HASTEN_EP
       extra: { session: { intra_op: { allow_spinning: (options.spin ?? spinByDefault) ? '1' : '0' } } },
-      ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
+      ...(profile ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
     };
   },
-  beforeRelease(session) {
-    if (profilePrefix) session.endProfiling();
-  },
+  nchwc: nchwcEnabled,
 };

@@ -32,6 +32,7 @@ export function webOrt(ort: OrtWebModule, options: WebOrtOptions = {}): OrtBindi
     name: `onnxruntime-web (${backend}${backend === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'}` : ''})`,
     InferenceSession: ort.InferenceSession,
     Tensor: ort.Tensor,
+    nchwc: false, // onnxruntime-web's CPU kernels are wasm's own: no NCHWc
     sessionOptions: (session) => {
       const spin = session.spin ?? options.spin;
       return {

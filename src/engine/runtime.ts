@@ -6,7 +6,8 @@ import { platformOrt } from '#ort';
 import type { OrtBinding, SessionOptions } from './ort-binding.js';
 import type { DType, HostTensor, ParamTree } from './host-tensor.js';
 import { Graph, type Tensor, formatShape } from './graph.js';
-import { type OnnxModel, encodeModel } from './onnx/codec.js';
+import { ONNX_IR_VERSION, ONNX_OPSET, type OnnxModel, encodeModel } from './onnx/codec.js';
+import { NCHWC_DOMAIN } from './ops/nchwc.js';
 import { lowerToOnnx } from './onnx/lower.js';
 
 export type { SessionOptions } from './ort-binding.js';
@@ -23,6 +24,43 @@ export function currentOrt(): OrtBinding {
   return binding;
 }
 
+const nchwcBlockProbes = new WeakMap<OrtBinding, Promise<number>>();
+
+/**
+ * The channel block of ONNX Runtime's NCHWc CPU kernels on this machine (8 with AVX2, 16 with
+ * AVX-512), read off a one-node model that reorders 4 channels into one block; 0 where the kernels
+ * are missing or turned off.
+ */
+export function nchwcBlockSize(): Promise<number> {
+  let probe = nchwcBlockProbes.get(binding);
+  probe ??= (async () => {
+    if (!binding.nchwc) return 0;
+    try {
+      const session = await OnnxSession.create({
+        irVersion: ONNX_IR_VERSION,
+        opsets: [{ domain: '', version: ONNX_OPSET }, { domain: NCHWC_DOMAIN, version: 1 }],
+        producerName: 'hasten',
+        producerVersion: '0.1.0',
+        metadata: {},
+        graph: {
+          name: 'nchwc_probe',
+          nodes: [{ opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: ['x'], outputs: ['y'], attributes: {} }],
+          inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4, 1, 1] }],
+          outputs: [{ name: 'y', dtype: 'float32', shape: [1, 'blocked', 1, 1] }],
+          initializers: new Map(),
+        },
+      }, { threads: 1, profile: false });
+      const { y } = await session.run({ x: { dtype: 'float32', shape: [1, 4, 1, 1], data: new Float32Array(4) } });
+      await session.dispose();
+      return y!.shape[1]!;
+    } catch {
+      return 0;
+    }
+  })();
+  nchwcBlockProbes.set(binding, probe);
+  return probe;
+}
+
 const ORT_TYPES: Record<DType, ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' };
 
 export function toOrt(t: HostTensor, on: OrtBinding = binding): ort.Tensor {
@@ -36,7 +74,7 @@ export function fromOrt(t: ort.Tensor): HostTensor {
 }
 
 export class OnnxSession {
-  private constructor(private readonly session: ort.InferenceSession, private readonly binding: OrtBinding) {}
+  private constructor(private readonly session: ort.InferenceSession, private readonly binding: OrtBinding, private readonly profiling: boolean) {}
 
   static async create(model: OnnxModel | Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
     const platformOptions = binding.sessionOptions(options);
@@ -50,7 +88,7 @@ export class OnnxSession {
       enableMemPattern: false,
       ...platformOptions,
     });
-    return new OnnxSession(session, binding);
+    return new OnnxSession(session, binding, platformOptions.enableProfiling === true);
   }
 
   get inputNames(): readonly string[] {
@@ -75,7 +113,7 @@ export class OnnxSession {
   }
 
   async dispose(): Promise<void> {
-    this.binding.beforeRelease?.(this.session);
+    if (this.profiling) this.session.endProfiling();
     await this.session.release();
   }
 }
@@ -123,10 +161,10 @@ export class CompiledFunction {
     return this.sessions.size;
   }
 
-  /** Traces and lowers without running: for export, FLOP counts and inspection. */
-  lower(specs: Record<string, InputSpec>): { model: OnnxModel; traced: Traced } {
+  /** Traces and lowers without running: for export, FLOP counts and inspection (portable ONNX unless `nchwcBlock` is given). */
+  lower(specs: Record<string, InputSpec>, nchwcBlock = 0): { model: OnnxModel; traced: Traced } {
     const traced = traceFunction(this.fn, specs);
-    const model = lowerToOnnx(traced.graph, traced.outputs, { params: this.options.params, name: this.options.name });
+    const model = lowerToOnnx(traced.graph, traced.outputs, { params: this.options.params, name: this.options.name, nchwcBlock });
     return { model, traced };
   }
 
@@ -136,7 +174,10 @@ export class CompiledFunction {
     if (!entry) {
       const specs = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { shape: [...t.shape], dtype: t.dtype }]));
       entry = (async () => {
-        const { model, traced } = this.lower(specs);
+        // With weights fed at run time ONNX Runtime cannot move convolutions onto its NCHWc kernels
+        // itself (it does so for constant weights), so the lowering does.
+        const nchwcBlock = this.options.params === 'inputs' ? await nchwcBlockSize() : 0;
+        const { model, traced } = this.lower(specs, nchwcBlock);
         return { session: await OnnxSession.create(model, this.options), traced };
       })();
       entry.catch(() => this.sessions.delete(signature));
