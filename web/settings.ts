@@ -23,7 +23,7 @@ export function configFields(defaults: { sampler: string; steps: string }): Fiel
   return [
     { name: 'sampler', label: 'sampler', value: defaults.sampler, options: samplerNames, hint: 'the ODE solver' },
     { name: 'steps', label: 'steps', value: defaults.steps, hint: 'sampler steps; evaluations depend on the sampler' },
-    { name: 'grid', label: 'grid', value: '', hint: "time grid, e.g. karras, logsnr, karras:order=3:tmax=40; empty: the model's usual grid" },
+    { name: 'grid', label: 'grid', value: '', hint: "time grid, e.g. karras, logsnr, karras:exponent=3:tmax=40; empty: the model's usual grid" },
     { name: 'method', label: 'acceleration', value: 'none', options: ['none', ...CACHING_METHODS], hint: 'training-free caching method' },
     { name: 'methodSpec', label: 'method settings', value: '', wide: true, hint: Object.entries(ACCEL_FLAG_HELP).map(([flag, help]) => `${flag}: ${help.description}`).join('\n') },
     { name: 'skipTuning', label: 'Skip-Tuning', value: '', hint: ACCEL_FLAG_HELP['skip-tuning'].description + ' (empty: off)' },
