@@ -5,9 +5,8 @@
 import { CheckpointError } from './checkpoint-error.js';
 import { type HostTensor, type ParamTree, sameShape } from './host-tensor.js';
 import type { SafetensorsContents } from './safetensors.js';
+import { CHECKPOINT_EXTRA_PREFIX } from './state-names.js';
 
-/** Extra tensors live in the same safetensors file as the parameters, under this name prefix. */
-export const EXTRA_PREFIX = 'extra/';
 export const CONFIG_FORMAT = 'hasten-checkpoint';
 export const CONFIG_VERSION = 1;
 export const SAVE_ID_METADATA = 'hasten.save_id';
@@ -76,8 +75,8 @@ export function assembleCheckpoint(header: CheckpointHeader, { tensors, metadata
   const params: ParamTree = new Map();
   const extra = new Map<string, HostTensor>();
   for (const [name, tensor] of tensors) {
-    if (name.startsWith(EXTRA_PREFIX)) {
-      extra.set(name.slice(EXTRA_PREFIX.length), tensor);
+    if (name.startsWith(CHECKPOINT_EXTRA_PREFIX)) {
+      extra.set(name.slice(CHECKPOINT_EXTRA_PREFIX.length), tensor);
     } else if (tensor.dtype === 'float32') {
       params.set(name, tensor as HostTensor<'float32'>);
     } else {

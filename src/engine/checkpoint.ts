@@ -9,12 +9,13 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { CheckpointError } from './checkpoint-error.js';
 import {
-  CONFIG_FORMAT, CONFIG_VERSION, type CheckpointContents, type CheckpointFiles, type CheckpointHeader, EXTRA_PREFIX, type LoadedCheckpoint, SAVE_ID_METADATA,
+  CONFIG_FORMAT, CONFIG_VERSION, type CheckpointContents, type CheckpointFiles, type CheckpointHeader, type LoadedCheckpoint, SAVE_ID_METADATA,
   assembleCheckpoint, parseCheckpointConfig,
 } from './checkpoint-format.js';
 import type { HostTensor } from './host-tensor.js';
 import { encodeSafetensors } from './safetensors.js';
 import { loadSafetensors } from './safetensors-file.js';
+import { CHECKPOINT_EXTRA_PREFIX } from './state-names.js';
 
 export { CheckpointError } from './checkpoint-error.js';
 
@@ -43,11 +44,11 @@ export async function saveCheckpoint(location: string, contents: CheckpointConte
   }
   const tensors = new Map<string, HostTensor>();
   for (const [name, tensor] of contents.params) {
-    if (name.startsWith(EXTRA_PREFIX)) throw new Error(`saveCheckpoint: parameter name '${name}' may not start with '${EXTRA_PREFIX}'`);
+    if (name.startsWith(CHECKPOINT_EXTRA_PREFIX)) throw new Error(`saveCheckpoint: parameter name '${name}' may not start with '${CHECKPOINT_EXTRA_PREFIX}'`);
     if (tensor.dtype !== 'float32') throw new Error(`saveCheckpoint: parameter '${name}' is ${tensor.dtype}, expected float32`);
     tensors.set(name, tensor);
   }
-  for (const [name, tensor] of contents.extra ?? []) tensors.set(EXTRA_PREFIX + name, tensor);
+  for (const [name, tensor] of contents.extra ?? []) tensors.set(CHECKPOINT_EXTRA_PREFIX + name, tensor);
   const saveId = randomUUID();
   const weights = encodeSafetensors(tensors, { [SAVE_ID_METADATA]: saveId });
   const configJson = JSON.stringify(

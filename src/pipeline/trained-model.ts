@@ -3,6 +3,7 @@
 
 import { type LoadedCheckpoint, underPrefix } from '../engine/checkpoint-format.js';
 import type { ParamTree } from '../engine/host-tensor.js';
+import { EMA_PREFIX } from '../engine/state-names.js';
 import { checkParams } from '../models/init.js';
 import { createModel } from '../models/registry.js';
 import type { TrainedModel } from './model-store.js';
@@ -12,7 +13,7 @@ export function trainedModelFrom(name: string, location: string, checkpoint: Loa
   const config = checkpoint.config as unknown as TrainedModel['config'];
   if (!config.model || !config.objective) throw new Error(`${location}: checkpoint.json has no model/objective settings; is this a diffusion model checkpoint?`);
   const model = createModel(config.model);
-  const ema = underPrefix('ema/', checkpoint.extra) as ParamTree;
+  const ema = underPrefix(EMA_PREFIX, checkpoint.extra) as ParamTree;
   const params = ema.size > 0 ? ema : checkpoint.params;
   checkParams(model, params);
   return { name, location, model, params, config, step: checkpoint.step, saveId: checkpoint.saveId };
