@@ -101,8 +101,20 @@ export function sampleClasses(trained: TrainedModel, n: number, classes?: number
   return Array.from({ length: n }, (_, k) => (classes && classes.length > 0 ? classes[k % classes.length]! : k % numClasses));
 }
 
+/** Throws, naming the setting, unless the counts are positive integers and the guidance weight a finite number that the model can use. */
+function checkSettings(trained: TrainedModel, { n, steps, batch, guidance = 1 }: GenerateOptions): void {
+  for (const [name, value] of [['n', n], ['steps', steps], ['batch', batch ?? 1]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`generate: ${name} must be a positive integer, got ${value}`);
+  }
+  if (!Number.isFinite(guidance)) throw new RangeError(`generate: guidance must be a finite number, got ${guidance}`);
+  if (guidance !== 1 && trained.model.config.numClasses === 0) {
+    throw new RangeError(`generate: guidance ${guidance} needs a class-conditional model: '${trained.name}' is unconditional`);
+  }
+}
+
 export async function generate(trained: TrainedModel, options: GenerateOptions): Promise<GenerateResult> {
   const sampler = getSampler(options.sampler);
+  checkSettings(trained, options);
   const { n, seed, steps, guidance = 1 } = options;
   const batchSize = Math.min(options.batch ?? 64, n);
   const dataShape = trained.config.dataShape;
@@ -131,7 +143,7 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
       let evaluations = 0;
       const runner = guidedRunner(trained, run.forward, chunkLabels, guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
       const { denoiser } = networkDenoiser(trained.config.objective, runner, count);
-      const result = await sampler.sample(denoiser, process, noise, grid, { onStep: options.onStep, ...run.samplerOptions });
+      const result = await sampler.sample(denoiser, process, noise, grid, { onStep: options.onStep, samples: count, ...run.samplerOptions });
       images.set(Float32Array.from(result.x), start * perSample);
       nfe = evaluations;
       options.onBatch?.(start + count, n);

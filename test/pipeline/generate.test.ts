@@ -55,3 +55,26 @@ test('generate: a guidance interval with a caching method is refused before any 
     generate(trained, { sampler: 'ddim', steps, n: 3, seed: 1, guidance: 2, guidanceInterval: { low: 1, high: 10 }, accel: parseAccelFlags({ deepcache: 'every=2' }) }),
     (e: Error) => e instanceof AccelSettingError && /guidance interval does not combine with deepcache/.test(e.message));
 });
+
+test('generate: settings that cannot work are refused before any network runs', async () => {
+  const refused: [Partial<Parameters<typeof generate>[1]>, RegExp][] = [
+    [{ guidance: NaN }, /guidance must be a finite number, got NaN/],
+    [{ guidance: Infinity }, /guidance must be a finite number, got Infinity/],
+    [{ n: 0 }, /n must be a positive integer, got 0/],
+    [{ steps: 2.5 }, /steps must be a positive integer, got 2.5/],
+    [{ batch: -1 }, /batch must be a positive integer, got -1/],
+  ];
+  for (const [settings, message] of refused) {
+    await assert.rejects(generate(trained, { sampler: 'ddim', steps, n: 3, seed: 1, ...settings }), message, JSON.stringify(settings));
+  }
+  const unconditional = { ...trained, model: createModel({ ...model.config, numClasses: 0 }) } as TrainedModel;
+  await assert.rejects(generate(unconditional, { sampler: 'ddim', steps, n: 3, seed: 1, guidance: 2 }), /guidance 2 needs a class-conditional model: 'tiny' is unconditional/);
+});
+
+test('generate: a sample that overflows stops with an error naming the step', async () => {
+  await assert.rejects(generate(trained, { sampler: 'heun', steps, n: 3, seed: 1, guidance: 1e300 }), (error: Error) => {
+    assert.equal(error.name, 'NonFiniteSample');
+    assert.match(error.message, /sampling went non-finite at step 1 of 6 .*sample 1 of the batch of 3/);
+    return true;
+  });
+});
