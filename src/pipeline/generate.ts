@@ -39,6 +39,11 @@ export interface GenerateResult {
   flops: number; // FLOPs of all network calls, counted on the graphs that ran
 }
 
+/** A generation setting that cannot work with this model: the caller's to fix. */
+export class GenerateSettingError extends RangeError {
+  override name = 'GenerateSettingError';
+}
+
 export const DEFAULT_GRIDS: Record<ObjectiveName, string> = { edm: 'karras', vp: 'logsnr', rf: 'rf' };
 
 /** One network call on the feeds of netTraceFn (x, noise, label): the plain compiled forward or an accelerated one. */
@@ -94,21 +99,21 @@ export function guidedRunner(trained: TrainedModel, forward: NetForward, labels:
 export function sampleClasses(trained: TrainedModel, n: number, classes?: number[]): number[] | undefined {
   const numClasses = trained.model.config.numClasses;
   if (numClasses === 0) {
-    if (classes && classes.length > 0) throw new Error(`model '${trained.name}' is not class-conditional; drop --class`);
+    if (classes && classes.length > 0) throw new GenerateSettingError(`model '${trained.name}' is not class-conditional; drop --class`);
     return undefined;
   }
-  for (const c of classes ?? []) if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new Error(`class ${c} is out of range: the model has classes 0..${numClasses - 1}`);
+  for (const c of classes ?? []) if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new GenerateSettingError(`class ${c} is out of range: the model has classes 0..${numClasses - 1}`);
   return Array.from({ length: n }, (_, k) => (classes && classes.length > 0 ? classes[k % classes.length]! : k % numClasses));
 }
 
 /** Throws, naming the setting, unless the counts are positive integers and the guidance weight a finite number that the model can use. */
 function checkSettings(trained: TrainedModel, { n, steps, batch, guidance = 1 }: GenerateOptions): void {
   for (const [name, value] of [['n', n], ['steps', steps], ['batch', batch ?? 1]] as const) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`generate: ${name} must be a positive integer, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < 1) throw new GenerateSettingError(`generate: ${name} must be a positive integer, got ${value}`);
   }
-  if (!Number.isFinite(guidance)) throw new RangeError(`generate: guidance must be a finite number, got ${guidance}`);
+  if (!Number.isFinite(guidance)) throw new GenerateSettingError(`generate: guidance must be a finite number, got ${guidance}`);
   if (guidance !== 1 && trained.model.config.numClasses === 0) {
-    throw new RangeError(`generate: guidance ${guidance} needs a class-conditional model: '${trained.name}' is unconditional`);
+    throw new GenerateSettingError(`generate: guidance ${guidance} needs a class-conditional model: '${trained.name}' is unconditional`);
   }
 }
 

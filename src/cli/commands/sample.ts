@@ -6,7 +6,7 @@ import { type Command, UsageError, parseList, parseNumber } from '../command.js'
 import { samplerNames } from '../../diffusion/samplers/index.js';
 import { imageGrid } from '../../data/image-io.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
-import { type GuidanceInterval, generate } from '../../pipeline/generate.js';
+import { GenerateSettingError, type GuidanceInterval, generate } from '../../pipeline/generate.js';
 import { ModelNotFound, type TrainedModel, loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
 import { ACCEL_FLAG_HELP, type AccelConfig, type AccelFlags, parseAccelFlags } from '../../accel/config.js';
@@ -29,7 +29,9 @@ export function parseClasses(trained: TrainedModel, raw: string | boolean | unde
 export async function openModel(raw: string | boolean | undefined): Promise<TrainedModel> {
   if (typeof raw !== 'string') throw new UsageError('--model NAME|PATH is required');
   try {
-    return await loadTrainedModel(raw);
+    const trained = await loadTrainedModel(raw);
+    if (trained.note) process.stderr.write(`note: ${trained.note}\n`);
+    return trained;
   } catch (error) {
     if (error instanceof ModelNotFound) throw new UsageError(error.message);
     throw error;
@@ -62,7 +64,7 @@ export function parseAccel(values: Record<string, string | boolean | undefined>)
 /** Errors of sampling that come from what the user asked for, as usage errors (one line, no stack). */
 export function asUsageError(error: unknown): unknown {
   const message = (error as Error).message;
-  if (error instanceof AccelSettingError || /no feature network|unknown grid|grid '|out of range|not class-conditional/.test(message)) return new UsageError(message);
+  if (error instanceof AccelSettingError || error instanceof GenerateSettingError || /no feature network|unknown grid|grid '/.test(message)) return new UsageError(message);
   return error;
 }
 
@@ -94,7 +96,7 @@ export function parseSamplingFlags(values: Record<string, string | boolean | und
 }
 
 export const sampleOptions = {
-  model: { type: 'string', placeholder: 'NAME|PATH', description: 'a shipped model name or a training output directory' },
+  model: { type: 'string', placeholder: 'NAME|PATH', description: 'a shipped model name, or a path to a training output or checkpoint directory (./NAME for a local folder named like a shipped model)' },
   sampler: { type: 'string', placeholder: 'NAME', description: `sampler: ${samplerNames.join(', ')}`, default: 'heun' },
   steps: { type: 'string', placeholder: 'N', description: 'sampler steps (heun and RK samplers cost more than one evaluation per step)', default: '18' },
   grid: { type: 'string', placeholder: 'SPEC', description: "time grid (default: the objective's: karras for edm, logsnr for vp, rf for rf)" },
