@@ -3,18 +3,19 @@
 //
 // Generation is streamed and resumable. Pair k's noise and label depend only on (seed, k), and a
 // shard is written atomically under its final name before the manifest lists it, so a run killed at
-// any moment leaves only finished shards; running the same command again verifies them and
-// continues from the first missing one. The resumed directory is byte for byte what an uninterrupted
-// run writes: shards hold no timestamps, and every shard is sampled in the same batches.
+// any moment leaves only finished shards; running the same command again with resume verifies
+// them and continues from the first missing one (a folder that holds pairs is never written over
+// unasked). The resumed directory is byte for byte what an uninterrupted run writes: shards hold no timestamps, and every shard is sampled in the same batches.
 //
 //   DIR/manifest.json            { format, version, generation: {...}, count, shards: [{ file, first, count, sha256 }] }
 //   DIR/shard-00000.safetensors  noise [n, ...shape] F32, sample [n, ...shape] F32, label [n] I64 (conditional teachers)
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../engine/atomic-write.js';
+import { type RunFolderChoice, RunFolderError, prepareRunFolder } from '../engine/run-folder.js';
 import { checkpointFiles } from '../engine/checkpoint.js';
 import type { HostTensor } from '../engine/host-tensor.js';
 import { RngStream } from '../engine/rng.js';
@@ -127,8 +128,13 @@ export interface PairRunResult {
   stopped: boolean;
 }
 
-/** Generates the pairs of `settings` into `dir`, or continues an interrupted run there. */
-export async function generatePairs(settings: PairSettings, dir: string, progress: PairProgress = {}): Promise<PairRunResult> {
+const isShardFile = (name: string): boolean => /^shard-\d{5}\.safetensors$/.test(name);
+
+/**
+ * Generates the pairs of `settings` into `dir`; with `resume`, continues an interrupted run there
+ * (the same settings; only the count may change), with `overwrite` replaces what `dir` holds.
+ */
+export async function generatePairs(settings: PairSettings, dir: string, progress: PairProgress = {}, folder: RunFolderChoice = {}): Promise<PairRunResult> {
   for (const key of ['count', 'steps', 'shardSize', 'batch'] as const) {
     if (!Number.isSafeInteger(settings[key]) || settings[key] < 1) throw new Error(`pairs: ${key} must be a positive integer, got ${settings[key]}`);
   }
@@ -151,12 +157,16 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
     batch: settings.batch,
   };
   makeGrid(objectiveProcess(teacher.config.objective), parseGridSpec(generation.grid), generation.steps);
+  prepareRunFolder({ dir, what: 'reflow pairs', files: [MANIFEST] }, folder);
+  // Shards left without their manifest would be adopted by their metadata: an overwrite removes them too.
+  if (folder.overwrite && existsSync(dir)) for (const name of readdirSync(dir).filter(isShardFile)) rmSync(join(dir, name));
   mkdirSync(dir, { recursive: true });
   const previous = readManifest(dir);
   if (previous) {
     const differs = firstDifference(previous.generation, generation);
     if (differs) {
-      throw new Error(`${dir} holds pairs generated with another ${differs} (${JSON.stringify(previous.generation[differs])}, now ${JSON.stringify(generation[differs])}): use another --out`);
+      throw new RunFolderError(`${dir} holds pairs generated with another ${differs} (${JSON.stringify(previous.generation[differs])}, now ${JSON.stringify(generation[differs])}): `
+        + 'resuming may change only the count (--n); use another --out, or --overwrite');
     }
   }
   const listed = new Map((previous?.shards ?? []).map((s) => [s.file, s]));

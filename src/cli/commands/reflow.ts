@@ -68,10 +68,12 @@ const reflowPairs: Command = {
     seed: { type: 'string', placeholder: 'S', description: "pair k's noise and label depend only on (seed, k)", default: String(PAIR_DEFAULTS.seed) },
     'shard-size': { type: 'string', placeholder: 'N', description: 'pairs per shard: the most an interruption can lose', default: String(PAIR_DEFAULTS.shardSize) },
     batch: { type: 'string', placeholder: 'B', description: 'samples per network call', default: String(PAIR_DEFAULTS.batch) },
-    out: { type: 'string', placeholder: 'DIR', description: 'pair directory; an unfinished one is continued' },
+    out: { type: 'string', placeholder: 'DIR', description: 'pair directory' },
+    resume: { type: 'boolean', description: 'continue the pairs in DIR (the same settings; --n may grow)' },
+    overwrite: { type: 'boolean', description: 'replace the pairs in DIR' },
     json: { type: 'boolean', description: 'print { out, pairs, shards, generated, reused, nfe, stopped, seconds } as JSON' },
   },
-  details: 'Rerunning the same command after an interruption verifies the finished shards and continues from the first missing one.\nExample: hasten reflow pairs --teacher toy2d --sampler heun --steps 18 --n 20000 --out runs/toy2d-pairs',
+  details: 'The same command with --resume after an interruption verifies the finished shards and continues from the first missing one.\nExample: hasten reflow pairs --teacher toy2d --sampler heun --steps 18 --n 20000 --out runs/toy2d-pairs',
   async run(values) {
     const out = values.out as string | undefined;
     if (!out) throw new UsageError('--out DIR is required');
@@ -92,7 +94,7 @@ const reflowPairs: Command = {
     const progress = values.json ? undefined : new Progress({ label: 'pairs', total: Math.ceil(settings.count / settings.shardSize), unit: 'shard' });
     const result = await stoppable('reflow pairs: stopping after this shard', async (shouldStop) => {
       try {
-        return await generatePairs(settings, out, { shouldStop, onShard: (done) => progress?.update(done), warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+        return await generatePairs(settings, out, { shouldStop, onShard: (done) => progress?.update(done), warn: (m) => process.stderr.write(`warning: ${m}\n`) }, { resume: Boolean(values.resume), overwrite: Boolean(values.overwrite) });
       } catch (error) {
         if (/holds pairs generated with another|unknown grid|grid '/.test((error as Error).message)) throw new UsageError((error as Error).message);
         throw error;
@@ -138,6 +140,7 @@ const reflowTrain: Command = {
     seed: { ...training.seed!, description: 'seed of the pair order, times and label dropout' },
     out: training.out!,
     resume: training.resume!,
+    overwrite: training.overwrite!,
     json: training.json!,
   },
   details: [
@@ -189,7 +192,7 @@ const reflowTrain: Command = {
     }
     const result = await stoppable('reflow train: stopping after this step and saving a checkpoint', async (shouldStop) => {
       try {
-        return await trainReflow(config, out, { resume: Boolean(values.resume), callbacks: { shouldStop } });
+        return await trainReflow(config, out, { resume: Boolean(values.resume), overwrite: Boolean(values.overwrite), callbacks: { shouldStop } });
       } catch (error) {
         if (/no feature network|dataset of points|reads .* images/.test((error as Error).message)) throw new UsageError((error as Error).message);
         throw error;

@@ -59,6 +59,7 @@ export const trainCommand: Command = {
     'p-std': { type: 'string', placeholder: 'S', description: 'EDM objective: standard deviation of log sigma during training', default: String(OBJECTIVE_DEFAULTS.pStd) },
     out: { type: 'string', placeholder: 'DIR', description: 'output directory (checkpoint/, log.jsonl)' },
     resume: { type: 'boolean', description: "continue from DIR's checkpoint with its saved settings" },
+    overwrite: { type: 'boolean', description: 'replace the run DIR holds (its checkpoint and log) with a new one' },
     json: { type: 'boolean', description: 'print a JSON summary at the end' },
   },
   details: 'Example: hasten train --data shapes --model unet --objective edm --cond class --steps 4000 --batch 64 --out runs/shapes',
@@ -126,7 +127,7 @@ export const trainCommand: Command = {
     };
     process.on('SIGINT', onSignal);
     try {
-      const result = await train(config, out, { resume: Boolean(values.resume), callbacks: { shouldStop: () => interrupted } });
+      const result = await train(config, out, { resume: Boolean(values.resume), overwrite: Boolean(values.overwrite), callbacks: { shouldStop: () => interrupted } });
       const summary = { out, step: result.step, steps: config.steps, stopped: result.stopped, loss: result.lastLoss, images_per_second: result.imagesPerSecond };
       if (values.json) console.log(JSON.stringify(summary));
       else console.log(`${result.stopped ? 'stopped' : 'finished'} at step ${result.step}/${config.steps}; checkpoint in ${checkpointDir(out)} (${result.imagesPerSecond.toFixed(1)} samples/s)`);
