@@ -6,8 +6,10 @@
 
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { InputError } from './input-error.js';
 
-export class RunFolderError extends Error {
+/** A run folder used in a way that would lose or mix work: the caller's to fix. */
+export class RunFolderError extends InputError {
   override name = 'RunFolderError';
 }
 

@@ -17,7 +17,8 @@
 
 import type { Dataset, DatasetBatch } from '../data/dataset.js';
 import type { Seed } from '../engine/rng.js';
-import { type FeatureNet, classAccuracy, perClassAccuracy } from './feature-net.js';
+import type { HostTensor } from '../engine/host-tensor.js';
+import { type FeatureBatch, type FeatureNet, classAccuracy, perClassAccuracy } from './feature-net.js';
 import { frechetDistance, kidFromKernels, kidKernels } from './frechet.js';
 import { medianDistance, mmdRbf, slicedWasserstein } from './swd.js';
 
@@ -45,7 +46,7 @@ export const EVALUATION_DEFAULTS: Required<EvaluationOptions> = {
 };
 
 function realSetCount(options: EvaluationOptions): number {
-  const { realSets } = { ...EVALUATION_DEFAULTS, ...options };
+  const realSets = options.realSets ?? EVALUATION_DEFAULTS.realSets;
   if (!Number.isInteger(realSets) || realSets < 2) throw new RangeError(`evaluation needs at least 2 real sets for a spread, got ${realSets}`);
   return realSets;
 }
@@ -76,24 +77,36 @@ function checkCount(n: number, available: number): void {
  * conditioned on), also reports the feature network's accuracy on them.
  */
 export async function evaluateImages(featureNet: FeatureNet, generated: Pick<DatasetBatch, 'x' | 'labels'>, dataset: Dataset, n: number, seed: Seed, options: EvaluationOptions = {}): Promise<ImageEvaluation> {
-  const { data, imageShape, numClasses, featureDim } = featureNet.config;
+  checkFeatureNetFits(featureNet, dataset);
+  checkCount(n, generated.x.shape[0]!);
+  const perImage = generated.x.data.length / generated.x.shape[0]!;
+  const images = { ...generated.x, shape: [n, ...generated.x.shape.slice(1)], data: generated.x.data.subarray(0, n * perImage) };
+  return evaluateImageFeatures(featureNet, await featureNet.features(images), generated.labels, dataset, n, seed, options);
+}
+
+function checkFeatureNetFits(featureNet: FeatureNet, dataset: Dataset): void {
+  const { data, imageShape } = featureNet.config;
   if (dataset.name !== data || dataset.shape.join('x') !== imageShape.join('x')) {
     throw new Error(`the feature network was trained on ${data} at ${imageShape.join('x')}, not ${dataset.name} at ${dataset.shape.join('x')}: train one on this data with hasten train-features`);
   }
-  checkCount(n, generated.x.shape[0]!);
+}
+
+/** evaluateImages from the generated images' features and logits (computed elsewhere, e.g. by the shards of a sharded run). */
+export async function evaluateImageFeatures(featureNet: FeatureNet, fake: FeatureBatch, generatedLabels: HostTensor<'int64'> | undefined, dataset: Dataset, n: number, seed: Seed, options: EvaluationOptions = {}): Promise<ImageEvaluation> {
+  const { numClasses, featureDim } = featureNet.config;
+  checkFeatureNetFits(featureNet, dataset);
+  checkCount(n, fake.features.length / featureDim);
+  const fakeFeatures = fake.features.subarray(0, n * featureDim);
   const realSets = realSetCount(options);
-  const perImage = generated.x.data.length / generated.x.shape[0]!;
-  const images = { ...generated.x, shape: [n, ...generated.x.shape.slice(1)], data: generated.x.data.subarray(0, n * perImage) };
-  const fake = await featureNet.features(images);
   const figures = { fd: [] as number[], fdFloor: [] as number[], kid: [] as number[], kidFloor: [] as number[] };
   let withinFake: Float64Array | undefined;
   for (let k = 0; k < realSets; k++) {
     const [setA, setB] = realSetPair(dataset, n, seed, k);
     const realA = (await featureNet.features(setA.x)).features;
     const realB = (await featureNet.features(setB.x)).features;
-    figures.fd.push(frechetDistance(fake.features, realA, featureDim));
+    figures.fd.push(frechetDistance(fakeFeatures, realA, featureDim));
     figures.fdFloor.push(frechetDistance(realB, realA, featureDim));
-    const kernels = kidKernels(fake.features, realA, featureDim, { withinA: withinFake });
+    const kernels = kidKernels(fakeFeatures, realA, featureDim, { withinA: withinFake });
     withinFake = kernels.withinA;
     figures.kid.push(kidFromKernels(kernels));
     figures.kidFloor.push(kidFromKernels(kidKernels(realB, realA, featureDim, { withinB: kernels.withinB })));
@@ -105,11 +118,12 @@ export async function evaluateImages(featureNet: FeatureNet, generated: Pick<Dat
   const result: ImageEvaluation = {
     n, real_sets: realSets, fd, fd_std: fdStd, fd_floor: fdFloor, fd_floor_std: fdFloorStd, kid, kid_std: kidStd, kid_floor: kidFloor, kid_floor_std: kidFloorStd,
   };
-  if (generated.labels) {
-    checkCount(n, generated.labels.shape[0]!);
-    const labels = { ...generated.labels, shape: [n], data: generated.labels.data.subarray(0, n) };
-    result.accuracy = classAccuracy(fake.logits, numClasses, labels);
-    const perClass = perClassAccuracy(fake.logits, numClasses, labels);
+  if (generatedLabels) {
+    checkCount(n, generatedLabels.shape[0]!);
+    const labels = { ...generatedLabels, shape: [n], data: generatedLabels.data.subarray(0, n) };
+    const logits = fake.logits.subarray(0, n * numClasses);
+    result.accuracy = classAccuracy(logits, numClasses, labels);
+    const perClass = perClassAccuracy(logits, numClasses, labels);
     result.class_accuracy = Object.fromEntries(perClass.map((accuracy, k) => [dataset.classNames?.[k] ?? String(k), accuracy]));
   }
   return result;

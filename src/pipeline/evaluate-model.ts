@@ -8,17 +8,23 @@ import { type FeatureNet, loadFeatureNet, shippedFeatureNetDir } from '../eval/f
 import { type EvaluationOptions, type ImageEvaluation, type PointEvaluation, evaluateImages, evaluatePoints } from '../eval/evaluate.js';
 import { type GenerateOptions, generate } from './generate.js';
 import type { TrainedModel } from './model-store.js';
+import { InputError } from '../engine/input-error.js';
 
 /** Real data for evaluation comes from a seed the training stream never used. */
 export const EVALUATION_SEED_OFFSET = 1_000_003;
 
 export type ModelEvaluation = (ImageEvaluation | PointEvaluation) & { nfe: number; wall_s: number; sampling_s: number; gflops_per_image: number };
 
-export async function openFeatureNet(trained: TrainedModel, directory?: string): Promise<FeatureNet> {
+/** The feature network's directory: `directory`, else the one shipped for the model's data. */
+export function featureNetDir(trained: TrainedModel, directory?: string): string {
   const dataset = openDataset(trained.config.data, { resolution: trained.config.resolution });
   const dir = directory ?? shippedFeatureNetDir(dataset);
-  if (!dir) throw new Error(`no feature network ships for ${dataset.name} at ${dataset.shape.join('x')}: train one with 'hasten train-features' and pass --features DIR`);
-  return loadFeatureNet(dir);
+  if (!dir) throw new InputError(`no feature network ships for ${dataset.name} at ${dataset.shape.join('x')}: train one with 'hasten train-features' and pass --features DIR`);
+  return dir;
+}
+
+export async function openFeatureNet(trained: TrainedModel, directory?: string): Promise<FeatureNet> {
+  return loadFeatureNet(featureNetDir(trained, directory));
 }
 
 /** Scores already generated samples (from any method) against real data. */

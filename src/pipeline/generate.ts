@@ -1,24 +1,28 @@
-// Generating samples from a trained model with any sampler: per-sample seeded noise (sample k is the
-// same whatever the batch size), optional class labels and classifier-free guidance, training-free
+// Generating samples from a trained model with any sampler and its settings: per-sample seeded noise
+// (sample k is the same whatever the batch size, for stochastic samplers at every step too), optional class labels and classifier-free guidance, training-free
 // accelerations (src/accel), honest NFE and FLOPs.
 
 import type { HostTensor } from '../engine/host-tensor.js';
 import { RngStream } from '../engine/rng.js';
 import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
-import { getSampler } from '../diffusion/samplers/index.js';
-import type { StepCallback } from '../diffusion/samplers/common.js';
+import { type SamplerSettings, checkSamplerSettings, getSampler } from '../diffusion/samplers/index.js';
+import { type StepCallback, freshNoiseFrom } from '../diffusion/samplers/common.js';
 import type { DenoiseCall } from '../diffusion/denoiser.js';
 import { type NetworkRunner, type ObjectiveName, networkDenoiser, noiseLevel, objectiveProcess } from '../train/objectives.js';
 import type { AccelConfig } from '../accel/config.js';
 import { AcceleratedNetwork } from '../accel/network.js';
 import { AccelSettingError } from '../accel/errors.js';
 import type { TrainedModel } from './model-store.js';
+import { InputError } from '../engine/input-error.js';
+import { type Switch, checkSwitchable, switchingForward } from './switching.js';
 
 export interface GenerateOptions {
   sampler: string; // a sampler name of src/diffusion/samplers
+  samplerSettings?: SamplerSettings; // its numeric settings, e.g. { churn: 40 } for heun, { eta: 1 } for ddim
   steps: number; // sampler steps (NFE depends on the sampler)
   grid?: string; // time grid spec; default: the objective's usual grid
   n: number; // samples to draw
+  first?: number; // index of the first sample drawn (a shard of a larger run): samples first .. first + n - 1
   seed: number; // noise seed: sample k depends only on (seed, k)
   noise?: Float64Array; // the n samples' standard-normal initial noise, flat; default: drawn from the seed
   batch?: number; // samples per network call
@@ -29,6 +33,7 @@ export interface GenerateOptions {
   onBatch?: (done: number, total: number) => void;
   accel?: AccelConfig; // training-free accelerations (Skip-Tuning, a caching method); none: the plain model
   network?: AcceleratedNetwork; // an already compiled network of this model to run instead (overrides accel)
+  switches?: Switch[]; // other models for ranges of noise levels (multi-U-Net switching); they run plain, the main model elsewhere
 }
 
 export interface GenerateResult {
@@ -37,11 +42,6 @@ export interface GenerateResult {
   nfe: number; // network evaluations per sample; a guided call counts its conditional and unconditional halves
   wallS: number;
   flops: number; // FLOPs of all network calls, counted on the graphs that ran
-}
-
-/** A generation setting that cannot work with this model: the caller's to fix. */
-export class GenerateSettingError extends RangeError {
-  override name = 'GenerateSettingError';
 }
 
 export const DEFAULT_GRIDS: Record<ObjectiveName, string> = { edm: 'karras', vp: 'logsnr', rf: 'rf' };
@@ -96,65 +96,82 @@ export function guidedRunner(trained: TrainedModel, forward: NetForward, labels:
   };
 }
 
-export function sampleClasses(trained: TrainedModel, n: number, classes?: number[]): number[] | undefined {
+/** The classes of samples first .. first + n - 1. */
+export function sampleClasses(trained: TrainedModel, n: number, classes?: number[], first = 0): number[] | undefined {
   const numClasses = trained.model.config.numClasses;
   if (numClasses === 0) {
-    if (classes && classes.length > 0) throw new GenerateSettingError(`model '${trained.name}' is not class-conditional; drop --class`);
+    if (classes && classes.length > 0) throw new InputError(`model '${trained.name}' is not class-conditional; drop --class`);
     return undefined;
   }
-  for (const c of classes ?? []) if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new GenerateSettingError(`class ${c} is out of range: the model has classes 0..${numClasses - 1}`);
-  return Array.from({ length: n }, (_, k) => (classes && classes.length > 0 ? classes[k % classes.length]! : k % numClasses));
+  for (const c of classes ?? []) if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new InputError(`class ${c} is out of range: the model has classes 0..${numClasses - 1}`);
+  return Array.from({ length: n }, (_, i) => {
+    const k = first + i;
+    return classes && classes.length > 0 ? classes[k % classes.length]! : k % numClasses;
+  });
 }
 
 /** Throws, naming the setting, unless the counts are positive integers and the guidance weight a finite number that the model can use. */
 function checkSettings(trained: TrainedModel, { n, steps, batch, guidance = 1 }: GenerateOptions): void {
   for (const [name, value] of [['n', n], ['steps', steps], ['batch', batch ?? 1]] as const) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new GenerateSettingError(`generate: ${name} must be a positive integer, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < 1) throw new InputError(`generate: ${name} must be a positive integer, got ${value}`);
   }
-  if (!Number.isFinite(guidance)) throw new GenerateSettingError(`generate: guidance must be a finite number, got ${guidance}`);
+  if (!Number.isFinite(guidance)) throw new InputError(`generate: guidance must be a finite number, got ${guidance}`);
   if (guidance !== 1 && trained.model.config.numClasses === 0) {
-    throw new GenerateSettingError(`generate: guidance ${guidance} needs a class-conditional model: '${trained.name}' is unconditional`);
+    throw new InputError(`generate: guidance ${guidance} needs a class-conditional model: '${trained.name}' is unconditional`);
   }
 }
 
 export async function generate(trained: TrainedModel, options: GenerateOptions): Promise<GenerateResult> {
   const sampler = getSampler(options.sampler);
   checkSettings(trained, options);
-  const { n, seed, steps, guidance = 1 } = options;
+  const samplerSettings = options.samplerSettings ?? {};
+  checkSamplerSettings(sampler, samplerSettings);
+  const { n, seed, steps, guidance = 1, first = 0 } = options;
+  if (!Number.isSafeInteger(first) || first < 0) throw new RangeError(`generate: first must be a non-negative integer, got ${first}`);
   const batchSize = Math.min(options.batch ?? 64, n);
   const dataShape = trained.config.dataShape;
   const perSample = dataShape.reduce((a, b) => a * b, 1);
-  const labels = sampleClasses(trained, n, options.classes);
+  const labels = sampleClasses(trained, n, options.classes, first);
   const caching = options.network ? options.network.caching : options.accel?.caching;
   if (options.guidanceInterval && caching) {
     // A cache filled at an unguided step holds one row per sample, a guided step needs two.
     throw new AccelSettingError(`a guidance interval does not combine with ${caching.method}: cached features would change batch size between guided and unguided steps`);
   }
   if (options.noise && options.noise.length !== n * perSample) throw new Error(`generate: noise holds ${options.noise.length} values, ${n} samples of ${dataShape.join('x')} need ${n * perSample}`);
+  const switches = options.switches ?? [];
+  for (const s of switches) checkSwitchable(trained, s.model);
   const network = options.network ?? new AcceleratedNetwork(trained.model, trained.params, options.accel, trained.name);
-  const flopsBefore = network.flops;
+  const switched = switches.map((s) => ({ ...s, network: new AcceleratedNetwork(s.model.model, s.model.params, {}, s.model.name) }));
+  const flopsOf = (): number => switched.reduce((sum, s) => sum + s.network.flops, network.flops);
+  const flopsBefore = flopsOf();
   const process = objectiveProcess(trained.config.objective);
   const grid = makeGrid(process, parseGridSpec(options.grid ?? DEFAULT_GRIDS[trained.config.objective.name]), steps);
   const noiseStream = RngStream.fromSeed(seed, 'sample-noise');
+  // Stochastic samplers' fresh noise: a function of (seed, sample, step), so it does not depend on the batch split.
+  const freshStream = RngStream.fromSeed(seed, 'sampler-noise');
   const images = new Float32Array(n * perSample);
   const started = performance.now();
   let nfe = 0;
   try {
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
-      const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : noiseStream.normal({ start, count }, dataShape, new Float64Array(count * perSample));
+      const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : noiseStream.normal({ start: first + start, count }, dataShape, new Float64Array(count * perSample));
       const chunkLabels = labels?.slice(start, start + count).map((c) => BigInt(c));
-      const run = network.run({ sampler, process, grid, noise });
+      const plan = { sampler, process, grid, noise };
+      const run = network.run(plan);
+      const forward = switched.length === 0 ? run.forward : switchingForward(run.forward, switched.map((s) => ({ ...s, forward: s.network.run(plan).forward })));
       let evaluations = 0;
-      const runner = guidedRunner(trained, run.forward, chunkLabels, guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
+      const runner = guidedRunner(trained, forward, chunkLabels, guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
       const { denoiser } = networkDenoiser(trained.config.objective, runner, count);
-      const result = await sampler.sample(denoiser, process, noise, grid, { onStep: options.onStep, samples: count, ...run.samplerOptions });
+      const samplerOptions = { onStep: options.onStep, samples: count, freshNoise: freshNoiseFrom(freshStream, first + start, dataShape), ...run.samplerOptions };
+      const result = await sampler.sample(denoiser, process, noise, grid, samplerOptions, samplerSettings);
       images.set(Float32Array.from(result.x), start * perSample);
       nfe = evaluations;
       options.onBatch?.(start + count, n);
     }
   } finally {
     if (!options.network) await network.dispose();
+    for (const s of switched) await s.network.dispose();
   }
-  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels, nfe, wallS: (performance.now() - started) / 1000, flops: network.flops - flopsBefore };
+  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels, nfe, wallS: (performance.now() - started) / 1000, flops: flopsOf() - flopsBefore };
 }

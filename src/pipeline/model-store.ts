@@ -10,6 +10,7 @@ import { createModel, type Model, type ModelConfig } from '../models/registry.js
 import { type ObjectiveName, objectiveNames } from '../train/objectives.js';
 import { shippedModelsDir } from '../paths.js';
 import type { TrainConfig } from '../train/trainer.js';
+import { InputError } from '../engine/input-error.js';
 
 export interface TrainedModel {
   name: string;
@@ -20,10 +21,9 @@ export interface TrainedModel {
   config: TrainConfig & { dataShape: number[]; classNames: string[] | null };
   step?: number;
   saveId: string; // the checkpoint's save id: names these exact weights
-  note?: string; // how an ambiguous name was resolved (see resolveModel)
 }
 
-export class ModelNotFound extends Error {
+export class ModelNotFound extends InputError {
   override name = 'ModelNotFound';
 }
 
@@ -104,8 +104,17 @@ function checkSavedSettings(config: Record<string, unknown>, model: Model): void
   if (classes > 0 && classNames.length !== classes) throw new Error(`classNames lists ${classNames.length} names but the model has ${classes} classes`);
 }
 
-export async function loadTrainedModel(nameOrPath: string): Promise<TrainedModel> {
+export interface LoadModelOptions {
+  warn?: (message: string) => void; // told how an ambiguous name was resolved (default: standard error)
+}
+
+function writeNote(message: string): void {
+  process.stderr.write(`note: ${message}\n`);
+}
+
+export async function loadTrainedModel(nameOrPath: string, { warn = writeNote }: LoadModelOptions = {}): Promise<TrainedModel> {
   const { location, note } = resolveModel(nameOrPath);
+  if (note) warn(note);
   const checkpoint = await loadCheckpoint(location);
   const config = checkpoint.config as unknown as TrainedModel['config'];
   let model: Model;
@@ -121,5 +130,5 @@ export async function loadTrainedModel(nameOrPath: string): Promise<TrainedModel
     if (error instanceof CheckpointError) throw error;
     throw new CheckpointError(location, (error as Error).message);
   }
-  return { name: nameOrPath, location, model, params, config, step: checkpoint.step, saveId: checkpoint.saveId, ...(note && { note }) };
+  return { name: nameOrPath, location, model, params, config, step: checkpoint.step, saveId: checkpoint.saveId };
 }

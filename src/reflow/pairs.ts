@@ -24,8 +24,9 @@ import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
 import { getSampler } from '../diffusion/samplers/index.js';
 import { AcceleratedNetwork } from '../accel/network.js';
 import { DEFAULT_GRIDS, generate } from '../pipeline/generate.js';
-import { loadTrainedModel } from '../pipeline/model-store.js';
+import { type TrainedModel, loadTrainedModel } from '../pipeline/model-store.js';
 import { objectiveProcess } from '../train/objectives.js';
+import { InputError } from '../engine/input-error.js';
 
 export interface PairSettings {
   teacher: string; // the teacher: a shipped model name or a training output directory
@@ -54,7 +55,7 @@ const VERSION = 1;
 const NOISE_STREAM = 'reflow-pair-noise';
 
 /** What fixes the bytes of every shard: a resumed run must match it exactly. */
-interface Generation {
+export interface Generation {
   teacher: string; // checkpoint directory of the teacher when the pairs were made
   teacherDigest: string; // sha256 of its weights, so a retrained teacher is not mixed in
   data: string;
@@ -98,7 +99,7 @@ function readManifest(dir: string): PairManifest | undefined {
   const path = join(dir, MANIFEST);
   if (!existsSync(path)) return undefined;
   const manifest = JSON.parse(readFileSync(path, 'utf8')) as PairManifest;
-  if (manifest.format !== FORMAT || manifest.version !== VERSION) throw new Error(`${path} is not a version ${VERSION} ${FORMAT} manifest`);
+  if (manifest.format !== FORMAT || manifest.version !== VERSION) throw new InputError(`${path} is not a version ${VERSION} ${FORMAT} manifest`);
   return manifest;
 }
 
@@ -128,18 +129,19 @@ export interface PairRunResult {
   stopped: boolean;
 }
 
-const isShardFile = (name: string): boolean => /^shard-\d{5}\.safetensors$/.test(name);
+/** A pair run's settings checked and resolved against its teacher: what fixes the bytes of every shard. */
+export interface PreparedPairs {
+  teacher: TrainedModel;
+  generation: Generation;
+  nfe: number; // teacher evaluations per pair
+}
 
-/**
- * Generates the pairs of `settings` into `dir`; with `resume`, continues an interrupted run there
- * (the same settings; only the count may change), with `overwrite` replaces what `dir` holds.
- */
-export async function generatePairs(settings: PairSettings, dir: string, progress: PairProgress = {}, folder: RunFolderChoice = {}): Promise<PairRunResult> {
+export async function preparePairs(settings: PairSettings): Promise<PreparedPairs> {
   for (const key of ['count', 'steps', 'shardSize', 'batch'] as const) {
-    if (!Number.isSafeInteger(settings[key]) || settings[key] < 1) throw new Error(`pairs: ${key} must be a positive integer, got ${settings[key]}`);
+    if (!Number.isSafeInteger(settings[key]) || settings[key] < 1) throw new InputError(`pairs: ${key} must be a positive integer, got ${settings[key]}`);
   }
   const teacher = await loadTrainedModel(settings.teacher);
-  if (teacher.config.cond === 'caption') throw new Error(`pairs: teacher '${settings.teacher}' is caption-conditioned; reflow supports unconditional and class-conditional teachers`);
+  if (teacher.config.cond === 'caption') throw new InputError(`pairs: teacher '${settings.teacher}' is caption-conditioned; reflow supports unconditional and class-conditional teachers`);
   const sampler = getSampler(settings.sampler);
   const generation: Generation = {
     teacher: teacher.location,
@@ -157,9 +159,41 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
     batch: settings.batch,
   };
   makeGrid(objectiveProcess(teacher.config.objective), parseGridSpec(generation.grid), generation.steps);
-  prepareRunFolder({ dir, what: 'reflow pairs', files: [MANIFEST] }, folder);
-  // Shards left without their manifest would be adopted by their metadata: an overwrite removes them too.
-  if (folder.overwrite && existsSync(dir)) for (const name of readdirSync(dir).filter(isShardFile)) rmSync(join(dir, name));
+  return { teacher, generation, nfe: sampler.nfe(settings.steps) };
+}
+
+/** The tensors of pairs [first, first + count): noise, the teacher's sample from it, and the label. */
+export async function makePairShard({ teacher, generation }: PreparedPairs, network: AcceleratedNetwork, shard: { first: number; count: number }): Promise<Map<string, HostTensor>> {
+  const { noise, labels } = pairInputs(generation, shard.first, shard.count);
+  const { images } = await generate(teacher, {
+    sampler: generation.sampler, steps: generation.steps, grid: generation.grid, guidance: generation.guidance, seed: generation.seed, batch: generation.batch,
+    n: shard.count, noise: Float64Array.from(noise), classes: labels && Array.from(labels, Number), network,
+  });
+  const shape = [shard.count, ...generation.dataShape];
+  const tensors = new Map<string, HostTensor>([
+    ['noise', { dtype: 'float32', shape, data: noise }],
+    ['sample', { dtype: 'float32', shape, data: images.data }],
+  ]);
+  if (labels) tensors.set('label', { dtype: 'int64', shape: [shard.count], data: labels });
+  return tensors;
+}
+
+/** A teacher network for makePairShard (dispose it when done). */
+export const pairNetwork = ({ teacher }: PreparedPairs): AcceleratedNetwork => new AcceleratedNetwork(teacher.model, teacher.params, {}, teacher.name);
+
+const isShardFile = (name: string): boolean => /^shard-\d{5}\.safetensors$/.test(name);
+
+/**
+ * The manifest a directory of these pairs has so far; an error when it holds pairs of other
+ * settings. With `folder`, the directory is claimed first: pairs already there are continued only
+ * with resume and replaced only with overwrite.
+ */
+function openDirectory(dir: string, generation: Generation, folder?: RunFolderChoice): PairManifest | undefined {
+  if (folder) {
+    prepareRunFolder({ dir, what: 'reflow pairs', files: [MANIFEST] }, folder);
+    // Shards left without their manifest would be adopted by their metadata: an overwrite removes them too.
+    if (folder.overwrite && existsSync(dir)) for (const name of readdirSync(dir).filter(isShardFile)) rmSync(join(dir, name));
+  }
   mkdirSync(dir, { recursive: true });
   const previous = readManifest(dir);
   if (previous) {
@@ -169,19 +203,34 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
         + 'resuming may change only the count (--n); use another --out, or --overwrite');
     }
   }
+  return previous;
+}
+
+const encodeShard = (tensors: Map<string, HostTensor>, shard: { first: number; count: number }): Uint8Array =>
+  encodeSafetensors(tensors, { first: String(shard.first), count: String(shard.count) });
+
+const writeManifest = (dir: string, manifest: PairManifest) => writeFileAtomic(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+
+/**
+ * Generates the pairs of `settings` into `dir`; with `resume`, continues an interrupted run there
+ * (the same settings; only the count may change), with `overwrite` replaces what `dir` holds.
+ */
+export async function generatePairs(settings: PairSettings, dir: string, progress: PairProgress = {}, folder: RunFolderChoice = {}): Promise<PairRunResult> {
+  const prepared = await preparePairs(settings);
+  const { generation } = prepared;
+  const previous = openDirectory(dir, generation, folder);
   const listed = new Map((previous?.shards ?? []).map((s) => [s.file, s]));
   const plan = shardPlan(settings.count, settings.shardSize);
-  const manifest: PairManifest = { format: FORMAT, version: VERSION, generation, count: settings.count, nfe: sampler.nfe(settings.steps), shards: [] };
+  const manifest: PairManifest = { format: FORMAT, version: VERSION, generation, count: settings.count, nfe: prepared.nfe, shards: [] };
   for (const shard of plan) {
     const finished = await verifiedShard(dir, shard, listed.get(shard.file), progress.warn);
     if (finished) manifest.shards.push(finished);
   }
   const reused = manifest.shards.length;
-  const writeManifest = () => writeFileAtomic(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-  await writeManifest();
+  await writeManifest(dir, manifest);
   progress.onShard?.(reused, plan.length);
 
-  const network = new AcceleratedNetwork(teacher.model, teacher.params, {}, teacher.name);
+  const network = pairNetwork(prepared);
   let generated = 0;
   let stopped = false;
   try {
@@ -191,24 +240,12 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
         stopped = true;
         break;
       }
-      const { noise, labels } = pairInputs(generation, shard.first, shard.count);
-      const { images } = await generate(teacher, {
-        sampler: generation.sampler, steps: generation.steps, grid: generation.grid, guidance: generation.guidance, seed: generation.seed, batch: generation.batch,
-        n: shard.count, noise: Float64Array.from(noise), classes: labels && Array.from(labels, Number), network,
-      });
-      const sample = images.data;
-      const shape = [shard.count, ...generation.dataShape];
-      const tensors = new Map<string, HostTensor>([
-        ['noise', { dtype: 'float32', shape, data: noise }],
-        ['sample', { dtype: 'float32', shape, data: sample }],
-      ]);
-      if (labels) tensors.set('label', { dtype: 'int64', shape: [shard.count], data: labels });
-      const bytes = encodeSafetensors(tensors, { first: String(shard.first), count: String(shard.count) });
+      const bytes = encodeShard(await makePairShard(prepared, network, shard), shard);
       // The shard first, then the manifest that lists it: a kill in between leaves a finished shard the next run adopts.
       await writeFileAtomic(join(dir, shard.file), bytes);
       manifest.shards.push({ ...shard, sha256: sha256(bytes) });
       manifest.shards.sort((a, b) => a.first - b.first);
-      await writeManifest();
+      await writeManifest(dir, manifest);
       generated++;
       progress.onShard?.(reused + generated, plan.length);
     }
@@ -216,6 +253,27 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
     await network.dispose();
   }
   return { manifest, generated, reused, stopped };
+}
+
+/**
+ * Writes a finished pair directory from shards made elsewhere (by the workers of a sharded run):
+ * the same files, byte for byte, as generatePairs writes for these settings. `shards` must be the
+ * tensors of every shard of the plan, in order.
+ */
+export async function writePairs(prepared: PreparedPairs, dir: string, shards: Map<string, HostTensor>[]): Promise<PairManifest> {
+  const { generation } = prepared;
+  openDirectory(dir, generation);
+  const count = shards.reduce((total, tensors) => total + tensors.get('noise')!.shape[0]!, 0);
+  const plan = shardPlan(count, generation.shardSize);
+  if (plan.length !== shards.length) throw new Error(`pairs: ${shards.length} shards given for a plan of ${plan.length}`);
+  const manifest: PairManifest = { format: FORMAT, version: VERSION, generation, count, nfe: prepared.nfe, shards: [] };
+  for (const [i, shard] of plan.entries()) {
+    const bytes = encodeShard(shards[i]!, shard);
+    await writeFileAtomic(join(dir, shard.file), bytes);
+    manifest.shards.push({ ...shard, sha256: sha256(bytes) });
+  }
+  await writeManifest(dir, manifest);
+  return manifest;
 }
 
 /** The record of a finished shard on disk, or undefined when it must be (re)generated. */
@@ -254,10 +312,10 @@ export interface PairSet {
 /** Loads every pair of a finished directory, checking each shard against the manifest. */
 export async function openPairs(dir: string): Promise<PairSet> {
   const manifest = readManifest(dir);
-  if (!manifest) throw new Error(`${dir} holds no reflow pairs (no ${MANIFEST}): make them with 'hasten reflow pairs'`);
+  if (!manifest) throw new InputError(`${dir} holds no reflow pairs (no ${MANIFEST}): make them with 'hasten reflow pairs'`);
   const { generation, count } = manifest;
   const done = manifest.shards.reduce((total, s) => total + s.count, 0);
-  if (done !== count) throw new Error(`${dir} is unfinished: ${done} of ${count} pairs; run the same 'hasten reflow pairs' command again to finish it`);
+  if (done !== count) throw new InputError(`${dir} is unfinished: ${done} of ${count} pairs; run the same 'hasten reflow pairs' command again to finish it`);
   const perSample = generation.dataShape.reduce((a, b) => a * b, 1);
   const set: PairSet = {
     dir, manifest, count, dataShape: generation.dataShape, numClasses: generation.numClasses,
@@ -267,7 +325,7 @@ export async function openPairs(dir: string): Promise<PairSet> {
   for (const shard of manifest.shards) {
     const path = join(dir, shard.file);
     const bytes = await readFile(path);
-    if (sha256(bytes) !== shard.sha256) throw new Error(`${path} does not match its sha256 in the manifest: run 'hasten reflow pairs' again to regenerate it`);
+    if (sha256(bytes) !== shard.sha256) throw new InputError(`${path} does not match its sha256 in the manifest: run 'hasten reflow pairs' again to regenerate it`);
     const { tensors } = decodeSafetensors(bytes, path);
     set.noise.set(tensors.get('noise')!.data as Float32Array, shard.first * perSample);
     set.sample.set(tensors.get('sample')!.data as Float32Array, shard.first * perSample);

@@ -30,7 +30,7 @@ describe('hasten bench samplers', () => {
       [['--bogus'], /Unknown option '--bogus'/],
     ];
     for (const [args, pattern] of cases) {
-      const { status, stderr, stdout } = hasten('--problem', problem, ...args);
+      const { status, stderr, stdout } = hasten(...(args.includes('--problem') ? [] : ['--problem', problem]), ...args);
       assert.equal(status, 2, `${args.join(' ')}: ${stderr}`);
       assert.match(stderr, pattern);
       assert.equal(stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${stderr}`);

@@ -64,3 +64,25 @@ test('export writes a shipping checkpoint and a standalone ONNX file that reprod
   assert.deepEqual(standalone, reference);
   await session.dispose();
 });
+
+test('train: a folder holding a run needs --resume or --overwrite; --resume keeps the saved target and settings', async () => {
+  const run = join(scratch, 'resumed');
+  const base = ['train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--model-config', '{"width":16,"depth":1}', '--batch', '8', '--lr-decay', 'cosine', '--out', run, '--json'];
+  assert.equal((await hasten(...base, '--steps', '4')).code, 0);
+  const again = await hasten(...base, '--steps', '4');
+  assert.equal(again.code, 2);
+  assert.match(again.err[0]!, /already holds a training run \(checkpoint\): continue it with --resume, or replace it with --overwrite/);
+  // Without --steps the saved target (4), not the default 1000.
+  const resumed = await hasten('train', '--resume', '--out', run, '--json');
+  assert.equal(resumed.code, 0, resumed.err.join('\n'));
+  assert.deepEqual([JSON.parse(resumed.out[0]!).step, JSON.parse(resumed.out[0]!).steps], [4, 4]);
+  const extended = await hasten('train', '--resume', '--out', run, '--steps', '6', '--batch', '8', '--json');
+  assert.equal(JSON.parse(extended.out[0]!).step, 6, extended.err.join('\n'));
+  const changed = await hasten('train', '--resume', '--out', run, '--lr', '0.5', '--model-config', '{}');
+  assert.equal(changed.code, 2);
+  assert.match(changed.err[0]!, /--lr 0\.5 \(saved 0\.001\) differs from the saved run; --model-config cannot change in a resumed run\. With --resume only --steps and --checkpoint-every may change/);
+  const replaced = await hasten(...base, '--steps', '2', '--overwrite');
+  assert.equal(JSON.parse(replaced.out[0]!).step, 2, replaced.err.join('\n'));
+  const twice = await hasten(...base, '--steps', '2', '--steps', '3');
+  assert.match(twice.err[0]!, /--steps is given twice \('2' and '3'\): give it once/);
+});
