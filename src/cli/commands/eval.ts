@@ -2,11 +2,12 @@
 
 import { defineCommand } from '../command.js';
 import { int, json, text } from '../options.js';
-import { generateOptions, parseClasses, samplingOptions } from '../sampling.js';
+import { generateOptions, openSwitches, parseClasses, samplingOptions } from '../sampling.js';
 import { describeAccel } from '../../accel/config.js';
 import { describeSampler } from '../../diffusion/samplers/index.js';
 import { EVALUATION_DEFAULTS } from '../../eval/evaluate.js';
 import { evaluateModel } from '../../pipeline/evaluate-model.js';
+import { describeSwitch } from '../../pipeline/switching.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
 
@@ -28,16 +29,17 @@ export const evalCommand = defineCommand({
     const options = generateOptions(values);
     const trained = await loadTrainedModel(values.model);
     const classes = parseClasses(trained, values.class);
+    const switches = await openSwitches(values.switch);
     const progress = values.json ? undefined : new Progress({ label: 'eval', total: options.n, unit: 'img' });
     let result;
     try {
-      result = await evaluateModel(trained, { ...options, classes, realSets: values['real-sets'], features: values.features, onBatch: (done) => progress?.update(done) });
+      result = await evaluateModel(trained, { ...options, classes, switches, realSets: values['real-sets'], features: values.features, onBatch: (done) => progress?.update(done) });
     } finally {
       progress?.finish();
     }
     if (values.json) {
       const guidance = { guidance: options.guidance, ...(options.guidanceInterval && { guidance_interval: [options.guidanceInterval.low, options.guidanceInterval.high] }) };
-      console.log(JSON.stringify({ model: trained.name, sampler: describeSampler(values.sampler), steps: options.steps, ...guidance, accel: describeAccel(options.accel), ...result }));
+      console.log(JSON.stringify({ model: trained.name, sampler: describeSampler(values.sampler), steps: options.steps, ...guidance, accel: describeAccel(options.accel), ...(switches.length > 0 && { switch: switches.map(describeSwitch).join(',') }), ...result }));
       return;
     }
     for (const line of headlines(result as unknown as Record<string, number>)) console.log(line);
