@@ -32,12 +32,12 @@ test('stopping and resuming gives the same parameters as an uninterrupted run', 
   const straight = tempDir();
   const interrupted = tempDir();
   try {
-    await train(tinyConfig(), straight, { callbacks: { quiet: true } });
+    await train(tinyConfig(), straight);
     let steps = 0;
-    const first = await train(tinyConfig(), interrupted, { callbacks: { quiet: true, shouldStop: () => ++steps === 3 } });
+    const first = await train(tinyConfig(), interrupted, { callbacks: { shouldStop: () => ++steps === 3 } });
     assert.equal(first.step, 3);
     assert.equal(first.stopped, true);
-    await train(tinyConfig(), interrupted, { resume: true, callbacks: { quiet: true } });
+    await train(tinyConfig(), interrupted, { resume: true, callbacks: {} });
     const a = await loadCheckpoint(checkpointDir(straight));
     const b = await loadCheckpoint(checkpointDir(interrupted));
     assert.equal(a.step, 6);
@@ -56,12 +56,12 @@ test('a resumed run drops the log entries its checkpoint never saw, so each step
   const loggedSteps = (dir: string): number[] =>
     readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { step: number }).step);
   try {
-    await train(tinyConfig(), straight, { callbacks: { quiet: true } });
+    await train(tinyConfig(), straight);
     let steps = 0;
-    await train(tinyConfig(), killed, { callbacks: { quiet: true, shouldStop: () => ++steps === 3 } });
+    await train(tinyConfig(), killed, { callbacks: { shouldStop: () => ++steps === 3 } });
     // A kill during step 6 leaves the step-3 checkpoint, log entries for steps 4 and 5 and a cut line.
     appendFileSync(join(killed, 'log.jsonl'), '{"step":4,"loss":1}\n{"step":5,"loss":1}\n{"step":6,"lo');
-    await train(tinyConfig(), killed, { resume: true, callbacks: { quiet: true } });
+    await train(tinyConfig(), killed, { resume: true, callbacks: {} });
     assert.deepEqual(loggedSteps(killed), loggedSteps(straight));
     assert.deepEqual(loggedSteps(killed), [1, 2, 3, 4, 5, 6]);
   } finally {
@@ -74,7 +74,7 @@ test('training lowers the loss', async () => {
   const out = tempDir();
   try {
     const losses: number[] = [];
-    await train(tinyConfig({ steps: 150, batch: 128, lr: 3e-3, warmup: 10, checkpointEvery: 1000 }), out, { callbacks: { quiet: true, onLog: (e) => losses.push(e.loss!) } });
+    await train(tinyConfig({ steps: 150, batch: 128, lr: 3e-3, warmup: 10, checkpointEvery: 1000 }), out, { callbacks: { onLog: (e) => losses.push(e.loss!) } });
     const early = losses.slice(0, 10).reduce((a, b) => a + b) / 10;
     const late = losses.slice(-20).reduce((a, b) => a + b) / 20;
     assert.ok(late < 0.8 * early, `loss did not fall: first steps ${early.toFixed(3)}, last steps ${late.toFixed(3)}`);
@@ -94,7 +94,7 @@ test('a class-conditional U-Net trains on shapes for a step', async () => {
       steps: 2,
       batch: 4,
     });
-    const result = await train(config, out, { callbacks: { quiet: true } });
+    const result = await train(config, out);
     assert.ok(Number.isFinite(result.lastLoss));
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -105,8 +105,8 @@ test('--init starts a run from another run\'s averaged (EMA) parameters', async 
   const source = tempDir();
   const fineTune = tempDir();
   try {
-    await train(tinyConfig({ steps: 2 }), source, { callbacks: { quiet: true } });
-    await train(tinyConfig({ steps: 1, lr: 0, warmup: 0, seed: 7, init: checkpointDir(source) }), fineTune, { callbacks: { quiet: true } });
+    await train(tinyConfig({ steps: 2 }), source);
+    await train(tinyConfig({ steps: 1, lr: 0, warmup: 0, seed: 7, init: checkpointDir(source) }), fineTune);
     const a = await loadCheckpoint(checkpointDir(source));
     const b = await loadCheckpoint(checkpointDir(fineTune));
     const averaged = underPrefix('ema/', a.extra);
@@ -121,9 +121,9 @@ test('--init starts a run from another run\'s averaged (EMA) parameters', async 
 test('a folder holding a run is neither trained over nor resumed unasked; resume keeps the saved settings and target', async () => {
   const out = tempDir();
   try {
-    await train(tinyConfig({ steps: 4, lrDecay: 'cosine' }), out, { callbacks: { quiet: true } });
+    await train(tinyConfig({ steps: 4, lrDecay: 'cosine' }), out, {});
     const before = await loadCheckpoint(checkpointDir(out));
-    await assert.rejects(train(tinyConfig(), out, { callbacks: { quiet: true } }), (error: Error) => {
+    await assert.rejects(train(tinyConfig(), out, {}), (error: Error) => {
       assert.ok(error instanceof RunFolderError);
       assert.match(error.message, new RegExp(`${out} already holds a training run \\(checkpoint\\): continue it with --resume, or replace it with --overwrite`));
       return true;
@@ -136,11 +136,11 @@ test('a folder holding a run is neither trained over nor resumed unasked; resume
     assert.equal((await resumedTrainConfig(out, { steps: 8, checkpointEvery: 2 })).steps, 8);
     await assert.rejects(resumedTrainConfig(out, { lr: 0.5, batch: 16 }), /batch 16 \(saved 32\), lr 0\.5 \(saved 0\.001\)\. Resuming may change only steps, checkpointEvery, logEvery/);
     // train() itself refuses a config that differs from the saved one, and a target behind the saved step.
-    await assert.rejects(train(tinyConfig({ steps: 4, lrDecay: 'cosine', lr: 0.5 }), out, { resume: true, callbacks: { quiet: true } }), /lr 0\.5 \(saved 0\.001\)/);
-    await assert.rejects(train({ ...resumed, steps: 2 }, out, { resume: true, callbacks: { quiet: true } }), /already at step 4, past the target of 2 steps/);
-    assert.equal((await train({ ...resumed, steps: 6 }, out, { resume: true, callbacks: { quiet: true } })).step, 6);
+    await assert.rejects(train(tinyConfig({ steps: 4, lrDecay: 'cosine', lr: 0.5 }), out, { resume: true }), /lr 0\.5 \(saved 0\.001\)/);
+    await assert.rejects(train({ ...resumed, steps: 2 }, out, { resume: true }), /already at step 4, past the target of 2 steps/);
+    assert.equal((await train({ ...resumed, steps: 6 }, out, { resume: true })).step, 6);
     // Overwrite starts afresh.
-    const fresh = await train(tinyConfig({ steps: 2 }), out, { overwrite: true, callbacks: { quiet: true } });
+    const fresh = await train(tinyConfig({ steps: 2 }), out, { overwrite: true });
     assert.equal(fresh.step, 2);
     assert.equal(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').length, 2);
   } finally {
