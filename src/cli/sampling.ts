@@ -65,7 +65,8 @@ export function parseGuidanceInterval(raw: string | undefined, guidance: number)
 /** Parses --class: indices or class names, comma separated. */
 export function parseClasses(trained: TrainedModel, raw: string | undefined): number[] | undefined {
   if (raw === undefined) return undefined;
-  const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = raw.split(',').map((s) => s.trim());
+  if (items.some((item) => item === '')) throw new UsageError(`--class: '${raw}' holds an empty class name; give class indices or names separated by commas`);
   const names = trained.config.classNames ?? [];
   return items.map((item) => {
     const byName = names.indexOf(item);

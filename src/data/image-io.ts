@@ -4,6 +4,8 @@
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
 import type { HostTensor } from '../engine/host-tensor.js';
+import { InputError } from '../engine/input-error.js';
+import { checkMemory } from '../engine/memory-budget.js';
 
 const { PNG } = pngjs;
 
@@ -54,7 +56,7 @@ function startsWith(bytes: Uint8Array, signature: readonly number[]): boolean {
 }
 
 /** An image file that cannot be read: its message says what is wrong with it. */
-export class ImageError extends Error {
+export class ImageError extends InputError {
   override name = 'ImageError';
 }
 
@@ -162,7 +164,7 @@ export function decodeImage(bytes: Uint8Array, { maxSide = maxImageSide() }: Dec
   };
   if (!startsWith(bytes, PNG_SIGNATURE)) {
     checkSize(imageHeader(bytes));
-    return decodeJpeg(bytes);
+    return decoded('JPEG', () => decodeJpeg(bytes));
   }
   const header = pngHeader(bytes);
   const size = checkSize(header);
@@ -170,7 +172,16 @@ export function decodeImage(bytes: Uint8Array, { maxSide = maxImageSide() }: Dec
   if (rawBytes > DEFLATE_MAX_RATIO * header.imageDataBytes + DEFLATE_SLACK_BYTES) {
     throw new ImageError(`${size} holds only ${header.imageDataBytes} bytes of compressed image data, too few for ${rawBytes} bytes of pixels: the file is cut short or corrupt`);
   }
-  return decodePng(bytes);
+  return decoded('PNG', () => decodePng(bytes));
+}
+
+/** The decoder's own complaint about a corrupt file, as an ImageError. */
+function decoded(format: string, decode: () => RgbaImage): RgbaImage {
+  try {
+    return decode();
+  } catch (error) {
+    throw new ImageError(`corrupt ${format}: ${(error as Error).message.split('\n')[0]}`);
+  }
 }
 
 export interface ImageGridOptions {
@@ -182,36 +193,70 @@ export interface ImageGridOptions {
   scale?: number;
 }
 
-/** Lays out images [n, 1 or 3, h, w] with values in [-1, 1] (clipped) as one grid, encoded as PNG. */
-export function imageGrid(images: HostTensor<'float32'>, { columns, padding = 2, scale = 1 }: ImageGridOptions = {}): Buffer {
-  if (images.shape.length !== 4 || (images.shape[1] !== 1 && images.shape[1] !== 3)) {
-    throw new Error(`imageGrid: expected images [n, 1 or 3, height, width], got [${images.shape.join(', ')}]`);
+/**
+ * A grid of `count` images [channels, height, width] with values in [-1, 1] (clipped), painted a
+ * batch at a time as samples arrive, so a large grid never needs every sample in memory at once;
+ * png() encodes it. Its size is checked against the memory budget before it is allocated.
+ */
+export class ImageGridCanvas {
+  private readonly grid: RgbaImage;
+  private readonly perRow: number;
+  private readonly padding: number;
+  private readonly scale: number;
+
+  constructor(readonly count: number, readonly shape: readonly number[], { columns, padding = 2, scale = 1 }: ImageGridOptions = {}) {
+    if (shape.length !== 3 || (shape[0] !== 1 && shape[0] !== 3)) throw new Error(`imageGrid: expected images [n, 1 or 3, height, width], got [n, ${shape.join(', ')}]`);
+    if (!Number.isSafeInteger(count) || count < 1) throw new Error('imageGrid: no images');
+    const perRow = columns ?? Math.ceil(Math.sqrt(count));
+    if (!Number.isInteger(perRow) || perRow < 1) throw new Error(`imageGrid: columns must be a positive integer, got ${perRow}`);
+    if (!Number.isInteger(padding) || padding < 0) throw new Error(`imageGrid: padding must be a non-negative integer, got ${padding}`);
+    if (!Number.isInteger(scale) || scale < 1) throw new Error(`imageGrid: scale must be a positive integer, got ${scale}`);
+    const [, height, width] = shape as [number, number, number];
+    const gridWidth = perRow * (width * scale + padding) + padding;
+    const gridHeight = Math.ceil(count / perRow) * (height * scale + padding) + padding;
+    // The RGBA pixels, and as much again for the PNG encoder's rows.
+    checkMemory(`a grid of ${count} images of ${shape.join('x')} at scale ${scale} (${gridWidth}x${gridHeight} pixels)`, 2 * 4 * gridWidth * gridHeight);
+    this.grid = { width: gridWidth, height: gridHeight, data: new Uint8Array(gridWidth * gridHeight * 4).fill(255) };
+    this.perRow = perRow;
+    this.padding = padding;
+    this.scale = scale;
   }
-  const [count, channels, height, width] = images.shape as [number, number, number, number];
-  if (count < 1) throw new Error('imageGrid: no images');
-  const perRow = columns ?? Math.ceil(Math.sqrt(count));
-  if (!Number.isInteger(perRow) || perRow < 1) throw new Error(`imageGrid: columns must be a positive integer, got ${perRow}`);
-  if (!Number.isInteger(padding) || padding < 0) throw new Error(`imageGrid: padding must be a non-negative integer, got ${padding}`);
-  if (!Number.isInteger(scale) || scale < 1) throw new Error(`imageGrid: scale must be a positive integer, got ${scale}`);
-  const rows = Math.ceil(count / perRow);
-  const tileWidth = width * scale;
-  const tileHeight = height * scale;
-  const gridWidth = perRow * (tileWidth + padding) + padding;
-  const gridHeight = rows * (tileHeight + padding) + padding;
-  const grid: RgbaImage = { width: gridWidth, height: gridHeight, data: new Uint8Array(gridWidth * gridHeight * 4).fill(255) };
-  const plane = height * width;
-  for (let n = 0; n < count; n++) {
-    const left = padding + (n % perRow) * (tileWidth + padding);
-    const top = padding + Math.floor(n / perRow) * (tileHeight + padding);
-    for (let y = 0; y < tileHeight; y++) {
-      for (let x = 0; x < tileWidth; x++) {
-        const source = n * channels * plane + Math.floor(y / scale) * width + Math.floor(x / scale);
-        const target = 4 * ((top + y) * grid.width + left + x);
-        for (let c = 0; c < 3; c++) grid.data[target + c] = toByte(images.data[source + (channels === 3 ? c * plane : 0)]!);
+
+  /** Paints images [k, ...shape] as grid cells first .. first + k - 1. */
+  paint(first: number, images: HostTensor<'float32'>): void {
+    const [channels, height, width] = this.shape as [number, number, number];
+    const { perRow, padding, scale, grid } = this;
+    const plane = height * width;
+    const count = images.shape[0]!;
+    if (images.shape.slice(1).join('x') !== this.shape.join('x')) throw new Error(`imageGrid: images are [${images.shape.slice(1).join(', ')}], the grid holds [${this.shape.join(', ')}]`);
+    if (first < 0 || first + count > this.count) throw new Error(`imageGrid: cells ${first}..${first + count - 1} are outside the grid of ${this.count}`);
+    for (let i = 0; i < count; i++) {
+      const n = first + i;
+      const left = padding + (n % perRow) * (width * scale + padding);
+      const top = padding + Math.floor(n / perRow) * (height * scale + padding);
+      for (let y = 0; y < height * scale; y++) {
+        for (let x = 0; x < width * scale; x++) {
+          const source = i * channels * plane + Math.floor(y / scale) * width + Math.floor(x / scale);
+          const target = 4 * ((top + y) * grid.width + left + x);
+          for (let c = 0; c < 3; c++) grid.data[target + c] = toByte(images.data[source + (channels === 3 ? c * plane : 0)]!);
+        }
       }
     }
   }
-  return encodePng(grid);
+
+  png(): Buffer {
+    return encodePng(this.grid);
+  }
+}
+
+/** Lays out images [n, 1 or 3, h, w] with values in [-1, 1] (clipped) as one grid, encoded as PNG. */
+export function imageGrid(images: HostTensor<'float32'>, options: ImageGridOptions = {}): Buffer {
+  if (images.shape.length !== 4 || (images.shape[1] !== 1 && images.shape[1] !== 3)) {
+    throw new Error(`imageGrid: expected images [n, 1 or 3, height, width], got [${images.shape.join(', ')}]`);
+  }
+  const canvas = new ImageGridCanvas(images.shape[0]!, images.shape.slice(1), options);
+  canvas.paint(0, images);
+  return canvas.png();
 }
 
 /** [-1, 1] to 0..255, clipped. */

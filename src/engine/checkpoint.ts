@@ -99,7 +99,7 @@ async function readConfigFile(path: string): Promise<{ saveId: string; step: num
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new CheckpointError(path, `bad checkpoint config: not valid JSON (${(error as Error).message})`);
+    throw new CheckpointError(path, `bad checkpoint config: not valid JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
   }
   const record = parsed as Record<string, unknown>;
   if (typeof parsed !== 'object' || parsed === null || record.format !== CONFIG_FORMAT) {

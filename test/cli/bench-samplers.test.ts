@@ -26,7 +26,7 @@ describe('hasten bench samplers', () => {
       [['--grid', 'cosine'], /unknown grid 'cosine'/],
       [['--process', 'vq'], /unknown process 'vq'/],
       [['--grid', 'logsnr:tmin=0'], /logsnr grid needs tMin > 0/],
-      [['--plot', join(directory, 'no-such-directory', 'chart.svg')], /--plot: directory of .* does not exist/],
+      [['--plot', join(directory, 'no-such-directory', 'chart.svg')], /--plot: .* the folder .*no-such-directory does not exist/],
       [['--bogus'], /Unknown option '--bogus'/],
     ];
     for (const [args, pattern] of cases) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import zlib from 'node:zlib';
 import jpeg from 'jpeg-js';
-import { decodeImage, decodePng, encodePng, imageGrid, imageHeader } from '../../src/data/image-io.js';
+import { ImageGridCanvas, decodeImage, decodePng, encodePng, imageGrid, imageHeader } from '../../src/data/image-io.js';
 import { float32 } from '../../src/engine/host-tensor.js';
 
 test('PNG: encode then decode gives the same RGBA pixels', () => {
@@ -109,4 +109,14 @@ test('decodeImage refuses sides beyond the limit before decoding, and image data
   } finally {
     delete process.env.HASTEN_MAX_IMAGE_SIDE;
   }
+});
+
+test('ImageGridCanvas paints a grid batch by batch, the same as imageGrid, and refuses a grid too large for memory', () => {
+  const images = float32([5, 3, 2, 2], Array.from({ length: 60 }, (_, i) => Math.sin(i)));
+  const canvas = new ImageGridCanvas(5, [3, 2, 2], { scale: 2 });
+  canvas.paint(3, float32([2, 3, 2, 2], images.data.slice(36)));
+  canvas.paint(0, float32([3, 3, 2, 2], images.data.slice(0, 36)));
+  assert.deepEqual(decodePng(canvas.png()), decodePng(imageGrid(images, { scale: 2 })));
+  assert.throws(() => canvas.paint(4, images), /cells 4\.\.8 are outside the grid of 5/);
+  assert.throws(() => new ImageGridCanvas(100_000_000, [3, 32, 32]), /a grid of 100000000 images of 3x32x32 at scale 1 \(\d+x\d+ pixels\) would need about [\d.]+ [GT]B of memory/);
 });

@@ -92,3 +92,26 @@ test('generate: sampler settings reach the sampler, and stochastic samples do no
   assert.deepEqual(eta.images.data, (await generate(trained, { sampler: 'ddim', samplerSettings: { eta: 1 }, steps: 4, n: 3, seed: 1 })).images.data);
   await assert.rejects(generate(trained, { sampler: 'euler', samplerSettings: { eta: 1 }, steps: 4, n: 1, seed: 1 }), (e: Error) => e instanceof InputError && /sampler 'euler' has no setting 'eta'/.test(e.message));
 });
+
+test('generate: a request too large for memory is refused before any work; streamed samples are the kept ones', async () => {
+  const started = performance.now();
+  await assert.rejects(generate(trained, { sampler: 'ddim', steps, n: 100_000_000, seed: 1 }), (error: Error) =>
+    error instanceof InputError && /generating 100000000 samples of 3x8x8 in batches of 64 would need about [\d.]+ GB of memory/.test(error.message));
+  process.env.HASTEN_MEMORY_LIMIT_MB = '16';
+  try {
+    await assert.rejects(generate(trained, { sampler: 'ddim', steps, n: 3000, batch: 3000, seed: 1, keep: false }), /in batches of 3000 \(streamed\) would need about/);
+  } finally {
+    delete process.env.HASTEN_MEMORY_LIMIT_MB;
+  }
+  assert.ok(performance.now() - started < 2000, 'refused at once');
+  const kept = await generate(trained, { sampler: 'ddim', steps: 3, n: 5, batch: 2, seed: 1 });
+  const streamed = new Float32Array(kept.images.data.length);
+  const starts: number[] = [];
+  const result = await generate(trained, { sampler: 'ddim', steps: 3, n: 5, batch: 2, seed: 1, keep: false, onSamples: (start, images) => {
+    starts.push(start);
+    streamed.set(images.data, start * 3 * 8 * 8);
+  } });
+  assert.deepEqual(starts, [0, 2, 4]);
+  assert.deepEqual(result.images.shape, [0, 3, 8, 8]);
+  assert.deepEqual(streamed, kept.images.data);
+});

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { type Command, defineCommand } from '../command.js';
 import { choice, flag, int, json, num, text, UsageError } from '../options.js';
+import { outputFile } from '../output-file.js';
 import { modelOption, samplerName } from '../sampling.js';
 import { stoppable } from '../stoppable.js';
 import { lineChart } from '../../plot/svg.js';
@@ -142,7 +143,7 @@ const reflowDiagnose = defineCommand({
     'loss-pairs': int({ placeholder: 'N', min: 1, default: LOSS_BY_TIME_DEFAULTS.count, description: 'pairs per time of the loss by time' }),
     seed: int({ placeholder: 'S', min: 0, default: 0, description: 'noise seed' }),
     batch: int({ placeholder: 'B', min: 1, default: STRAIGHTNESS_DEFAULTS.batch, description: 'samples per network call' }),
-    plot: text({ placeholder: 'FILE.svg', description: 'write the loss by time as an SVG chart (needs --pairs)' }),
+    plot: outputFile(['.svg'], { description: 'write the loss by time as an SVG chart (needs --pairs)' }),
     json: json('print { straightness, round_trip_rms, loss_vs_t } as JSON'),
   },
   details: 'straightness: mean over Euler steps of the squared deviation (per coordinate) of the velocity from the straight line x_1 - x_0.\nround_trip_rms: RMS difference between noise and the inversion of the sample it gives.',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { decodePng } from '../../../src/data/image-io.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -34,6 +35,14 @@ const usageErrors: [string, string[], RegExp][] = [
   ['unknown objective', ['train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--objective', 'gan', '--out', 'o'], /unknown objective 'gan'/],
   ['unknown flag', ['train', '--data', 'shapes', '--speed', 'fast'], /Unknown option '--speed'/],
   ['class on an unlabelled dataset', ['train', '--data', 'toy2d:checkerboard', '--model', 'mlp', '--cond', 'class', '--out', 'o'], /has no class labels/],
+  ['JPEG output name', ['sample', '--model', 'toy2d', '--out', join(scratch, 'grid.jpg')], /--out: '.*grid\.jpg': this command writes \.png files, not \.jpg/],
+  ['output in a missing folder', ['sample', '--model', 'toy2d', '--out', '/nonexistent-folder/grid.png'], /the folder \/nonexistent-folder does not exist/],
+  ['output that is a folder', ['sample', '--model', 'toy2d', '--out', scratch], /this command writes \.png files/],
+  ['plot in a missing folder', ['bench', 'samplers', '--plot', '/nonexistent-folder/chart.svg'], /--plot: .* the folder \/nonexistent-folder does not exist/],
+  ['empty class name', ['sample', '--model', 'toy2d', '--class', '0,,1', '--out', join(scratch, 'c.png')], /--class: '0,,1' holds an empty class name/],
+  ['extra argument', ['sample', '--model', 'toy2d', 'stray', '--out', join(scratch, 'c.png')], /unexpected argument 'stray'/],
+  ['repeated accel flag', ['sample', '--model', 'shapes', '--deepcache', 'every=2', '--deepcache', 'every=3', '--out', join(scratch, 'c.png')], /--deepcache is given twice \('every=2' and 'every=3'\): give it once/],
+  ['negative steps', ['sample', '--model', 'toy2d', '--steps', '-3', '--out', join(scratch, 'c.png')], /--steps expects an integer >= 1, got '-3'/],
 ];
 
 for (const [what, argv, message] of usageErrors) {
@@ -46,12 +55,32 @@ for (const [what, argv, message] of usageErrors) {
   });
 }
 
+test('sample --scale magnifies the grid; a folder of PNG name is refused before sampling', async () => {
+  const plain = join(scratch, 'plain.png');
+  const scaled = join(scratch, 'scaled.png');
+  const args = ['sample', '--model', 'shapes', '--steps', '1', '--sampler', 'euler', '--n', '2', '--out'];
+  assert.equal((await hasten(...args, plain)).code, 0);
+  const result = await hasten(...args, scaled, '--scale', '3');
+  assert.equal(result.code, 0, result.err.join('\n'));
+  assert.match(result.out[0]!, /^wrote 2 samples to .* \(1 network evaluation each, /);
+  const size = (file: string) => { const png = decodePng(readFileSync(file)); return [png.width, png.height]; };
+  assert.deepEqual(size(plain), [2 * 34 + 2, 36]);
+  assert.deepEqual(size(scaled), [2 * 98 + 2, 100]);
+  mkdirSync(join(scratch, 'folder.png'));
+  const started = performance.now();
+  const refused = await hasten(...args, join(scratch, 'folder.png'));
+  assert.equal(refused.code, 2);
+  assert.match(refused.err[0]!, /folder\.png' is a folder; name a file in it/);
+  assert.ok(performance.now() - started < 1000, 'before any sampling');
+});
+
 test('export writes a shipping checkpoint and a standalone ONNX file that reproduces the network', async () => {
   const run = join(scratch, 'export-src');
   assert.equal((await hasten('train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--model-config', '{"width":16,"depth":1}', '--cond', 'class', '--steps', '2', '--batch', '8', '--out', run)).code, 0);
   const out = join(scratch, 'exported');
-  const exported = await hasten('export', '--model', run, '--out', out, '--onnx', '--batch', '3');
+  const exported = await hasten('export', '--model', run, '--out', out, '--onnx', '--batch', '3', '--json');
   assert.equal(exported.code, 0, exported.err.join('\n'));
+  assert.deepEqual(JSON.parse(exported.out[0]!).files, ['checkpoint.safetensors', 'checkpoint.json', 'model.onnx'].map((file) => join(out, file)));
   const trained = await loadTrainedModel(out);
   const feeds = {
     x: { dtype: 'float32' as const, shape: [3, 2], data: Float32Array.of(0.1, -0.2, 0.5, 0.3, -1, 2) },
