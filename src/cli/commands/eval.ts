@@ -2,7 +2,7 @@
 
 import { defineCommand } from '../command.js';
 import { int, json, text } from '../options.js';
-import { generateOptions, openSwitches, parseClasses, samplingOptions } from '../sampling.js';
+import { generateOptions, openSwitches, parseClasses, samplingOptions, switchOption } from '../sampling.js';
 import { describeAccel } from '../../accel/config.js';
 import { describeSampler } from '../../diffusion/samplers/index.js';
 import { EVALUATION_DEFAULTS } from '../../eval/evaluate.js';
@@ -16,6 +16,7 @@ export const evalCommand = defineCommand({
   summary: 'measure sample quality (FD, KID, class accuracy; or SWD, MMD for points) against real data',
   options: {
     ...samplingOptions,
+    switch: switchOption,
     n: int({ placeholder: 'N', min: 2, default: 2000, description: 'samples to generate and compare' }),
     features: text({ placeholder: 'DIR', description: 'feature network for FD/KID (default: the shipped one for the dataset)' }),
     'real-sets': int({ placeholder: 'K', min: 2, default: EVALUATION_DEFAULTS.realSets, description: 'independent real sets (and pairs for the floor) behind each mean and ± spread' }),

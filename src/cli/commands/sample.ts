@@ -5,7 +5,7 @@ import { defineCommand } from '../command.js';
 import { int, json, UsageError } from '../options.js';
 import { plural } from '../plural.js';
 import { outputFile } from '../output-file.js';
-import { generateOptions, openSwitches, parseClasses, samplingOptions } from '../sampling.js';
+import { generateOptions, openSwitches, parseClasses, samplingOptions, switchOption } from '../sampling.js';
 import { ImageGridCanvas } from '../../data/image-io.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
@@ -18,6 +18,7 @@ export const sampleCommand = defineCommand({
   summary: 'draw samples from a model into a PNG grid',
   options: {
     ...samplingOptions,
+    switch: switchOption,
     out: outputFile(['.png'], { required: true, description: 'where to write the grid (PNG)' }),
     scale: int({ placeholder: 'K', min: 1, default: 1, description: 'magnify each image K times in the grid (pixel repetition)' }),
     json: json('print { nfe, wall_s, out } as JSON'),
