@@ -98,6 +98,7 @@ function invokedDirectly(): boolean {
 
 if (invokedDirectly()) {
   main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
+    // A command stopped by Ctrl-C has already set 130 (stoppable.ts); a failure code wins over it.
+    if (code !== 0 || process.exitCode === undefined) process.exitCode = code;
   });
 }

@@ -15,3 +15,9 @@ test('hasten --version prints the package version; a group word alone lists its 
   const unknown = await hasten('reflow', 'warp');
   assert.equal(unknown.code, 2);
 });
+
+test('sample --help gives the grid syntax and marks required options', async () => {
+  const help = (await hasten('sample', '--help')).out.join('\n');
+  assert.match(help, /--grid SPEC .*NAME\[:key=value\.\.\.\] with NAME one of uniform, .*karras\[:order=7\]/);
+  assert.match(help, /--out FILE\.png .*required/);
+});

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { decodePng } from '../../../src/data/image-io.js';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { OnnxSession, compile } from '../../../src/engine/runtime.js';
 import { netTraceFn } from '../../../src/models/layers.js';
 import { loadTrainedModel } from '../../../src/pipeline/model-store.js';
@@ -114,4 +116,20 @@ test('train: a folder holding a run needs --resume or --overwrite; --resume keep
   assert.equal(JSON.parse(replaced.out[0]!).step, 2, replaced.err.join('\n'));
   const twice = await hasten(...base, '--steps', '2', '--steps', '3');
   assert.match(twice.err[0]!, /--steps is given twice \('2' and '3'\): give it once/);
+});
+
+test('Ctrl-C during training saves a checkpoint and exits with 130', async () => {
+  const run = join(scratch, 'interrupted');
+  const cli = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+  const child = spawn(process.execPath, [cli, 'train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--model-config', '{"width":16,"depth":1}', '--steps', '100000', '--batch', '8', '--checkpoint-every', '100000', '--out', run, '--json'], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, HASTEN_ORT_SPIN: '0' } });
+  let stdout = '';
+  child.stdout.on('data', (chunk) => { stdout += String(chunk); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  while (!existsSync(join(run, 'log.jsonl')) && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGINT');
+  assert.equal(await exited, 130);
+  const summary = JSON.parse(stdout.trim());
+  assert.equal(summary.stopped, true);
+  assert.ok(summary.step > 0 && summary.step < 100000);
+  assert.equal((await loadTrainedModel(run)).step, summary.step, 'the checkpoint holds the step it stopped at');
 });
