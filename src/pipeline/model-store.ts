@@ -11,6 +11,7 @@ import { type ObjectiveName, objectiveNames } from '../train/objectives.js';
 import { shippedModelsDir } from '../paths.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { InputError } from '../engine/input-error.js';
+import { EMA_PREFIX } from '../engine/state-names.js';
 
 export interface TrainedModel {
   name: string;
@@ -123,7 +124,7 @@ export async function loadTrainedModel(nameOrPath: string, { warn = writeNote }:
     if (!config.model) throw new Error('checkpoint.json has no model settings; is this a diffusion model checkpoint?');
     model = createModel(config.model);
     checkSavedSettings(checkpoint.config, model);
-    const ema = underPrefix('ema/', checkpoint.extra) as ParamTree;
+    const ema = underPrefix(EMA_PREFIX, checkpoint.extra) as ParamTree;
     params = ema.size > 0 ? ema : checkpoint.params;
     checkParams(model, params);
   } catch (error) {
