@@ -18,6 +18,6 @@ test('hasten --version prints the package version; a group word alone lists its 
 
 test('sample --help gives the grid syntax and marks required options', async () => {
   const help = (await hasten('sample', '--help')).out.join('\n');
-  assert.match(help, /--grid SPEC .*NAME\[:key=value\.\.\.\] with NAME one of uniform, .*karras\[:order=7\]/);
+  assert.match(help, /--grid SPEC .*NAME\[:key=value\.\.\.\] with NAME one of uniform, .*karras\[:exponent=7\]/);
   assert.match(help, /--out FILE\.png .*required/);
 });
