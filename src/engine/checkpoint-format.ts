@@ -48,7 +48,7 @@ export function parseCheckpointConfig(text: string, path: string): CheckpointHea
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new CheckpointError(path, `bad checkpoint config: not valid JSON (${(error as Error).message})`);
+    throw new CheckpointError(path, `bad checkpoint config: not valid JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
   }
   const record = parsed as Record<string, unknown>;
   if (typeof parsed !== 'object' || parsed === null || record.format !== CONFIG_FORMAT) {
@@ -66,7 +66,20 @@ export function parseCheckpointConfig(text: string, path: string): CheckpointHea
   return { saveId, step: step === null ? undefined : (step as number), config: config as Record<string, unknown> };
 }
 
-/** A checkpoint from its two halves, checked to come from one save. */
+/** Broken weights are refused at load rather than discovered as NaN images later. */
+function checkFinite(path: string, name: string, tensor: HostTensor): void {
+  if (tensor.dtype !== 'float32' && tensor.dtype !== 'float64') return;
+  const values = tensor.data as Float32Array | Float64Array;
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i]!)) continue;
+    if (count++ === 0) first = i;
+  }
+  if (count > 0) throw new CheckpointError(path, `tensor '${name}' holds ${count} non-finite value${count > 1 ? 's' : ''} (${values[first]} at index ${first}): these weights are broken`);
+}
+
+/** A checkpoint from its two halves, checked to come from one save and to hold finite weights. */
 export function assembleCheckpoint(header: CheckpointHeader, { tensors, metadata }: SafetensorsContents, files: CheckpointFiles): LoadedCheckpoint {
   const { saveId, step, config } = header;
   if (metadata[SAVE_ID_METADATA] !== saveId) {
@@ -75,6 +88,7 @@ export function assembleCheckpoint(header: CheckpointHeader, { tensors, metadata
   const params: ParamTree = new Map();
   const extra = new Map<string, HostTensor>();
   for (const [name, tensor] of tensors) {
+    checkFinite(files.weights, name, tensor);
     if (name.startsWith(CHECKPOINT_EXTRA_PREFIX)) {
       extra.set(name.slice(CHECKPOINT_EXTRA_PREFIX.length), tensor);
     } else if (tensor.dtype === 'float32') {

@@ -2,7 +2,7 @@
 // directory or a checkpoint directory), with the settings it was trained with.
 
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ParamTree } from '../engine/host-tensor.js';
 import { loadCheckpoint } from '../engine/checkpoint.js';
 import type { Model } from '../models/registry.js';
@@ -10,6 +10,7 @@ import { shippedModelsDir } from '../paths.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { InputError } from '../engine/input-error.js';
 import { trainedModelFrom } from './trained-model.js';
+import { EMA_PREFIX } from '../engine/state-names.js';
 
 export interface TrainedModel {
   name: string;
@@ -45,15 +46,48 @@ export function shippedModelNames(): string[] {
     .sort();
 }
 
-/** The checkpoint directory of NAME (shipped) or PATH (a training output or checkpoint directory). */
-export function resolveModelLocation(nameOrPath: string): string {
-  const candidates = [join(shippedModelsDir(), nameOrPath), join(nameOrPath, 'checkpoint'), nameOrPath];
-  for (const dir of candidates) if (existsSync(join(dir, 'checkpoint.json'))) return dir;
-  const shipped = shippedModelNames();
-  throw new ModelNotFound(`no model '${nameOrPath}': not a shipped model (${shipped.length > 0 ? shipped.join(', ') : 'none shipped'}) nor a directory holding checkpoint.json`);
+/** The checkpoint directory inside a training output (PATH/checkpoint) or PATH itself, when it holds checkpoint.json. */
+function checkpointIn(path: string): string | undefined {
+  return [join(path, 'checkpoint'), path].map((dir) => resolve(dir)).find((dir) => existsSync(join(dir, 'checkpoint.json')));
 }
 
-export async function loadTrainedModel(nameOrPath: string): Promise<TrainedModel> {
-  const location = resolveModelLocation(nameOrPath);
+export interface ModelLocation {
+  location: string; // the checkpoint directory
+  note?: string; // set when a bare name could also have meant a local folder: says which was used
+}
+
+/**
+ * Where NAME or PATH is. A bare name (no slash) of a shipped model means that model; anything else
+ * that exists is a path, relative to the working directory (`..` included), to a training output or
+ * a checkpoint directory. A bare name that is both says so in `note`.
+ */
+export function resolveModel(nameOrPath: string): ModelLocation {
+  const bare = !/[\\/]/.test(nameOrPath) && nameOrPath !== '.' && nameOrPath !== '..';
+  const shipped = shippedModelNames();
+  if (bare && shipped.includes(nameOrPath)) {
+    const location = join(shippedModelsDir(), nameOrPath);
+    if (!existsSync(nameOrPath) || !checkpointIn(nameOrPath)) return { location };
+    return { location, note: `'${nameOrPath}' is the shipped model ${nameOrPath}; the folder ./${nameOrPath} here also holds a model: write ./${nameOrPath} for it` };
+  }
+  if (existsSync(nameOrPath)) {
+    const location = checkpointIn(nameOrPath);
+    if (!location) throw new ModelNotFound(`no model '${nameOrPath}': '${nameOrPath}' holds no checkpoint.json (nor checkpoint/checkpoint.json)`);
+    return { location };
+  }
+  if (bare) throw new ModelNotFound(`no model '${nameOrPath}': not a shipped model (${shipped.length > 0 ? shipped.join(', ') : 'none shipped'}) nor a folder here`);
+  throw new ModelNotFound(`no model '${nameOrPath}': no such file or folder`);
+}
+
+export interface LoadModelOptions {
+  warn?: (message: string) => void; // told how an ambiguous name was resolved (default: standard error)
+}
+
+function writeNote(message: string): void {
+  process.stderr.write(`note: ${message}\n`);
+}
+
+export async function loadTrainedModel(nameOrPath: string, { warn = writeNote }: LoadModelOptions = {}): Promise<TrainedModel> {
+  const { location, note } = resolveModel(nameOrPath);
+  if (note) warn(note);
   return trainedModelFrom(nameOrPath, location, await loadCheckpoint(location));
 }
