@@ -4,6 +4,7 @@
 import { type Tensor, ShapeError, formatShape } from './graph.js';
 import { add } from './ops/elementwise.js';
 import { fill, zerosLike } from './ops/shape.js';
+import { sameShape } from './host-tensor.js';
 
 /**
  * Gradients of a scalar `output` with respect to each tensor of `wrt` (parameters or inputs).
@@ -26,11 +27,11 @@ export function grad(output: Tensor, wrt: readonly Tensor[]): Tensor[] {
     if (outputGrads.every((g) => g === null)) continue;
     if (!node.inputs.some((t) => dependsOnWrt.has(t.id))) continue;
     if (!node.op.vjp) throw new Error(`grad: op '${node.op.name}' (in '${node.scope || 'top level'}') has no gradient rule`);
-    const inputGrads = graph.scope(`grad(${node.scope})`, () => node.op.vjp!(outputGrads, node));
+    const inputGrads = graph.scope(`grad:${node.op.name}(${node.scope})`, () => node.op.vjp!(outputGrads, node));
     node.inputs.forEach((input, k) => {
       const g = inputGrads[k];
       if (!g || !dependsOnWrt.has(input.id)) return;
-      if (formatShape(g.shape) !== formatShape(input.shape)) {
+      if (!sameShape(g.shape, input.shape)) {
         throw new ShapeError(`grad: rule of '${node.op.name}' gave ${formatShape(g.shape)} for input ${k} of shape ${formatShape(input.shape)}`);
       }
       const previous = grads.get(input.id);

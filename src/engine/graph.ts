@@ -2,7 +2,7 @@
 // nodes that produce them. Ops are applied eagerly while a model function runs, so a shape error
 // is thrown at the line that caused it, naming the op and the shapes.
 
-import { type DType, type HostTensor, numel } from './host-tensor.js';
+import { sameShape, type DType, type HostTensor, numel } from './host-tensor.js';
 
 export type Attrs = Record<string, unknown>;
 
@@ -13,13 +13,19 @@ export interface OutputSpec {
 
 /** Emits ONNX nodes for one traced node. Names are ONNX value names. */
 export interface Emitter {
-  node(opType: string, inputs: string[], outputs: string[], attrs?: Attrs): void;
+  /** An ONNX node; `domain` names an operator set other than the standard one. */
+  node(opType: string, inputs: string[], outputs: string[], attrs?: Attrs, domain?: string): void;
   /** A fresh intermediate value name. */
   temp(hint?: string): string;
   /** An int64 constant (shapes, axes, pads), shared between nodes that need the same one. */
   int64s(values: readonly number[]): string;
   /** A constant tensor. */
   constant(tensor: HostTensor): string;
+  /**
+   * Channel block of ONNX Runtime's NCHWc CPU kernels (com.microsoft.nchwc) when the model may use
+   * them, 0 for portable ONNX (files, browsers).
+   */
+  readonly nchwcBlock: number;
 }
 
 export interface OpDef<A extends Attrs = Attrs> {
@@ -98,7 +104,7 @@ export class Graph {
   param(name: string, shape: readonly number[]): Tensor {
     const existing = this.params.get(name);
     if (existing) {
-      if (formatShape(existing.shape) !== formatShape(shape)) {
+      if (!sameShape(existing.shape, shape)) {
         throw new ShapeError(`parameter '${name}' used with shape ${formatShape(shape)} but declared ${formatShape(existing.shape)}`);
       }
       return existing;
