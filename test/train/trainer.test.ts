@@ -119,6 +119,35 @@ test('--init starts a run from another run\'s averaged (EMA) parameters', async 
   }
 });
 
+test('a trainable filter trains only its parameters; the checkpoint and its EMA hold every one, and a resume keeps them frozen', async () => {
+  const out = tempDir();
+  try {
+    const trainable = (name: string): boolean => name.startsWith('out.');
+    let steps = 0;
+    await train(tinyConfig(), out, { trainable, callbacks: { shouldStop: () => ++steps === 3 } });
+    await train(tinyConfig(), out, { trainable, resume: true });
+    const start = await loadCheckpoint(checkpointDir(out));
+    const fresh = tempDir();
+    try {
+      await train(tinyConfig({ steps: 1, lr: 0, warmup: 0 }), fresh);
+      const initial = (await loadCheckpoint(checkpointDir(fresh))).params;
+      let moved = 0;
+      for (const [name, t] of start.params) {
+        const changed = t.data.some((v, i) => v !== initial.get(name)!.data[i]);
+        if (!trainable(name)) assert.ok(!changed, `${name} is frozen`);
+        moved += changed ? 1 : 0;
+        assert.ok(start.extra.has(`ema/${name}`), `the EMA holds ${name}`);
+      }
+      assert.ok(moved > 0, 'the trainable parameters move');
+      await assert.rejects(train(tinyConfig(), join(fresh, 'none'), { trainable: () => false }), /no parameter of the model trains/);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('a folder holding a run is neither trained over nor resumed unasked; resume keeps the saved settings and target', async () => {
   const out = tempDir();
   try {
