@@ -10,6 +10,8 @@ import { benchTrainCommand } from './bench-train.js';
 import { dataPreviewCommand } from './data-preview.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
+import { inspectCommand } from './inspect.js';
 import { reflowCommands } from './reflow.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
@@ -22,6 +24,8 @@ export const commands: Command[] = [
   sampleCommand,
   evalCommand,
   exportCommand,
+  importCommand,
+  inspectCommand,
   ...reflowCommands,
   benchEngineCommand,
   benchSamplers,
