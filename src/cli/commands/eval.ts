@@ -3,10 +3,11 @@
 import { UsageError, defineCommand } from '../command.js';
 import { isImportedModelDir } from '../../import/model-folder.js';
 import { int, json, text } from '../options.js';
-import { generateOptions, parseClasses, samplingOptions } from '../sampling.js';
+import { generateOptions, openSwitches, parseClasses, samplingOptions } from '../sampling.js';
 import { describeAccel } from '../../accel/config.js';
 import { describeSampler } from '../../diffusion/samplers/index.js';
 import { evaluateModel } from '../../pipeline/evaluate-model.js';
+import { describeSwitch } from '../../pipeline/switching.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
 
@@ -25,16 +26,17 @@ export const evalCommand = defineCommand({
     if (isImportedModelDir(values.model)) throw new UsageError(`eval compares samples with the real data a model was trained on; the imported model '${values.model}' comes with none (measure it with hasten bench accel, which reports the drift from its plain samples)`);
     const trained = await loadTrainedModel(values.model);
     const classes = parseClasses(trained, values.class);
+    const switches = await openSwitches(values.switch);
     const progress = values.json ? undefined : new Progress({ label: 'eval', total: options.n, unit: 'img' });
     let result;
     try {
-      result = await evaluateModel(trained, { ...options, classes, features: values.features, onBatch: (done) => progress?.update(done) });
+      result = await evaluateModel(trained, { ...options, classes, switches, features: values.features, onBatch: (done) => progress?.update(done) });
     } finally {
       progress?.finish();
     }
     if (values.json) {
       const guidance = { guidance: options.guidance, ...(options.guidanceInterval && { guidance_interval: [options.guidanceInterval.low, options.guidanceInterval.high] }) };
-      console.log(JSON.stringify({ model: trained.name, sampler: describeSampler(values.sampler), steps: options.steps, ...guidance, accel: describeAccel(options.accel), ...result }));
+      console.log(JSON.stringify({ model: trained.name, sampler: describeSampler(values.sampler), steps: options.steps, ...guidance, accel: describeAccel(options.accel), ...(switches.length > 0 && { switch: switches.map(describeSwitch).join(',') }), ...result }));
       return;
     }
     const rows = Object.entries(result).flatMap(([key, value]): [string, unknown][] =>

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { UsageError, defineCommand } from '../command.js';
 import { saveSafetensors } from '../../engine/safetensors.js';
 import { json, text } from '../options.js';
-import { conditioningOptions, generateOptions, openSamplingModel, samplingOptions } from '../sampling.js';
+import { conditioningOptions, generateOptions, openSamplingModel, openSwitches, samplingOptions } from '../sampling.js';
 import { imageGrid } from '../../data/image-io.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
 import { generate } from '../../pipeline/generate.js';
@@ -26,10 +26,11 @@ export const sampleCommand = defineCommand({
     const { n } = options;
     const started = performance.now();
     const { model, classes } = await openSamplingModel(values);
+    const switches = await openSwitches(values.switch);
     const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
     let result;
     try {
-      result = await generate(model, { ...options, classes, onBatch: (done) => progress?.update(done) });
+      result = await generate(model, { ...options, classes, switches, onBatch: (done) => progress?.update(done) });
     } finally {
       progress?.finish();
     }
