@@ -5,6 +5,7 @@ import { analyzeRedundancyCommand } from './analyze-redundancy.js';
 import { benchAccelCommand } from './bench-accel.js';
 import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
+import { benchImportCommand } from './bench-import.js';
 import { benchReflowCommand } from './bench-reflow.js';
 import { benchSamplers } from './bench-samplers.js';
 import { benchTrainCommand } from './bench-train.js';
@@ -33,6 +34,7 @@ export const commands: Command[] = [
   benchSamplers,
   benchTrainCommand,
   benchAccelCommand,
+  benchImportCommand,
   benchReflowCommand,
   analyzeFeatureChangeCommand,
   analyzeSkipLossCommand,

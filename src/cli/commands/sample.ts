@@ -17,7 +17,7 @@ export const sampleCommand = defineCommand({
   options: {
     ...samplingOptions,
     ...conditioningOptions,
-    out: text({ placeholder: 'FILE.png|FILE.safetensors', required: true, description: 'where to write the grid, or the samples themselves as a safetensors tensor (e.g. latents for a VAE)' }),
+    out: text({ placeholder: 'FILE.png', required: true, description: 'where to write the grid; a .safetensors name writes the samples themselves (e.g. latents for a VAE)' }),
     json: json('print { nfe, wall_s, out } as JSON'),
   },
   details: 'Example: hasten sample --model shapes --sampler heun --steps 18 --n 16 --out grid.png\nStochastic: --sampler heun:churn=40 or ddim:eta=1 (fresh noise per sample and step from --seed).\nAccelerations: docs/accel.md (Skip-Tuning combines with one caching method).',
