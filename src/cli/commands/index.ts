@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { analyzeFeatureChangeCommand, analyzeSkipLossCommand } from './analyze.js';
 import { analyzeRedundancyCommand } from './analyze-redundancy.js';
 import { benchAccelCommand } from './bench-accel.js';
+import { benchCompressCommand } from './bench-compress.js';
 import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
 import { benchImportCommand } from './bench-import.js';
@@ -35,6 +36,7 @@ export const commands: Command[] = [
   benchTrainCommand,
   benchAccelCommand,
   benchImportCommand,
+  benchCompressCommand,
   benchReflowCommand,
   analyzeFeatureChangeCommand,
   analyzeSkipLossCommand,

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { UsageError, defineCommand } from '../command.js';
 import { saveSafetensors } from '../../engine/safetensors.js';
 import { json, text } from '../options.js';
-import { conditioningOptions, generateOptions, openSamplingModel, openSwitches, samplingOptions } from '../sampling.js';
+import { conditioningOptions, generateOptions, openSamplingModel, openSwitches, samplingOptions, switchOption } from '../sampling.js';
 import { imageGrid } from '../../data/image-io.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
 import { generate } from '../../pipeline/generate.js';
@@ -17,6 +17,7 @@ export const sampleCommand = defineCommand({
   options: {
     ...samplingOptions,
     ...conditioningOptions,
+    switch: switchOption,
     out: text({ placeholder: 'FILE.png', required: true, description: 'where to write the grid; a .safetensors name writes the samples themselves (e.g. latents for a VAE)' }),
     json: json('print { nfe, wall_s, out } as JSON'),
   },
