@@ -34,6 +34,7 @@ export interface ImportOverheadResult {
   hasten_s: number; // median wall seconds of one sampling run through hasten
   direct_s: number; // the same loop on onnxruntime-node directly
   overhead: number; // hasten_s / direct_s - 1
+  paired_overhead: number; // the median over rounds of hasten/direct - 1 within a round: robust to load that drifts between rounds
   max_abs_difference: number; // between the two loops' samples
   max_abs_sample: number; // for scale
   machine: { cores: number; load_average: number; hasten_ort_spin: string | null };
@@ -98,6 +99,7 @@ export async function runImportOverheadBench(imported: ImportedModel, settings: 
     const directS = median(times.direct);
     return {
       model: imported.name, steps, n, repeats, hasten_s: hastenS, direct_s: directS, overhead: hastenS / directS - 1,
+      paired_overhead: median(times.hasten.map((h, i) => h / times.direct[i]! - 1)),
       max_abs_difference: maxAbsDifference, max_abs_sample: samples.direct.reduce((m, v) => Math.max(m, Math.abs(v)), 0),
       machine: { cores: availableParallelism(), load_average: loadavg()[0]!, hasten_ort_spin: globalThis.process.env.HASTEN_ORT_SPIN ?? null },
     };
