@@ -16,7 +16,8 @@ import { type CompileOptions, type CompiledFunction, type InputSpec, type TraceF
 import { flopsByScope } from '../models/flops.js';
 import { type DiffusionNet, type ForwardOptions, netTraceFn } from '../models/layers.js';
 import { type ModulePlan, cacheName } from '../models/module-context.js';
-import { UNet } from '../models/unet.js';
+import { hasLongSkips } from '../models/capabilities.js';
+import { noiseLabel, noiseLevel } from '../diffusion/noise-label.js';
 import { type Caching, cachingKeys, moduleOutputShapes, resolveCaching } from '../accel/caching.js';
 import type { AccelConfig } from '../accel/config.js';
 import { type SkipTuning, skipFactors } from '../accel/skip-tuning.js';
@@ -85,7 +86,7 @@ export class CompiledNetwork implements CachingNetwork {
   private readonly flopsBySignature = new Map<string, number>();
 
   constructor(readonly model: DiffusionNet, private readonly params: ParamTree, config: AccelConfig = {}, private readonly name = 'model') {
-    if (config.skipTuning && !(model instanceof UNet)) throw new AccelSettingError(`--skip-tuning needs a U-Net (it scales the long skips), not a ${model.config.arch}`);
+    if (config.skipTuning && !hasLongSkips(model)) throw new AccelSettingError(`--skip-tuning needs a U-Net (a network with long skips: it scales them), not a ${model.config.arch}`);
     this.skipTuning = config.skipTuning;
     if (config.caching) {
       const { modules, forwardOptions } = resolveCaching(config.caching, model);
@@ -103,7 +104,7 @@ export class CompiledNetwork implements CachingNetwork {
   }
 
   get numSkips(): number {
-    return this.model instanceof UNet ? this.model.numSkips : 0;
+    return hasLongSkips(this.model) ? this.model.numSkips : 0;
   }
 
   /**
@@ -234,7 +235,7 @@ export class SamplingRun {
     for (let j = keyStep + 1; j < this.steps && !this.key![j]; j++) group.push(j);
     if (group.length === 0) return;
     const { process, grid } = this.plan;
-    const labels = group.map((j) => Math.fround(Math.log(process.rho(grid[j]!)) / 4));
+    const labels = group.map((j) => Math.fround(noiseLabel(process.rho(grid[j]!))));
     const noise = new Float32Array(group.length * rows);
     labels.forEach((l, c) => noise.fill(l, c * rows, (c + 1) * rows));
     // The decoder does not read x: the tiled current x only gives the traced (and pruned) encoder consistent shapes.
@@ -253,8 +254,7 @@ export class SamplingRun {
     const labels = feeds.noise!.data as Float32Array;
     const data = new Float32Array(steps.length * rows * numSkips);
     steps.forEach((step, c) => {
-      const rho = Math.exp(4 * labels[c * rows]!);
-      const factors = skipFactors(tuning, numSkips, step, this.steps, rho);
+      const factors = skipFactors(tuning, numSkips, step, this.steps, noiseLevel(labels[c * rows]!));
       for (let r = 0; r < rows; r++) data.set(factors, (c * rows + r) * numSkips);
     });
     return { ...feeds, skipScale: { dtype: 'float32', shape: [steps.length * rows, numSkips], data } };
