@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, defineCommand } from '../command.js';
 import { exportDenoiser } from '../../pipeline/denoiser-export.js';
-import { flag, int, text } from '../options.js';
+import { flag, int, json, text } from '../options.js';
 import { modelOption } from '../sampling.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { saveCheckpoint } from '../../engine/checkpoint.js';
@@ -24,6 +24,7 @@ export const exportCommand = defineCommand({
     onnx: flag({ description: 'also write model.onnx: the raw network F(x, noise, label) with the weights inside' }),
     denoiser: flag({ description: 'with --onnx: the whole denoiser in diffusers\' form instead (sample, int64 timestep -> out_sample, the noise), with scheduler_config.json; hasten import reads it back' }),
     batch: int({ placeholder: 'B', min: 1, default: 1, description: 'batch size of the ONNX graph (shapes are static)' }),
+    json: json('print { out, files } as JSON'),
   },
   details: 'The ONNX graph takes x [B, ...], noise [B] (log(sigma/alpha)/4) and, for conditional models, label [B] (int64); see docs/models.md.',
   async run(values) {
@@ -31,19 +32,20 @@ export const exportCommand = defineCommand({
     const trained = await loadTrainedModel(values.model);
     mkdirSync(out, { recursive: true });
     await saveCheckpoint(out, { params: trained.params, config: trained.config, step: trained.step });
-    let written = `${join(out, 'checkpoint.safetensors')} and checkpoint.json`;
+    const files = ['checkpoint.safetensors', 'checkpoint.json'];
     if (values.denoiser && !values.onnx) throw new UsageError('--denoiser shapes the ONNX file: give it with --onnx');
     if (values.denoiser) {
       const { model, schedulerConfig } = exportDenoiser(trained, { batch });
       await writeFileAtomic(join(out, 'model.onnx'), encodeModel(model));
       await writeFileAtomic(join(out, 'scheduler_config.json'), `${JSON.stringify(schedulerConfig, null, 2)}\n`);
-      written += ', model.onnx (sample, timestep -> out_sample) and scheduler_config.json';
+      files.push('model.onnx', 'scheduler_config.json');
     } else if (values.onnx) {
       const forward = compile(netTraceFn(trained.model), { params: trained.params, name: trained.name });
       const { model } = forward.lower(trained.model.inputSpecs(batch));
       await writeFileAtomic(join(out, 'model.onnx'), encodeModel(model));
-      written += ' and model.onnx';
+      files.push('model.onnx');
     }
-    console.log(`wrote ${written}`);
+    if (values.json) console.log(JSON.stringify({ out, files: files.map((file) => join(out, file)) }));
+    else console.log(`wrote ${join(out, files[0]!)} and ${files.slice(1).join(' and ')}`);
   },
 });
