@@ -65,6 +65,18 @@ export * from './pipeline/generate.js';
 export * from './pipeline/sampling-network.js';
 export * from './pipeline/switching.js';
 export * from './pipeline/evaluate-model.js';
+export * from './pipeline/denoiser-export.js';
+
+// import: diffusion U-Nets exported to ONNX elsewhere, their structure, and graph surgery for the accelerations
+export * from './import/onnx-file.js';
+export * from './import/signature.js';
+export * from './import/schedule.js';
+export * from './import/structure.js';
+export * from './import/analysis.js';
+export * from './import/surgery.js';
+export * from './import/model-folder.js';
+export * from './import/network.js';
+export * from './import/target.js';
 
 // methods and analyses on top of generation: rectified flow++, compression, the accel analyses
 export * from './reflow/pairs.js';
@@ -83,6 +95,7 @@ export * from './analysis/skip-loss.js';
 // benchmarks
 export * from './bench/samplers.js';
 export * from './bench/accel.js';
+export * from './bench/import-overhead.js';
 export * from './bench/engine.js';
 export * from './bench/reflow.js';
 export * from './bench/redundancy.js';

@@ -6,6 +6,7 @@ import { benchAccelCommand } from './bench-accel.js';
 import { benchCompressCommand } from './bench-compress.js';
 import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
+import { benchImportCommand } from './bench-import.js';
 import { benchReflowCommand } from './bench-reflow.js';
 import { benchSamplers } from './bench-samplers.js';
 import { benchTrainCommand } from './bench-train.js';
@@ -13,6 +14,8 @@ import { benchWebCommand } from './bench-web.js';
 import { dataPreviewCommand } from './data-preview.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
+import { inspectCommand } from './inspect.js';
 import { reflowCommands } from './reflow.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
@@ -26,6 +29,8 @@ export const commands: Command[] = [
   sampleCommand,
   evalCommand,
   exportCommand,
+  importCommand,
+  inspectCommand,
   ...reflowCommands,
   compressCommand,
   webCommand,
@@ -33,6 +38,7 @@ export const commands: Command[] = [
   benchSamplers,
   benchTrainCommand,
   benchAccelCommand,
+  benchImportCommand,
   benchCompressCommand,
   benchReflowCommand,
   benchWebCommand,
