@@ -6,6 +6,7 @@ import { benchAccelCommand } from './bench-accel.js';
 import { benchCompressCommand } from './bench-compress.js';
 import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
+import { benchProfileCommand } from './bench-profile.js';
 import { benchReflowCommand } from './bench-reflow.js';
 import { benchSamplers } from './bench-samplers.js';
 import { benchTrainCommand } from './bench-train.js';
@@ -27,6 +28,7 @@ export const commands: Command[] = [
   ...reflowCommands,
   compressCommand,
   benchEngineCommand,
+  benchProfileCommand,
   benchSamplers,
   benchTrainCommand,
   benchAccelCommand,
