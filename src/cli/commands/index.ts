@@ -7,6 +7,7 @@ import { benchCompressCommand } from './bench-compress.js';
 import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
 import { benchImportCommand } from './bench-import.js';
+import { benchProfileCommand } from './bench-profile.js';
 import { benchReflowCommand } from './bench-reflow.js';
 import { benchSamplers } from './bench-samplers.js';
 import { benchTrainCommand } from './bench-train.js';
@@ -35,6 +36,7 @@ export const commands: Command[] = [
   compressCommand,
   webCommand,
   benchEngineCommand,
+  benchProfileCommand,
   benchSamplers,
   benchTrainCommand,
   benchAccelCommand,
