@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import type { AccelConfig } from '../accel/config.js';
-import { loadSafetensors } from '../engine/safetensors.js';
+import { loadSafetensors } from '../engine/safetensors-file.js';
 import { toDenoiser } from '../diffusion/parameterisation.js';
 import type { HostTensor } from '../engine/host-tensor.js';
 import type { ConditioningFeeds, SamplingTarget } from '../pipeline/generate.js';

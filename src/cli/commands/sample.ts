@@ -10,7 +10,7 @@ import { ImageGridCanvas } from '../../data/image-io.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
 import { generate } from '../../pipeline/generate.js';
-import { saveSafetensors } from '../../engine/safetensors.js';
+import { saveSafetensors } from '../../engine/safetensors-file.js';
 import { Progress } from '../progress.js';
 
 export const sampleCommand = defineCommand({

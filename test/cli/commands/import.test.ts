@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { saveSafetensors } from '../../../src/engine/safetensors.js';
+import { saveSafetensors } from '../../../src/engine/safetensors-file.js';
 import { hasten } from '../run-cli.js';
 import { fixtureDir, references, scratch } from '../../import/fixtures.js';
 
