@@ -8,7 +8,7 @@ import { ACCEL_BENCH_DEFAULTS, type AccelBenchResult, DEFAULT_BENCH_CONFIGS, par
 import { lineChart } from '../../plot/svg.js';
 import { defineCommand } from '../command.js';
 import { flag, int, json, list, text, UsageError } from '../options.js';
-import { conditioningOptions, modelOption, openSamplingModel, samplerName } from '../sampling.js';
+import { conditioningOptions, modelName, openSamplingModel, samplerName } from '../sampling.js';
 
 const D = ACCEL_BENCH_DEFAULTS;
 
@@ -74,7 +74,7 @@ export const benchAccelCommand = defineCommand({
   path: ['bench', 'accel'],
   summary: 'compare training-free accelerations with the plain model: speedup, FLOPs, FD, accuracy, drift',
   options: {
-    model: modelOption,
+    model: modelName('model', { required: true, description: 'the model' }, 'any'),
     ...conditioningOptions,
     sampler: samplerName('sampler of every config', D.sampler),
     steps: int({ placeholder: 'N', min: 1, default: D.steps, description: 'sampler steps of every config' }),

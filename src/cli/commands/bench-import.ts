@@ -3,7 +3,7 @@
 
 import { UsageError, defineCommand } from '../command.js';
 import { int, json, text } from '../options.js';
-import { conditioningOptions } from '../sampling.js';
+import { conditioningOptions, modelName } from '../sampling.js';
 import { runImportOverheadBench } from '../../bench/import-overhead.js';
 import { openImportedModel } from '../../import/model-folder.js';
 import { readConditioningFile } from '../../import/target.js';
@@ -12,7 +12,7 @@ export const benchImportCommand = defineCommand({
   path: ['bench', 'import'],
   summary: "an imported model's sampling speed through hasten against running its ONNX file directly",
   options: {
-    model: text({ placeholder: 'DIR', required: true, description: 'a model folder written by hasten import' }),
+    model: modelName('model', { required: true, description: 'the imported model' }, 'imported'),
     ...conditioningOptions,
     steps: int({ placeholder: 'N', min: 1, default: 20, description: 'DDIM steps of both loops' }),
     n: int({ placeholder: 'N', min: 1, default: 8, description: 'samples, one batch' }),

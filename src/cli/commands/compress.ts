@@ -4,6 +4,7 @@
 
 import { defineCommand } from '../command.js';
 import { choice, flag, int, list, num, text, UsageError } from '../options.js';
+import { modelName } from '../sampling.js';
 import { stoppable } from '../stoppable.js';
 import { Progress } from '../progress.js';
 import { scheduleOptions } from './train.js';
@@ -20,7 +21,7 @@ export const compressCommand = defineCommand({
   path: ['compress'],
   summary: 'build a faster student U-Net: remove blocks or layers, start from the teacher, distil (one shot or progressive incubation)',
   options: {
-    teacher: text({ placeholder: 'NAME|PATH', description: 'the teacher: a shipped model name or a training output directory, a U-Net (required unless --resume)' }),
+    teacher: modelName('teacher', { description: 'the teacher, a U-Net (required unless --resume)' }),
     remove: list('text', { placeholder: 'P,P,...', description: "module paths to remove ('hasten analyze redundancy' lists the removable ones and what each costs)" }),
     preset: choice(Object.keys(PRESETS), { placeholder: 'NAME', description: `a named removal instead of --remove: ${Object.entries(PRESETS).map(([name, p]) => `${name} (${p.description})`).join('; ')}` }),
     init: choice(STUDENT_INITS, { placeholder: 'HOW', default: COMPRESS_DEFAULTS.init, description: 'where kept layers start (neighbour: a kept block after a removed one starts from the removed block, as BK-SDM)' }),

@@ -11,6 +11,7 @@ import { CONDITIONINGS, modelConfigForData } from '../../train/model-for-data.js
 import { OBJECTIVE_DEFAULTS, objectiveNames, objectiveSettings } from '../../train/objectives.js';
 import { LR_DECAYS, TRAIN_DEFAULTS, type TrainConfig, train, checkpointDir, resumedTrainConfig } from '../../train/trainer.js';
 import { trainingProgress } from '../progress.js';
+import { modelName } from '../sampling.js';
 import { stoppable } from '../stoppable.js';
 
 function parseModelSettings(raw: string): Record<string, unknown> {
@@ -91,7 +92,7 @@ export const trainCommand = defineCommand({
     cond: choice(CONDITIONINGS, { placeholder: 'KIND', default: 'none', description: 'conditioning' }),
     resolution: int({ placeholder: 'R', min: 4, description: 'image side for datasets that take one (shapes, folder)' }),
     seed: int({ placeholder: 'S', min: 0, default: 0, description: 'seed of initialisation, data order and noise' }),
-    init: text({ placeholder: 'NAME|DIR', parse: (raw: string) => resolveModel(raw).location, description: "start from this model's parameters (a shipped model, a run or a checkpoint directory), its EMA when it has one, instead of a fresh initialisation" }),
+    init: modelName('init', { description: "start from this model's parameters (its EMA when it has one) instead of a fresh initialisation" }),
     'p-mean': num({ placeholder: 'M', default: OBJECTIVE_DEFAULTS.pMean, description: 'EDM objective: mean of log sigma during training' }),
     'p-std': num({ placeholder: 'S', min: 0, default: OBJECTIVE_DEFAULTS.pStd, description: 'EDM objective: standard deviation of log sigma during training' }),
     ...scheduleOptions,
@@ -114,7 +115,7 @@ export const trainCommand = defineCommand({
         cond: values.cond,
         ...scheduleSettings(values),
         seed: values.seed,
-        init: values.init,
+        init: values.init === undefined ? undefined : resolveModel(values.init).location,
       };
     }
     const progress = trainingProgress('train');
