@@ -25,6 +25,7 @@ export interface GenerateOptions {
   guidance?: number; // classifier-free guidance weight; 1 is the plain conditional model
   guidanceInterval?: GuidanceInterval; // noise levels where guidance applies; default: all of them
   classes?: number[]; // class of each sample (cycled); default: sample k gets class k mod numClasses
+  memory?: MemoryConditions; // memory-conditioned models (GMem): the snippet of each sample
   onStep?: StepCallback;
   onBatch?: (done: number, total: number) => void;
   accel?: AccelConfig; // training-free accelerations (Skip-Tuning, a caching method); none: the plain model
@@ -41,6 +42,18 @@ export interface GenerateResult {
 
 export const DEFAULT_GRIDS: Record<ObjectiveName, string> = { edm: 'karras', vp: 'logsnr', rf: 'rf' };
 
+/** What a memory-conditioned model is given per sample (see src/pipeline/memory-conditions.ts). */
+export interface MemoryConditions {
+  snippets: Float32Array; // [n, condVectorDim]: each sample's L2-normalised snippet
+  labels?: number[]; // the class of each snippet's source image, where the bank knows it: what accuracy is measured against
+}
+
+/** The standard-normal initial noise of samples [start, start + count) of a seed: what generate() starts from. */
+export function initialNoise(seed: number, start: number, count: number, dataShape: readonly number[]): Float64Array {
+  const perSample = dataShape.reduce((a, b) => a * b, 1);
+  return RngStream.fromSeed(seed, 'sample-noise').normal({ start, count }, dataShape, new Float64Array(count * perSample));
+}
+
 /** One network call on the feeds of netTraceFn (x, noise, label): the plain compiled forward or an accelerated one. */
 export type NetForward = (feeds: Record<string, HostTensor>, call: DenoiseCall) => Promise<Float32Array>;
 
@@ -52,6 +65,7 @@ export interface GuidanceInterval {
 
 export interface GuidedRunnerOptions {
   interval?: GuidanceInterval; // guidance only at these noise levels, the plain conditional model elsewhere
+  snippets?: Float32Array; // memory-conditioned models: the batch's snippets [batch, dim]; guidance is against the zero snippet
   onEvaluations?: (perSample: 1 | 2) => void; // told of each call's network evaluations per sample
 }
 
@@ -65,26 +79,35 @@ export interface GuidedRunnerOptions {
 export function guidedRunner(trained: TrainedModel, forward: NetForward, labels: bigint[] | undefined, guidance: number, options: GuidedRunnerOptions = {}): NetworkRunner {
   const { model } = trained;
   const dataShape = trained.config.dataShape;
-  const { interval, onEvaluations } = options;
+  const { interval, onEvaluations, snippets } = options;
+  const conditional = labels !== undefined || snippets !== undefined;
   return async (input, noiseLabels, batch, call) => {
     const x = (rows: number, data: Float32Array): HostTensor => ({ dtype: 'float32', shape: [rows, ...dataShape], data });
     const level = noiseLevel(noiseLabels[0]!);
-    const guided = labels !== undefined && guidance !== 1 && (!interval || (level >= interval.low && level <= interval.high));
+    const guided = conditional && guidance !== 1 && (!interval || (level >= interval.low && level <= interval.high));
     onEvaluations?.(guided ? 2 : 1);
-    if (!guided) {
-      const label: HostTensor | undefined = labels && { dtype: 'int64', shape: [batch], data: BigInt64Array.from(labels) };
-      return forward({ x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels }, ...(label && { label }) }, call);
-    }
-    // Conditional and unconditional halves in one call: [x; x] with [labels; null].
+    const dim = model.config.condVectorDim;
+    const conditions = (withNull: boolean): Record<string, HostTensor> => {
+      const rows = withNull ? 2 * batch : batch;
+      const out: Record<string, HostTensor> = {};
+      if (labels) out.label = { dtype: 'int64', shape: [rows], data: BigInt64Array.from(withNull ? [...labels, ...labels.map(() => BigInt(model.config.numClasses))] : labels) };
+      if (snippets) {
+        // The null condition of a memory-conditioned model is the zero snippet.
+        const data = new Float32Array(rows * dim);
+        data.set(snippets);
+        out.condVector = { dtype: 'float32', shape: [rows, dim], data };
+      }
+      return out;
+    };
+    if (!guided) return forward({ x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels }, ...conditions(false) }, call);
+    // Conditional and unconditional halves in one call: [x; x] with [conditions; null].
     const doubled = new Float32Array(2 * input.length);
     doubled.set(input);
     doubled.set(input, input.length);
     const noise = new Float32Array(2 * batch);
     noise.set(noiseLabels);
     noise.set(noiseLabels, batch);
-    const nullLabel = BigInt(model.config.numClasses);
-    const allLabels = BigInt64Array.from([...labels, ...labels.map(() => nullLabel)]);
-    const out = await forward({ x: x(2 * batch, doubled), noise: { dtype: 'float32', shape: [2 * batch], data: noise }, label: { dtype: 'int64', shape: [2 * batch], data: allLabels } }, call);
+    const out = await forward({ x: x(2 * batch, doubled), noise: { dtype: 'float32', shape: [2 * batch], data: noise }, ...conditions(true) }, call);
     const result = new Float32Array(input.length);
     for (let i = 0; i < result.length; i++) result[i] = out[input.length + i]! + guidance * (out[i]! - out[input.length + i]!);
     return result;
@@ -108,6 +131,10 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
   const dataShape = trained.config.dataShape;
   const perSample = dataShape.reduce((a, b) => a * b, 1);
   const labels = sampleClasses(trained, n, options.classes);
+  const dim = trained.model.config.condVectorDim;
+  if (dim > 0 && !options.memory) throw new Error(`model '${trained.name}' is conditioned on memory snippets: pass a bank (--bank DIR)`);
+  if (dim === 0 && options.memory) throw new Error(`model '${trained.name}' is not memory-conditioned: drop --bank`);
+  if (options.memory && options.memory.snippets.length !== n * dim) throw new Error(`generate: ${options.memory.snippets.length / dim} snippets for ${n} samples`);
   const caching = options.network ? options.network.caching : options.accel?.caching;
   if (options.guidanceInterval && caching) {
     // A cache filled at an unguided step holds one row per sample, a guided step needs two.
@@ -118,18 +145,18 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
   const flopsBefore = network.flops;
   const process = objectiveProcess(trained.config.objective);
   const grid = makeGrid(process, parseGridSpec(options.grid ?? DEFAULT_GRIDS[trained.config.objective.name]), steps);
-  const noiseStream = RngStream.fromSeed(seed, 'sample-noise');
   const images = new Float32Array(n * perSample);
   const started = performance.now();
   let nfe = 0;
   try {
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
-      const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : noiseStream.normal({ start, count }, dataShape, new Float64Array(count * perSample));
+      const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : initialNoise(seed, start, count, dataShape);
+      const snippets = options.memory?.snippets.subarray(start * dim, (start + count) * dim);
       const chunkLabels = labels?.slice(start, start + count).map((c) => BigInt(c));
       const run = network.run({ sampler, process, grid, noise });
       let evaluations = 0;
-      const runner = guidedRunner(trained, run.forward, chunkLabels, guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
+      const runner = guidedRunner(trained, run.forward, chunkLabels, guidance, { interval: options.guidanceInterval, snippets, onEvaluations: (perSample) => { evaluations += perSample; } });
       const { denoiser } = networkDenoiser(trained.config.objective, runner, count);
       const result = await sampler.sample(denoiser, process, noise, grid, { onStep: options.onStep, ...run.samplerOptions });
       images.set(Float32Array.from(result.x), start * perSample);
@@ -139,5 +166,5 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
   } finally {
     if (!options.network) await network.dispose();
   }
-  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels, nfe, wallS: (performance.now() - started) / 1000, flops: network.flops - flopsBefore };
+  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels: labels ?? options.memory?.labels, nfe, wallS: (performance.now() - started) / 1000, flops: network.flops - flopsBefore };
 }

@@ -8,7 +8,7 @@ import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
 import { cloneParams } from '../engine/host-tensor.js';
 import { loadCheckpoint, saveCheckpoint, underPrefix, withPrefix } from '../engine/checkpoint.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
-import { ModuleContext } from '../models/module-context.js';
+import { ModuleContext, cacheName } from '../models/module-context.js';
 import { RngStream } from '../engine/rng.js';
 import { TrainStep } from '../engine/train-step.js';
 import { emaBeta, learningRateSchedule, updateEma } from '../engine/optim.js';
@@ -27,7 +27,7 @@ export interface TrainConfig {
   resolution?: number; // image side for image datasets that take one
   model: ModelConfig; // resolved model config
   objective: ObjectiveSettings;
-  cond: 'none' | 'class' | 'caption'; // what the model is conditioned on
+  cond: 'none' | 'class' | 'caption' | 'memory'; // what the model is conditioned on ('memory': GMem snippets of a bank; see src/gmem/training.ts)
   steps: number; // total optimizer steps
   batch: number; // samples per step
   lr: number; // peak learning rate
@@ -40,6 +40,8 @@ export interface TrainConfig {
   init?: string; // start from this checkpoint's parameters (its EMA when present): a fine-tune
   checkpointEvery: number; // steps between checkpoints
   logEvery: number; // steps between JSONL log lines
+  /** Train on the images of a memory bank (and, with cond 'memory', on their snippets): settings read by src/gmem/training.ts. */
+  bank?: Record<string, unknown>;
 }
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'data' | 'model' | 'objective'> = {
@@ -88,8 +90,10 @@ export function checkpointDir(out: string): string {
  * step, so that a resumed run sees exactly the batches an uninterrupted one would have.
  */
 export interface BatchSource {
-  feeds(step: number): Record<string, HostTensor>;
-  loss(output: Tensor, inputs: Record<string, Tensor>): Tensor;
+  feeds(step: number): Record<string, HostTensor> | Promise<Record<string, HostTensor>>;
+  /** Module paths whose outputs `loss` reads too (e.g. REPA's projector), by path. */
+  capture?: readonly string[];
+  loss(output: Tensor, inputs: Record<string, Tensor>, captured: ReadonlyMap<string, Tensor>): Tensor;
 }
 
 /** The conditioning feeds of one step, with classifier-free guidance's dropout to the null condition. */
@@ -177,9 +181,10 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
   }
 
   const step = new TrainStep(params, (graph, inputs) => {
-    const ctx = new ModuleContext(graph);
-    const output = model.forward(ctx, { x: inputs.x!, noise: inputs.noise!, label: inputs.label, caption: inputs.caption });
-    return batches.loss(output, inputs);
+    const ctx = new ModuleContext(graph, { capture: new Set(batches.capture ?? []) });
+    const output = model.forward(ctx, { x: inputs.x!, noise: inputs.noise!, label: inputs.label, caption: inputs.caption, condVector: inputs.condVector });
+    const captured = new Map((batches.capture ?? []).map((path) => [path, ctx.captured.get(cacheName(path))!]));
+    return batches.loss(output, inputs, captured);
   }, { clipGradNorm: config.clipGradNorm });
   if (restoredOptimizer) step.loadStateTensors(restoredOptimizer, ckpt);
   if (!ema || ema.size === 0) ema = cloneParams(step.params);
@@ -200,7 +205,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
   try {
     while (current < config.steps) {
       const lr = schedule(current);
-      const result = await step.step(batches.feeds(current), lr);
+      const result = await step.step(await batches.feeds(current), lr);
       if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) {
         throw new TrainingDiverged(`training diverged at step ${current}: loss ${result.loss}, gradient norm ${result.gradNorm}, learning rate ${lr}. ` +
           `The parameters were not updated; the last good checkpoint is in ${ckpt}. Try a lower --lr or a longer warm-up.`);

@@ -4,7 +4,7 @@ import type { Command } from '../command.js';
 import { describeAccel } from '../../accel/config.js';
 import { evaluateModel } from '../../pipeline/evaluate-model.js';
 import { Progress } from '../progress.js';
-import { asUsageError, openModel, parseClasses, parseSamplingFlags, sampleOptions } from './sample.js';
+import { asUsageError, openModel, parseClasses, parseMemoryFlags, parseSamplingFlags, sampleOptions } from './sample.js';
 
 export const evalCommand: Command = {
   path: ['eval'],
@@ -20,10 +20,11 @@ export const evalCommand: Command = {
     const flags = parseSamplingFlags(values, 2);
     const trained = await openModel(values.model);
     const classes = parseClasses(trained, values.class);
+    const memory = await parseMemoryFlags(trained, values, flags.n, flags.seed);
     const progress = values.json ? undefined : new Progress({ label: 'eval', total: flags.n, unit: 'img' });
     let result;
     try {
-      result = await evaluateModel(trained, { ...flags, classes, features: values.features as string | undefined, onBatch: (done) => progress?.update(done) });
+      result = await evaluateModel(trained, { ...flags, classes, ...memory, features: values.features as string | undefined, onBatch: (done) => progress?.update(done) });
     } catch (error) {
       throw asUsageError(error);
     } finally {

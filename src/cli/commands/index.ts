@@ -9,6 +9,8 @@ import { benchTrainCommand } from './bench-train.js';
 import { dataPreviewCommand } from './data-preview.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
+import { gmemBankCommand } from './gmem-bank.js';
+import { gmemTrainEncoderCommand } from './gmem-train-encoder.js';
 import { reflowCommands } from './reflow.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
@@ -18,6 +20,8 @@ export const commands: Command[] = [
   dataPreviewCommand,
   trainCommand,
   trainFeaturesCommand,
+  gmemTrainEncoderCommand,
+  gmemBankCommand,
   sampleCommand,
   evalCommand,
   exportCommand,

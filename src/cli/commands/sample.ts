@@ -6,7 +6,11 @@ import { type Command, UsageError, parseList, parseNumber } from '../command.js'
 import { samplerNames } from '../../diffusion/samplers/index.js';
 import { imageGrid } from '../../data/image-io.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
-import { type GuidanceInterval, generate } from '../../pipeline/generate.js';
+import { type GuidanceInterval, type MemoryConditions, generate, initialNoise } from '../../pipeline/generate.js';
+import { drawnConditions, interpolatedConditions, modelBank } from '../../pipeline/memory-conditions.js';
+import { BankError, SNIPPET_SELECTIONS, type SnippetSelection } from '../../gmem/bank.js';
+import { loadEncoder } from '../../gmem/encoder.js';
+import { snippetOfFile } from './gmem-bank.js';
 import { ModelNotFound, type TrainedModel, loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
 import { ACCEL_FLAG_HELP, type AccelConfig, type AccelFlags, parseAccelFlags } from '../../accel/config.js';
@@ -59,6 +63,48 @@ export function parseAccel(values: Record<string, string | boolean | undefined>)
   }
 }
 
+/** The snippets (and, for an interpolation, the shared noise) of a memory-conditioned model's samples; undefined for other models. */
+export async function parseMemoryFlags(trained: TrainedModel, values: Record<string, string | boolean | undefined>, n: number, seed: number): Promise<{ memory: MemoryConditions; noise?: Float64Array } | undefined> {
+  const memoryFlags = ['snippet', 'snippet-from', 'interpolate', 'bank'].filter((flag) => values[flag] !== undefined);
+  if (trained.model.config.condVectorDim === 0) {
+    if (memoryFlags.length > 0) throw new UsageError(`model '${trained.name}' is not memory-conditioned: drop --${memoryFlags[0]}`);
+    return undefined;
+  }
+  const select = String(values['snippet-select']);
+  if (!(SNIPPET_SELECTIONS as readonly string[]).includes(select)) throw new UsageError(`--snippet-select must be ${SNIPPET_SELECTIONS.join(' or ')}, got '${select}'`);
+  const chosen = ['snippet', 'snippet-from', 'interpolate'].filter((flag) => values[flag] !== undefined);
+  if (chosen.length > 1) throw new UsageError(`--${chosen[0]} and --${chosen[1]} choose the snippets in different ways: give one`);
+  try {
+    const bank = await modelBank(trained, values.bank as string | undefined);
+    const encoderSnippet = async (file: string): Promise<Float32Array> => {
+      const encoder = await loadEncoder(bank.metadata.encoder);
+      try {
+        return await snippetOfFile(encoder, file);
+      } finally {
+        await encoder.dispose();
+      }
+    };
+    if (typeof values['snippet-from'] === 'string') {
+      const extended = bank.withSnippet(await encoderSnippet(values['snippet-from']), values['snippet-from']);
+      return { memory: drawnConditions(trained, extended, n, seed, { select: 'uniform', entry: extended.size - 1 }) };
+    }
+    if (typeof values.interpolate === 'string') {
+      const ends = parseList(values.interpolate) ?? [];
+      if (ends.length !== 2) throw new UsageError(`--interpolate expects A,B (bank entries or image files), got '${values.interpolate}'`);
+      const [a, b] = await Promise.all(ends.map((end) => (/^\d+$/.test(end) ? bank.snippet(Number(end)) : encoderSnippet(end))));
+      const one = initialNoise(seed, 0, 1, trained.config.dataShape);
+      const noise = new Float64Array(n * one.length);
+      for (let k = 0; k < n; k++) noise.set(one, k * one.length);
+      return { memory: interpolatedConditions(a!, b!, n), noise };
+    }
+    const entry = parseNumber('snippet', values.snippet, { integer: true, min: 0 });
+    return { memory: drawnConditions(trained, bank, n, seed, { select: select as SnippetSelection, entry }) };
+  } catch (error) {
+    if (error instanceof BankError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 /** Errors of sampling that come from what the user asked for, as usage errors (one line, no stack). */
 export function asUsageError(error: unknown): unknown {
   const message = (error as Error).message;
@@ -104,6 +150,11 @@ export const sampleOptions = {
   'guidance-interval': { type: 'string', placeholder: 'LOW,HIGH', description: 'guide only at noise levels (EDM sigma) in [LOW, HIGH]; elsewhere one evaluation per step instead of two' },
   class: { type: 'string', placeholder: 'K[,K...]', description: 'class index or name per sample (cycled); default: all classes in turn' },
   batch: { type: 'string', placeholder: 'B', description: 'samples per network call', default: '64' },
+  bank: { type: 'string', placeholder: 'DIR', description: "memory-conditioned models: the bank of snippets (default: the model's own)" },
+  'snippet-select': { type: 'string', placeholder: 'HOW', description: `memory: how each sample's entry is drawn: ${SNIPPET_SELECTIONS.join(' or ')} (tied to its initial noise)`, default: 'uniform' },
+  snippet: { type: 'string', placeholder: 'K', description: 'memory: condition every sample on bank entry K' },
+  'snippet-from': { type: 'string', placeholder: 'FILE.png', description: "memory: condition every sample on this image's snippet (images like it)" },
+  interpolate: { type: 'string', placeholder: 'A,B', description: 'memory: n samples from A to B (bank entries or image files), all from the same noise' },
   ...Object.fromEntries(Object.entries(ACCEL_FLAG_HELP).map(([name, help]) => [name, { type: 'string', ...help }])) as Record<keyof AccelFlags, { type: 'string'; placeholder: string; description: string }>,
 } as const;
 
@@ -124,10 +175,11 @@ export const sampleCommand: Command = {
     const started = performance.now();
     const trained = await openModel(values.model);
     const classes = parseClasses(trained, values.class);
+    const memory = await parseMemoryFlags(trained, values, n, flags.seed);
     const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
     let result;
     try {
-      result = await generate(trained, { ...flags, classes, onBatch: (done) => progress?.update(done) });
+      result = await generate(trained, { ...flags, classes, ...memory, onBatch: (done) => progress?.update(done) });
     } catch (error) {
       throw asUsageError(error);
     } finally {

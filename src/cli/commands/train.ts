@@ -4,10 +4,24 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type Command, UsageError, parseNumber } from '../command.js';
 import { openDataset } from '../../data/registry.js';
-import { ARCHITECTURES, resolveModelConfig } from '../../models/registry.js';
+import { ARCHITECTURES, createModel, resolveModelConfig } from '../../models/registry.js';
 import { OBJECTIVE_DEFAULTS, objectiveNames, objectiveSettings } from '../../train/objectives.js';
-import { TRAIN_DEFAULTS, type TrainConfig, train, checkpointDir } from '../../train/trainer.js';
+import { type BatchSource, TRAIN_DEFAULTS, type TrainConfig, train, checkpointDir } from '../../train/trainer.js';
 import { loadCheckpoint } from '../../engine/checkpoint.js';
+import { BankError } from '../../gmem/bank.js';
+import { MEMORY_TRAINING_DEFAULTS, bankSource, memoryModelSettings, openBankParts } from '../../gmem/training.js';
+
+/** The batches of a run on a memory bank (a bad bank is a usage error). */
+async function memorySource(config: TrainConfig): Promise<BatchSource> {
+  try {
+    const parts = await openBankParts(config);
+    const model = createModel(config.model);
+    return bankSource(config, { ...parts, tokenSide: 'tokenSide' in model ? model.tokenSide : undefined });
+  } catch (error) {
+    if (error instanceof BankError) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 const CAPTION_TOKENS = 12;
 
@@ -44,7 +58,13 @@ export const trainCommand: Command = {
     model: { type: 'string', placeholder: 'ARCH', description: `architecture: ${ARCHITECTURES.join(', ')}`, default: 'unet' },
     'model-config': { type: 'string', placeholder: 'JSON', description: 'model settings as a JSON object or file, e.g. {"baseChannels":48}' },
     objective: { type: 'string', placeholder: 'NAME', description: `training objective: ${objectiveNames.join(', ')}`, default: 'edm' },
-    cond: { type: 'string', placeholder: 'KIND', description: 'conditioning: none, class or caption', default: 'none' },
+    cond: { type: 'string', placeholder: 'KIND', description: 'conditioning: none, class, caption or memory (GMem snippets of --bank)', default: 'none' },
+    bank: { type: 'string', placeholder: 'DIR', description: "train on a memory bank's images (hasten gmem bank); with --cond memory on their snippets too" },
+    'label-dropout': { type: 'string', placeholder: 'P', description: 'probability of the null condition (classifier-free guidance; the zero snippet for memory)', default: String(TRAIN_DEFAULTS.labelDropout) },
+    'snippet-dropout': { type: 'string', placeholder: 'P', description: 'memory: element-wise dropout on the normalised snippet', default: String(MEMORY_TRAINING_DEFAULTS.snippetDropout) },
+    flip: { type: 'string', placeholder: 'P', description: "bank: probability of mirroring a training image (memory: with its mirror's snippet)", default: String(MEMORY_TRAINING_DEFAULTS.flip) },
+    cosine: { type: 'string', placeholder: 'W', description: 'bank: weight of the cosine term between predicted and target output (GMem: 1)', default: String(MEMORY_TRAINING_DEFAULTS.cosineWeight) },
+    repa: { type: 'string', placeholder: 'W', description: "memory, DiT: weight of REPA's alignment to the bank encoder's maps (GMem: 0.5)", default: String(MEMORY_TRAINING_DEFAULTS.repaWeight) },
     steps: { type: 'string', placeholder: 'N', description: 'optimizer steps', default: String(TRAIN_DEFAULTS.steps) },
     batch: { type: 'string', placeholder: 'B', description: 'samples per step', default: String(TRAIN_DEFAULTS.batch) },
     lr: { type: 'string', placeholder: 'LR', description: 'peak learning rate', default: String(TRAIN_DEFAULTS.lr) },
@@ -72,7 +92,8 @@ export const trainCommand: Command = {
       const data = values.data as string | undefined;
       if (!data) throw new UsageError('--data NAME is required');
       const cond = values.cond as string;
-      if (!['none', 'class', 'caption'].includes(cond)) throw new UsageError(`--cond must be none, class or caption, got '${cond}'`);
+      if (!['none', 'class', 'caption', 'memory'].includes(cond)) throw new UsageError(`--cond must be none, class, caption or memory, got '${cond}'`);
+      if (cond === 'memory' && typeof values.bank !== 'string') throw new UsageError('--cond memory needs --bank DIR (build one with hasten gmem bank)');
       const resolution = parseNumber('resolution', values.resolution, { integer: true, min: 4 });
       let dataset;
       try {
@@ -82,6 +103,28 @@ export const trainCommand: Command = {
       }
       const arch = values.model as string;
       if (!(ARCHITECTURES as string[]).includes(arch)) throw new UsageError(`--model must be one of ${ARCHITECTURES.join(', ')}, got '${arch}'`);
+      const bankSettings = typeof values.bank === 'string'
+        ? {
+          bank: values.bank,
+          flip: parseNumber('flip', values.flip, { min: 0 })!,
+          snippetDropout: parseNumber('snippet-dropout', values['snippet-dropout'], { min: 0 })!,
+          cosineWeight: parseNumber('cosine', values.cosine, { min: 0 })!,
+          repaWeight: parseNumber('repa', values.repa, { min: 0 })!,
+          encoder: null,
+        }
+        : undefined;
+      let memoryModel: Record<string, number> = {};
+      if (bankSettings) {
+        try {
+          const parts = await openBankParts({ cond: cond as TrainConfig['cond'], bank: bankSettings });
+          if (parts.bank.metadata.data !== dataset.name) throw new UsageError(`--bank ${values.bank} holds images of '${parts.bank.metadata.data}', not of --data '${data}'`);
+          memoryModel = memoryModelSettings(parts.bank, parts.encoder, cond as TrainConfig['cond']);
+          await parts.encoder?.dispose();
+        } catch (error) {
+          if (error instanceof BankError) throw new UsageError(error.message);
+          throw error;
+        }
+      }
       if (cond === 'class' && !dataset.numClasses) throw new UsageError(`dataset '${data}' has no class labels; use --cond none`);
       if (cond === 'caption' && !dataset.hasCaptions) throw new UsageError(`dataset '${data}' has no captions`);
       const shape = dataset.shape;
@@ -90,7 +133,7 @@ export const trainCommand: Command = {
       let model;
       let objective;
       try {
-        model = resolveModelConfig({ ...fromData, ...conditioning, ...parseModelSettings(values['model-config']), arch });
+        model = resolveModelConfig({ ...fromData, ...conditioning, ...memoryModel, ...parseModelSettings(values['model-config']), arch });
         objective = objectiveSettings(values.objective as string, {
           pMean: parseNumber('p-mean', values['p-mean'])!,
           pStd: parseNumber('p-std', values['p-std'], { min: 0 })!,
@@ -98,6 +141,7 @@ export const trainCommand: Command = {
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
+      if (model.condVectorDim > 0 && cond !== 'memory') throw new UsageError('a model with condVectorDim needs --cond memory --bank DIR, which feeds the snippets');
       const lrDecay = values['lr-decay'] as TrainConfig['lrDecay'];
       if (!['constant', 'cosine', 'linear'].includes(lrDecay)) throw new UsageError(`--lr-decay must be constant, cosine or linear, got '${lrDecay}'`);
       config = {
@@ -116,6 +160,8 @@ export const trainCommand: Command = {
         checkpointEvery: parseNumber('checkpoint-every', values['checkpoint-every'], { integer: true, min: 1 })!,
         seed: parseNumber('seed', values.seed, { integer: true, min: 0 })!,
         init: typeof values.init === 'string' ? initLocation(values.init) : undefined,
+        labelDropout: parseNumber('label-dropout', values['label-dropout'], { min: 0 })!,
+        ...(bankSettings && { bank: bankSettings }),
       };
     }
     let interrupted = false;
@@ -126,7 +172,8 @@ export const trainCommand: Command = {
     };
     process.on('SIGINT', onSignal);
     try {
-      const result = await train(config, out, { resume: Boolean(values.resume), callbacks: { shouldStop: () => interrupted } });
+      const source = config.bank ? await memorySource(config) : undefined;
+      const result = await train(config, out, { resume: Boolean(values.resume), callbacks: { shouldStop: () => interrupted }, source });
       const summary = { out, step: result.step, steps: config.steps, stopped: result.stopped, loss: result.lastLoss, images_per_second: result.imagesPerSecond };
       if (values.json) console.log(JSON.stringify(summary));
       else console.log(`${result.stopped ? 'stopped' : 'finished'} at step ${result.step}/${config.steps}; checkpoint in ${checkpointDir(out)} (${result.imagesPerSecond.toFixed(1)} samples/s)`);
