@@ -9,9 +9,10 @@ import type { DType, HostTensor, ParamTree } from './host-tensor.js';
 import { Graph, type Tensor, formatShape } from './graph.js';
 import { type OnnxModel, encodeModel } from './onnx/codec.js';
 import { lowerToOnnx } from './onnx/lower.js';
+import { executionProviderList, threadsFromEnv } from './execution-provider.js';
 
 export interface SessionOptions {
-  /** Intra-op threads; defaults to the machine's available cores. */
+  /** Intra-op threads; defaults to HASTEN_ORT_THREADS, else the machine's available cores. */
   threads?: number;
   /**
    * Whether idle ONNX Runtime threads spin. Spinning shaves latency off small ops on an otherwise idle
@@ -54,7 +55,8 @@ export class OnnxSession {
     if (profilePrefix) checkProfileFolder(profilePrefix);
     const bytes = model instanceof Uint8Array ? model : encodeModel(model);
     const session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: options.threads ?? availableParallelism(),
+      intraOpNumThreads: options.threads ?? threadsFromEnv() ?? availableParallelism(),
+      executionProviders: executionProviderList(), // HASTEN_EP
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',

@@ -8,7 +8,8 @@
 
 import type { Dataset, DatasetBatch } from '../data/dataset.js';
 import type { Seed } from '../engine/rng.js';
-import { type FeatureNet, classAccuracy, perClassAccuracy } from './feature-net.js';
+import type { HostTensor } from '../engine/host-tensor.js';
+import { type FeatureBatch, type FeatureNet, classAccuracy, perClassAccuracy } from './feature-net.js';
 import { frechetDistance, kid } from './frechet.js';
 import { medianDistance, mmdRbf, slicedWasserstein } from './swd.js';
 
@@ -38,29 +39,42 @@ function checkCount(n: number, available: number): void {
  * conditioned on), also reports the feature network's accuracy on them.
  */
 export async function evaluateImages(featureNet: FeatureNet, generated: Pick<DatasetBatch, 'x' | 'labels'>, dataset: Dataset, n: number, seed: Seed): Promise<ImageEvaluation> {
-  const { data, imageShape, numClasses, featureDim } = featureNet.config;
-  if (dataset.name !== data || dataset.shape.join('x') !== imageShape.join('x')) {
-    throw new Error(`the feature network was trained on ${data} at ${imageShape.join('x')}, not ${dataset.name} at ${dataset.shape.join('x')}: train one on this data with hasten train-features`);
-  }
+  checkFeatureNetFits(featureNet, dataset);
   checkCount(n, generated.x.shape[0]!);
   const perImage = generated.x.data.length / generated.x.shape[0]!;
   const images = { ...generated.x, shape: [n, ...generated.x.shape.slice(1)], data: generated.x.data.subarray(0, n * perImage) };
-  const fake = await featureNet.features(images);
+  return evaluateImageFeatures(featureNet, await featureNet.features(images), generated.labels, dataset, n, seed);
+}
+
+function checkFeatureNetFits(featureNet: FeatureNet, dataset: Dataset): void {
+  const { data, imageShape } = featureNet.config;
+  if (dataset.name !== data || dataset.shape.join('x') !== imageShape.join('x')) {
+    throw new Error(`the feature network was trained on ${data} at ${imageShape.join('x')}, not ${dataset.name} at ${dataset.shape.join('x')}: train one on this data with hasten train-features`);
+  }
+}
+
+/** evaluateImages from the generated images' features and logits (computed elsewhere, e.g. by the shards of a sharded run). */
+export async function evaluateImageFeatures(featureNet: FeatureNet, fake: FeatureBatch, generatedLabels: HostTensor<'int64'> | undefined, dataset: Dataset, n: number, seed: Seed): Promise<ImageEvaluation> {
+  const { numClasses, featureDim } = featureNet.config;
+  checkFeatureNetFits(featureNet, dataset);
+  checkCount(n, fake.features.length / featureDim);
+  const fakeFeatures = fake.features.subarray(0, n * featureDim);
   const [setA, setB] = realSets(dataset, n, seed);
   const realA = (await featureNet.features(setA.x)).features;
   const realB = (await featureNet.features(setB.x)).features;
   const result: ImageEvaluation = {
     n,
-    fd: frechetDistance(fake.features, realA, featureDim),
+    fd: frechetDistance(fakeFeatures, realA, featureDim),
     fd_floor: frechetDistance(realB, realA, featureDim),
-    kid: kid(fake.features, realA, featureDim),
+    kid: kid(fakeFeatures, realA, featureDim),
     kid_floor: kid(realB, realA, featureDim),
   };
-  if (generated.labels) {
-    checkCount(n, generated.labels.shape[0]!);
-    const labels = { ...generated.labels, shape: [n], data: generated.labels.data.subarray(0, n) };
-    result.accuracy = classAccuracy(fake.logits, numClasses, labels);
-    const perClass = perClassAccuracy(fake.logits, numClasses, labels);
+  if (generatedLabels) {
+    checkCount(n, generatedLabels.shape[0]!);
+    const labels = { ...generatedLabels, shape: [n], data: generatedLabels.data.subarray(0, n) };
+    const logits = fake.logits.subarray(0, n * numClasses);
+    result.accuracy = classAccuracy(logits, numClasses, labels);
+    const perClass = perClassAccuracy(logits, numClasses, labels);
     result.class_accuracy = Object.fromEntries(perClass.map((accuracy, k) => [dataset.classNames?.[k] ?? String(k), accuracy]));
   }
   return result;

@@ -203,10 +203,10 @@ export type SnippetSelection = (typeof SNIPPET_SELECTIONS)[number];
  * The entry each of n samples is conditioned on. 'uniform': a seeded uniform per sample (GMem's
  * current code); 'noise': tied to the sample's initial noise z, u = Φ(mean(z)·√numel(z)), which is
  * uniform because mean(z)·√numel is standard normal (GMem's first release). Both go through the
- * inverse CDF of the frequencies.
+ * inverse CDF of the frequencies. Sample k (from `first`) depends only on (seed, k) or its own noise.
  */
-export function selectEntries(bank: MemoryBank, how: SnippetSelection, n: number, seed: Seed, noise?: Float64Array): number[] {
-  if (how === 'uniform') return bank.entriesFor(RngStream.fromSeed(seed, 'snippet-select').uniform({ start: 0, count: n }, 1, new Float64Array(n)));
+export function selectEntries(bank: MemoryBank, how: SnippetSelection, n: number, seed: Seed, noise?: Float64Array, first = 0): number[] {
+  if (how === 'uniform') return bank.entriesFor(RngStream.fromSeed(seed, 'snippet-select').uniform({ start: first, count: n }, 1, new Float64Array(n)));
   if (!noise || noise.length % n !== 0) throw new BankError('noise-tied snippet selection needs the initial noise of every sample');
   const perSample = noise.length / n;
   const uniforms = Array.from({ length: n }, (_, k) => {

@@ -143,6 +143,8 @@ export interface ResBlockSettings {
   /** Activated conditioning embedding [B, E]. */
   emb: Tensor;
   resample?: 'down' | 'up';
+  /** false: the residual branch is removed and only the shortcut remains (a compressed student). */
+  branch?: boolean;
 }
 
 function resample(x: Tensor, how: 'down' | 'up' | undefined): Tensor {
@@ -151,15 +153,18 @@ function resample(x: Tensor, how: 'down' | 'up' | undefined): Tensor {
   return x;
 }
 
-export function resBlock(ctx: ModuleContext, x: Tensor, { outChannels, groups, emb, resample: how }: ResBlockSettings): Tensor {
+export function resBlock(ctx: ModuleContext, x: Tensor, { outChannels, groups, emb, resample: how, branch = true }: ResBlockSettings): Tensor {
+  const shortcut = (): Tensor => {
+    const input = resample(x, how);
+    return x.shape[1] === outChannels ? input : conv(ctx, 'shortcut', input, outChannels, 1);
+  };
+  if (!branch) return shortcut();
   const batch = x.shape[0]!;
   let h = conv(ctx, 'conv0', resample(F.silu(groupNorm(ctx, 'norm0', x, groups)), how), outChannels, 3);
   const [scale, shift] = F.chunk(F.reshape(linear(ctx, 'affine', emb, 2 * outChannels), [batch, 2 * outChannels, 1, 1]), 2, 1);
   h = F.silu(F.add(F.mul(groupNorm(ctx, 'norm1', h, groups), F.add(scale!, 1)), shift!));
   h = conv(ctx, 'conv1', h, outChannels, 3, { init: 'zero' });
-  const shortcutInput = resample(x, how);
-  const shortcut = x.shape[1] === outChannels ? shortcutInput : conv(ctx, 'shortcut', shortcutInput, outChannels, 1);
-  return F.add(h, shortcut);
+  return F.add(h, shortcut());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,7 +433,11 @@ export function resolveSettings<C extends NetConfig>(defaults: C, settings: Reco
     if (!(key in defaults)) throw new ModelConfigError(`${arch}: unknown setting '${key}' (settings: ${known.join(', ')})`);
     const fallback = (defaults as Record<string, unknown>)[key];
     if (Array.isArray(fallback)) {
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'number' || !Number.isFinite(v))) throw new ModelConfigError(`${arch}: setting '${key}' must be a list of numbers, got ${JSON.stringify(value)}`);
+      // A list holds the type of its default's entries; an empty default is a list of names.
+      const entry = fallback.length > 0 ? typeof fallback[0] : 'string';
+      if (!Array.isArray(value) || value.some((v) => typeof v !== entry || (typeof v === 'number' && !Number.isFinite(v)))) {
+        throw new ModelConfigError(`${arch}: setting '${key}' must be a list of ${entry === 'number' ? 'numbers' : 'strings'}, got ${JSON.stringify(value)}`);
+      }
       resolved[key] = [...value];
     } else {
       if (typeof value !== typeof fallback || (typeof value === 'number' && !Number.isFinite(value))) {

@@ -15,6 +15,12 @@
 // Inside a block: `res` (layer) and `attn` (layer) with units `attn.self`, `attn.cross` (with
 // captions) and `attn.mlp`.
 //
+// Removal (a compressed student, A-SDM / BK-SDM): 'removedModules' lists module paths that the
+// network leaves out. A block or 'mid' is bypassed (its output is its input; a decoder block's skip
+// then goes unused), a 'res' layer keeps only its shortcut (the residual branch is dropped), an
+// 'attn' layer is dropped. removableModules() lists what a config allows; kept parameters keep the
+// full model's names, so a student starts from its teacher's weights by name.
+//
 // Skip order: skip i is the i-th encoder output, so index 0 is the outermost (the input conv, full
 // resolution) and the last index the innermost (the deepest encoder block). The decoder consumes
 // them innermost first. UNet.skips() lists each skip's source, consumer, level, resolution and channels.
@@ -54,6 +60,7 @@ export interface UNetConfig extends ConditioningConfig {
   attentionMlpRatio: number;
   groupNormGroups: number;
   embeddingWidth: number;
+  removedModules: string[];
 }
 
 export const UNET_DEFAULTS: UNetConfig = {
@@ -70,6 +77,7 @@ export const UNET_DEFAULTS: UNetConfig = {
   attentionMlpRatio: 2, // hidden width of a transformer layer's MLP unit, as a multiple of the channels
   groupNormGroups: 8, // groups of every GroupNorm
   embeddingWidth: 128, // width of the conditioning embedding
+  removedModules: [], // module paths left out (a compressed student); see UNet.removableModules()
   ...CONDITIONING_DEFAULTS,
 };
 
@@ -81,6 +89,13 @@ export interface SkipInfo {
   level: number;
   resolution: number;
   channels: number;
+}
+
+/** A module a student may leave out: `bypass` passes its input through, `branch` keeps a residual layer's shortcut only, `drop` removes a transformer layer. */
+export interface RemovableModule {
+  path: string;
+  kind: 'stage' | 'block' | 'layer';
+  how: 'bypass' | 'branch' | 'drop';
 }
 
 interface BlockPlan {
@@ -130,6 +145,39 @@ function layoutOf(config: UNetConfig): Layout {
   return { stem, encoder, middle, decoder };
 }
 
+/** What a config may remove, in execution order. A block is bypassed only where its input has its output's shape. */
+function removablesOf(layout: Layout): RemovableModule[] {
+  const found: RemovableModule[] = [];
+  let channels = layout.stem.outChannels;
+  const visit = (plan: BlockPlan & { skip?: number }, path: string): void => {
+    const sameShape = channels === plan.outChannels && plan.resample === undefined;
+    if (sameShape) found.push({ path, kind: 'block', how: 'bypass' });
+    // Without attention and with an identity shortcut (no skip concatenated), dropping the branch is the bypass itself.
+    if (plan.attention || !sameShape || plan.skip !== undefined) found.push({ path: `${path}.res`, kind: 'layer', how: 'branch' });
+    if (plan.attention) found.push({ path: `${path}.attn`, kind: 'layer', how: 'drop' });
+    channels = plan.outChannels;
+  };
+  for (const plan of layout.encoder) visit(plan, plan.name);
+  found.push({ path: 'mid', kind: 'stage', how: 'bypass' });
+  for (const plan of layout.middle) visit(plan, `mid.${plan.name}`);
+  for (const plan of layout.decoder) visit(plan, plan.name);
+  return found;
+}
+
+function validateRemovals(config: UNetConfig, layout: Layout): void {
+  const removable = new Map(removablesOf(layout).map((m) => [m.path, m]));
+  const removed = config.removedModules;
+  for (const path of removed) {
+    if (typeof path !== 'string' || !removable.has(path)) {
+      throw new ModelConfigError(`unet: setting 'removedModules' has ${JSON.stringify(path)}, which this config cannot remove (removable: ${[...removable.keys()].join(', ')})`);
+    }
+    const outer = removed.find((other) => other !== path && path.startsWith(`${other}.`));
+    if (outer) throw new ModelConfigError(`unet: setting 'removedModules' has '${path}' inside '${outer}', which it already removes`);
+  }
+  const repeated = removed.find((path, i) => removed.indexOf(path) !== i);
+  if (repeated) throw new ModelConfigError(`unet: setting 'removedModules' has '${repeated}' twice`);
+}
+
 function validate(config: UNetConfig): void {
   const fail = (message: string): never => {
     throw new ModelConfigError(`unet: ${message}`);
@@ -167,12 +215,21 @@ export class UNet extends TracedEncoderDecoderNet<UNetConfig> {
   readonly dataShape: readonly number[];
   protected readonly roles: Readonly<Record<string, ModuleRole>> = { text: 'conditioning', emb: 'conditioning', enc: 'encoder', mid: 'middle', dec: 'decoder', out: 'output' };
   private readonly layout: Layout;
+  private readonly removed: ReadonlySet<string>;
 
   constructor(config: UNetConfig) {
     validate(config);
+    const layout = layoutOf(config);
+    validateRemovals(config, layout);
     super(config);
     this.dataShape = [config.inChannels, config.resolution, config.resolution];
-    this.layout = layoutOf(config);
+    this.layout = layout;
+    this.removed = new Set(config.removedModules);
+  }
+
+  /** The modules this config's layout allows to remove (those already removed included), in execution order. */
+  removableModules(): RemovableModule[] {
+    return removablesOf(this.layout);
   }
 
   get numSkips(): number {
@@ -196,11 +253,13 @@ export class UNet extends TracedEncoderDecoderNet<UNetConfig> {
     return embedConditioning(ctx, 'unet', this.config, this.config.embeddingWidth, inputs);
   }
 
-  /** A residual block, then a transformer layer where the plan puts attention. */
+  /** A residual block, then a transformer layer where the plan puts attention; `path` is the block's, for its removed layers. */
   private block(ctx: ModuleContext, input: Tensor, plan: BlockPlan, conditioning: Conditioning): Tensor {
     const { groupNormGroups, attentionHeadChannels, attentionMlpRatio } = this.config;
-    const h = namedModule(ctx, 'res', 'layer', () => resBlock(ctx, input, { outChannels: plan.outChannels, groups: groupNormGroups, emb: conditioning.emb, resample: plan.resample }));
-    if (!plan.attention) return h;
+    const path = ctx.currentPath;
+    const branch = !this.removed.has(`${path}.res`);
+    const h = namedModule(ctx, 'res', 'layer', () => resBlock(ctx, input, { outChannels: plan.outChannels, groups: groupNormGroups, emb: conditioning.emb, resample: plan.resample, branch }));
+    if (!plan.attention || this.removed.has(`${path}.attn`)) return h;
     const settings = { heads: plan.outChannels / attentionHeadChannels, mlpRatio: attentionMlpRatio, context: conditioning.context };
     return namedModule(ctx, 'attn', 'layer', () => spatialTransformer(ctx, h, settings));
   }
@@ -209,14 +268,16 @@ export class UNet extends TracedEncoderDecoderNet<UNetConfig> {
     rejectEncoderBlocks(options);
     const { stem, encoder, middle } = this.layout;
     let h = namedModule(ctx, stem.name, 'stem', () => conv(ctx, '', x, stem.outChannels, 3));
-    const run = (plan: BlockPlan): Tensor => {
+    const run = (plan: BlockPlan, path: string): Tensor => {
       const input = h;
+      if (this.removed.has(path)) return input;
       return namedModule(ctx, plan.name, 'block', () => this.block(ctx, input, plan, conditioning));
     };
     const skips = [h];
-    for (const plan of encoder) skips.push((h = run(plan)));
+    for (const plan of encoder) skips.push((h = run(plan, plan.name)));
+    if (this.removed.has('mid')) return { skips, h };
     h = namedModule(ctx, 'mid', 'stage', () => {
-      for (const plan of middle) h = run(plan);
+      for (const plan of middle) h = run(plan, `mid.${plan.name}`);
       return h;
     });
     return { skips, h };
@@ -231,6 +292,7 @@ export class UNet extends TracedEncoderDecoderNet<UNetConfig> {
     for (const plan of this.layout.decoder) {
       const input = h;
       const index = plan.skip;
+      if (this.removed.has(plan.name)) continue;
       h = namedModule(ctx, plan.name, 'block', () => {
         if (index === undefined) return this.block(ctx, input, plan, conditioning);
         const skip = matchBatch('unet decode', features.skips[index]!, batch);

@@ -14,11 +14,16 @@ export const EVALUATION_SEED_OFFSET = 1_000_003;
 
 export type ModelEvaluation = (ImageEvaluation | PointEvaluation) & { nfe: number; wall_s: number; sampling_s: number; gflops_per_image: number };
 
-export async function openFeatureNet(trained: TrainedModel, directory?: string): Promise<FeatureNet> {
+/** The feature network's directory: `directory`, else the one shipped for the model's data. */
+export function featureNetDir(trained: TrainedModel, directory?: string): string {
   const dataset = openDataset(trained.config.data, { resolution: trained.config.resolution });
   const dir = directory ?? shippedFeatureNetDir(dataset);
   if (!dir) throw new Error(`no feature network ships for ${dataset.name} at ${dataset.shape.join('x')}: train one with 'hasten train-features' and pass --features DIR`);
-  return loadFeatureNet(dir);
+  return dir;
+}
+
+export async function openFeatureNet(trained: TrainedModel, directory?: string): Promise<FeatureNet> {
+  return loadFeatureNet(featureNetDir(trained, directory));
 }
 
 /** Scores already generated samples (from any method) against real data. */

@@ -13,12 +13,14 @@ import type { AccelConfig } from '../accel/config.js';
 import { AcceleratedNetwork } from '../accel/network.js';
 import { AccelSettingError } from '../accel/errors.js';
 import type { TrainedModel } from './model-store.js';
+import { type Switch, checkSwitchable, switchingForward } from './switching.js';
 
 export interface GenerateOptions {
   sampler: string; // a sampler name of src/diffusion/samplers
   steps: number; // sampler steps (NFE depends on the sampler)
   grid?: string; // time grid spec; default: the objective's usual grid
   n: number; // samples to draw
+  first?: number; // index of the first sample drawn (a shard of a larger run): samples first .. first + n - 1
   seed: number; // noise seed: sample k depends only on (seed, k)
   noise?: Float64Array; // the n samples' standard-normal initial noise, flat; default: drawn from the seed
   batch?: number; // samples per network call
@@ -30,6 +32,7 @@ export interface GenerateOptions {
   onBatch?: (done: number, total: number) => void;
   accel?: AccelConfig; // training-free accelerations (Skip-Tuning, a caching method); none: the plain model
   network?: AcceleratedNetwork; // an already compiled network of this model to run instead (overrides accel)
+  switches?: Switch[]; // other models for ranges of noise levels (multi-U-Net switching); they run plain, the main model elsewhere
 }
 
 export interface GenerateResult {
@@ -114,23 +117,28 @@ export function guidedRunner(trained: TrainedModel, forward: NetForward, labels:
   };
 }
 
-export function sampleClasses(trained: TrainedModel, n: number, classes?: number[]): number[] | undefined {
+/** The classes of samples first .. first + n - 1. */
+export function sampleClasses(trained: TrainedModel, n: number, classes?: number[], first = 0): number[] | undefined {
   const numClasses = trained.model.config.numClasses;
   if (numClasses === 0) {
     if (classes && classes.length > 0) throw new Error(`model '${trained.name}' is not class-conditional; drop --class`);
     return undefined;
   }
   for (const c of classes ?? []) if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new Error(`class ${c} is out of range: the model has classes 0..${numClasses - 1}`);
-  return Array.from({ length: n }, (_, k) => (classes && classes.length > 0 ? classes[k % classes.length]! : k % numClasses));
+  return Array.from({ length: n }, (_, i) => {
+    const k = first + i;
+    return classes && classes.length > 0 ? classes[k % classes.length]! : k % numClasses;
+  });
 }
 
 export async function generate(trained: TrainedModel, options: GenerateOptions): Promise<GenerateResult> {
   const sampler = getSampler(options.sampler);
-  const { n, seed, steps, guidance = 1 } = options;
+  const { n, seed, steps, guidance = 1, first = 0 } = options;
+  if (!Number.isSafeInteger(first) || first < 0) throw new RangeError(`generate: first must be a non-negative integer, got ${first}`);
   const batchSize = Math.min(options.batch ?? 64, n);
   const dataShape = trained.config.dataShape;
   const perSample = dataShape.reduce((a, b) => a * b, 1);
-  const labels = sampleClasses(trained, n, options.classes);
+  const labels = sampleClasses(trained, n, options.classes, first);
   const dim = trained.model.config.condVectorDim;
   if (dim > 0 && !options.memory) throw new Error(`model '${trained.name}' is conditioned on memory snippets: pass a bank (--bank DIR)`);
   if (dim === 0 && options.memory) throw new Error(`model '${trained.name}' is not memory-conditioned: drop --bank`);
@@ -141,8 +149,12 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
     throw new AccelSettingError(`a guidance interval does not combine with ${caching.method}: cached features would change batch size between guided and unguided steps`);
   }
   if (options.noise && options.noise.length !== n * perSample) throw new Error(`generate: noise holds ${options.noise.length} values, ${n} samples of ${dataShape.join('x')} need ${n * perSample}`);
+  const switches = options.switches ?? [];
+  for (const s of switches) checkSwitchable(trained, s.model);
   const network = options.network ?? new AcceleratedNetwork(trained.model, trained.params, options.accel, trained.name);
-  const flopsBefore = network.flops;
+  const switched = switches.map((s) => ({ ...s, network: new AcceleratedNetwork(s.model.model, s.model.params, {}, s.model.name) }));
+  const flopsOf = (): number => switched.reduce((sum, s) => sum + s.network.flops, network.flops);
+  const flopsBefore = flopsOf();
   const process = objectiveProcess(trained.config.objective);
   const grid = makeGrid(process, parseGridSpec(options.grid ?? DEFAULT_GRIDS[trained.config.objective.name]), steps);
   const images = new Float32Array(n * perSample);
@@ -151,12 +163,14 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
   try {
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
-      const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : initialNoise(seed, start, count, dataShape);
+      const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : initialNoise(seed, first + start, count, dataShape);
       const snippets = options.memory?.snippets.subarray(start * dim, (start + count) * dim);
       const chunkLabels = labels?.slice(start, start + count).map((c) => BigInt(c));
-      const run = network.run({ sampler, process, grid, noise });
+      const plan = { sampler, process, grid, noise };
+      const run = network.run(plan);
+      const forward = switched.length === 0 ? run.forward : switchingForward(run.forward, switched.map((s) => ({ ...s, forward: s.network.run(plan).forward })));
       let evaluations = 0;
-      const runner = guidedRunner(trained, run.forward, chunkLabels, guidance, { interval: options.guidanceInterval, snippets, onEvaluations: (perSample) => { evaluations += perSample; } });
+      const runner = guidedRunner(trained, forward, chunkLabels, guidance, { interval: options.guidanceInterval, snippets, onEvaluations: (perSample) => { evaluations += perSample; } });
       const { denoiser } = networkDenoiser(trained.config.objective, runner, count);
       const result = await sampler.sample(denoiser, process, noise, grid, { onStep: options.onStep, ...run.samplerOptions });
       images.set(Float32Array.from(result.x), start * perSample);
@@ -165,6 +179,7 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
     }
   } finally {
     if (!options.network) await network.dispose();
+    for (const s of switched) await s.network.dispose();
   }
-  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels: labels ?? options.memory?.labels, nfe, wallS: (performance.now() - started) / 1000, flops: network.flops - flopsBefore };
+  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels: labels ?? options.memory?.labels, nfe, wallS: (performance.now() - started) / 1000, flops: flopsOf() - flopsBefore };
 }

@@ -30,14 +30,14 @@ export interface SnippetChoice {
   entry?: number; // every sample uses this entry
 }
 
-/** The snippets of n samples of `seed` drawn from `bank`. */
-export function drawnConditions(trained: TrainedModel, bank: MemoryBank, n: number, seed: number, choice: SnippetChoice): MemoryConditions {
+/** The snippets of samples first .. first + n - 1 of `seed` drawn from `bank`. */
+export function drawnConditions(trained: TrainedModel, bank: MemoryBank, n: number, seed: number, choice: SnippetChoice, first = 0): MemoryConditions {
   if (choice.entry !== undefined) {
     bank.snippet(choice.entry); // checks the entry exists
     return conditionsOf(bank, new Array<number>(n).fill(choice.entry));
   }
-  const noise = choice.select === 'noise' ? initialNoise(seed, 0, n, trained.config.dataShape) : undefined;
-  return conditionsOf(bank, selectEntries(bank, choice.select, n, seed, noise));
+  const noise = choice.select === 'noise' ? initialNoise(seed, first, n, trained.config.dataShape) : undefined;
+  return conditionsOf(bank, selectEntries(bank, choice.select, n, seed, noise, first));
 }
 
 /** n snippets from a to b (raw snippets; each normalised, blended with t = 0 .. 1, normalised again). */

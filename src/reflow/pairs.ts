@@ -23,7 +23,7 @@ import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
 import { getSampler } from '../diffusion/samplers/index.js';
 import { AcceleratedNetwork } from '../accel/network.js';
 import { DEFAULT_GRIDS, generate } from '../pipeline/generate.js';
-import { loadTrainedModel } from '../pipeline/model-store.js';
+import { type TrainedModel, loadTrainedModel } from '../pipeline/model-store.js';
 import { objectiveProcess } from '../train/objectives.js';
 
 export interface PairSettings {
@@ -53,7 +53,7 @@ const VERSION = 1;
 const NOISE_STREAM = 'reflow-pair-noise';
 
 /** What fixes the bytes of every shard: a resumed run must match it exactly. */
-interface Generation {
+export interface Generation {
   teacher: string; // checkpoint directory of the teacher when the pairs were made
   teacherDigest: string; // sha256 of its weights, so a retrained teacher is not mixed in
   data: string;
@@ -127,8 +127,14 @@ export interface PairRunResult {
   stopped: boolean;
 }
 
-/** Generates the pairs of `settings` into `dir`, or continues an interrupted run there. */
-export async function generatePairs(settings: PairSettings, dir: string, progress: PairProgress = {}): Promise<PairRunResult> {
+/** A pair run's settings checked and resolved against its teacher: what fixes the bytes of every shard. */
+export interface PreparedPairs {
+  teacher: TrainedModel;
+  generation: Generation;
+  nfe: number; // teacher evaluations per pair
+}
+
+export async function preparePairs(settings: PairSettings): Promise<PreparedPairs> {
   for (const key of ['count', 'steps', 'shardSize', 'batch'] as const) {
     if (!Number.isSafeInteger(settings[key]) || settings[key] < 1) throw new Error(`pairs: ${key} must be a positive integer, got ${settings[key]}`);
   }
@@ -151,6 +157,30 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
     batch: settings.batch,
   };
   makeGrid(objectiveProcess(teacher.config.objective), parseGridSpec(generation.grid), generation.steps);
+  return { teacher, generation, nfe: sampler.nfe(settings.steps) };
+}
+
+/** The tensors of pairs [first, first + count): noise, the teacher's sample from it, and the label. */
+export async function makePairShard({ teacher, generation }: PreparedPairs, network: AcceleratedNetwork, shard: { first: number; count: number }): Promise<Map<string, HostTensor>> {
+  const { noise, labels } = pairInputs(generation, shard.first, shard.count);
+  const { images } = await generate(teacher, {
+    sampler: generation.sampler, steps: generation.steps, grid: generation.grid, guidance: generation.guidance, seed: generation.seed, batch: generation.batch,
+    n: shard.count, noise: Float64Array.from(noise), classes: labels && Array.from(labels, Number), network,
+  });
+  const shape = [shard.count, ...generation.dataShape];
+  const tensors = new Map<string, HostTensor>([
+    ['noise', { dtype: 'float32', shape, data: noise }],
+    ['sample', { dtype: 'float32', shape, data: images.data }],
+  ]);
+  if (labels) tensors.set('label', { dtype: 'int64', shape: [shard.count], data: labels });
+  return tensors;
+}
+
+/** A teacher network for makePairShard (dispose it when done). */
+export const pairNetwork = ({ teacher }: PreparedPairs): AcceleratedNetwork => new AcceleratedNetwork(teacher.model, teacher.params, {}, teacher.name);
+
+/** The manifest a directory of these pairs has so far; an error when it holds pairs of other settings. */
+function openDirectory(dir: string, generation: Generation): PairManifest | undefined {
   mkdirSync(dir, { recursive: true });
   const previous = readManifest(dir);
   if (previous) {
@@ -159,19 +189,31 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
       throw new Error(`${dir} holds pairs generated with another ${differs} (${JSON.stringify(previous.generation[differs])}, now ${JSON.stringify(generation[differs])}): use another --out`);
     }
   }
+  return previous;
+}
+
+const encodeShard = (tensors: Map<string, HostTensor>, shard: { first: number; count: number }): Uint8Array =>
+  encodeSafetensors(tensors, { first: String(shard.first), count: String(shard.count) });
+
+const writeManifest = (dir: string, manifest: PairManifest) => writeFileAtomic(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+
+/** Generates the pairs of `settings` into `dir`, or continues an interrupted run there. */
+export async function generatePairs(settings: PairSettings, dir: string, progress: PairProgress = {}): Promise<PairRunResult> {
+  const prepared = await preparePairs(settings);
+  const { generation } = prepared;
+  const previous = openDirectory(dir, generation);
   const listed = new Map((previous?.shards ?? []).map((s) => [s.file, s]));
   const plan = shardPlan(settings.count, settings.shardSize);
-  const manifest: PairManifest = { format: FORMAT, version: VERSION, generation, count: settings.count, nfe: sampler.nfe(settings.steps), shards: [] };
+  const manifest: PairManifest = { format: FORMAT, version: VERSION, generation, count: settings.count, nfe: prepared.nfe, shards: [] };
   for (const shard of plan) {
     const finished = await verifiedShard(dir, shard, listed.get(shard.file), progress.warn);
     if (finished) manifest.shards.push(finished);
   }
   const reused = manifest.shards.length;
-  const writeManifest = () => writeFileAtomic(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-  await writeManifest();
+  await writeManifest(dir, manifest);
   progress.onShard?.(reused, plan.length);
 
-  const network = new AcceleratedNetwork(teacher.model, teacher.params, {}, teacher.name);
+  const network = pairNetwork(prepared);
   let generated = 0;
   let stopped = false;
   try {
@@ -181,24 +223,12 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
         stopped = true;
         break;
       }
-      const { noise, labels } = pairInputs(generation, shard.first, shard.count);
-      const { images } = await generate(teacher, {
-        sampler: generation.sampler, steps: generation.steps, grid: generation.grid, guidance: generation.guidance, seed: generation.seed, batch: generation.batch,
-        n: shard.count, noise: Float64Array.from(noise), classes: labels && Array.from(labels, Number), network,
-      });
-      const sample = images.data;
-      const shape = [shard.count, ...generation.dataShape];
-      const tensors = new Map<string, HostTensor>([
-        ['noise', { dtype: 'float32', shape, data: noise }],
-        ['sample', { dtype: 'float32', shape, data: sample }],
-      ]);
-      if (labels) tensors.set('label', { dtype: 'int64', shape: [shard.count], data: labels });
-      const bytes = encodeSafetensors(tensors, { first: String(shard.first), count: String(shard.count) });
+      const bytes = encodeShard(await makePairShard(prepared, network, shard), shard);
       // The shard first, then the manifest that lists it: a kill in between leaves a finished shard the next run adopts.
       await writeFileAtomic(join(dir, shard.file), bytes);
       manifest.shards.push({ ...shard, sha256: sha256(bytes) });
       manifest.shards.sort((a, b) => a.first - b.first);
-      await writeManifest();
+      await writeManifest(dir, manifest);
       generated++;
       progress.onShard?.(reused + generated, plan.length);
     }
@@ -206,6 +236,27 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
     await network.dispose();
   }
   return { manifest, generated, reused, stopped };
+}
+
+/**
+ * Writes a finished pair directory from shards made elsewhere (by the workers of a sharded run):
+ * the same files, byte for byte, as generatePairs writes for these settings. `shards` must be the
+ * tensors of every shard of the plan, in order.
+ */
+export async function writePairs(prepared: PreparedPairs, dir: string, shards: Map<string, HostTensor>[]): Promise<PairManifest> {
+  const { generation } = prepared;
+  openDirectory(dir, generation);
+  const count = shards.reduce((total, tensors) => total + tensors.get('noise')!.shape[0]!, 0);
+  const plan = shardPlan(count, generation.shardSize);
+  if (plan.length !== shards.length) throw new Error(`pairs: ${shards.length} shards given for a plan of ${plan.length}`);
+  const manifest: PairManifest = { format: FORMAT, version: VERSION, generation, count, nfe: prepared.nfe, shards: [] };
+  for (const [i, shard] of plan.entries()) {
+    const bytes = encodeShard(shards[i]!, shard);
+    await writeFileAtomic(join(dir, shard.file), bytes);
+    manifest.shards.push({ ...shard, sha256: sha256(bytes) });
+  }
+  await writeManifest(dir, manifest);
+  return manifest;
 }
 
 /** The record of a finished shard on disk, or undefined when it must be (re)generated. */

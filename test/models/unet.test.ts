@@ -200,3 +200,50 @@ test('unet: every op is per sample, so a sample does not depend on the rest of i
   const alone = (await runOnce(netTraceFn(model), params, Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, rows(t, 1, 1)])))).out!;
   assert.ok(maxAbsDiff(rows(together, 1, 1), alone) < 1e-5);
 });
+
+test('unet: removed modules compute what the full model computes with those modules silenced', async () => {
+  const full = tinyUNet({ numClasses: 3 });
+  const removedModules = ['enc.0.0', 'enc.1.0.res', 'mid.0.attn', 'dec.0.1'];
+  const student = tinyUNet({ numClasses: 3, removedModules });
+  const params = randomParams(full, 16);
+  const kept = new Map([...student.paramShapes().keys()].map((name) => [name, params.get(name)!]));
+  assert.ok(student.paramCount() < full.paramCount());
+  // The full model with the same modules silenced: a zero last conv makes a residual branch vanish,
+  // zero output layers make a transformer layer the identity, and a decoder block whose shortcut
+  // passes its first input through while its branch is zero is a bypass that ignores its skip.
+  const silenced = new Map([...params].map(([name, t]) => [name, { ...t, data: t.data.slice() }]));
+  const zero = (prefix: string): void => {
+    for (const [name, t] of silenced) if (name.startsWith(prefix)) t.data.fill(0);
+  };
+  for (const prefix of ['enc.0.0.res.conv1.', 'enc.1.0.res.conv1.', 'mid.0.attn.self.out.', 'mid.0.attn.mlp.fc2.', 'dec.0.1.res.conv1.', 'dec.0.1.res.shortcut.']) zero(prefix);
+  const shortcut = silenced.get('dec.0.1.res.shortcut.weight')!;
+  const [outChannels, inChannels] = shortcut.shape as number[];
+  for (let c = 0; c < outChannels!; c++) shortcut.data[c * inChannels! + c] = 1;
+  const inputs = randomInputs(full, 2, 17);
+  const reference = (await runOnce(netTraceFn(full), silenced, inputs)).out!;
+  const out = (await runOnce(netTraceFn(student), kept, inputs)).out!;
+  assert.ok(maxAbsDiff(out, reference) < 1e-5, `max difference ${maxAbsDiff(out, reference)}`);
+  assert.ok(maxAbsDiff(out, (await runOnce(netTraceFn(full), params, inputs)).out!) > 1e-3);
+  const paths = student.modules().map((m) => m.path);
+  for (const path of ['enc.0.0', 'enc.1.0.attn', 'dec.0.1']) assert.equal(paths.includes(path) && path !== 'enc.1.0.attn', false, path);
+  assert.ok(paths.includes('enc.1.0.res') && paths.includes('enc.1.0.attn') && !paths.includes('mid.0.attn'));
+});
+
+test('unet: removable modules follow the shapes, and a bad removal names the setting', () => {
+  const model = tinyUNet();
+  const removable = new Map(model.removableModules().map((m) => [m.path, m.how]));
+  assert.equal(removable.get('enc.0.0'), 'bypass');
+  assert.equal(removable.get('enc.1.0'), undefined, 'enc.1.0 changes the channels: only its layers can go');
+  assert.equal(removable.get('enc.1.0.res'), 'branch');
+  assert.equal(removable.get('enc.1.0.attn'), 'drop');
+  assert.equal(removable.get('enc.0.0.res'), undefined, 'without attention the branch is the block');
+  assert.equal(removable.get('dec.0.0'), undefined);
+  assert.equal(removable.get('dec.0.1.res'), 'branch', 'a decoder block keeps its 1x1 shortcut over the concatenated skip');
+  assert.equal(removable.get('mid'), 'bypass');
+  for (const path of removable.keys()) assert.doesNotThrow(() => tinyUNet({ removedModules: [path] }), path);
+  const rejects = (removedModules: unknown, pattern: RegExp): void => assert.throws(() => tinyUNet({ removedModules }), (e: Error) => e instanceof ModelConfigError && pattern.test(e.message), JSON.stringify(removedModules));
+  rejects(['enc.1.0'], /"enc.1.0", which this config cannot remove \(removable: enc.0.0, /);
+  rejects(['mid', 'mid.0.attn'], /'mid.0.attn' inside 'mid'/);
+  rejects(['mid.1', 'mid.1'], /'mid.1' twice/);
+  rejects([3], /'removedModules' must be a list of strings/);
+});

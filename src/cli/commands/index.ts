@@ -1,6 +1,7 @@
 // Every CLI command, in the order `hasten --help` lists them.
 import type { Command } from '../command.js';
 import { analyzeFeatureChangeCommand, analyzeSkipLossCommand } from './analyze.js';
+import { analyzeRedundancyCommand } from './analyze-redundancy.js';
 import { benchAccelCommand } from './bench-accel.js';
 import { benchEngineCommand } from './bench-engine.js';
 import { benchReflowCommand } from './bench-reflow.js';
@@ -33,4 +34,5 @@ export const commands: Command[] = [
   benchReflowCommand,
   analyzeFeatureChangeCommand,
   analyzeSkipLossCommand,
+  analyzeRedundancyCommand,
 ];

@@ -1,0 +1,142 @@
+// `hasten analyze redundancy`: which U-Net modules cost least to remove (A-SDM's first step), as a
+// ranking table, a JSON record and a bar chart. With --out the rows are logged as they are measured,
+// and --resume continues a run that was stopped.
+
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { type Command, UsageError, parseList, parseNumber } from '../command.js';
+import { REDUNDANCY_DEFAULTS, type RedundancyRow, type RedundancySettings, redundancy, redundancyChart } from '../../bench/redundancy.js';
+import { CompressError, requireUNet } from '../../compress/assemble.js';
+import { writeFileAtomic } from '../../engine/atomic-write.js';
+import { Progress } from '../progress.js';
+import { asUsageError, checkSampler, openModel } from './sample.js';
+
+const ROWS_FILE = 'redundancy.jsonl';
+
+/** --levels as positive numbers. */
+function parseLevels(raw: string | boolean | undefined): number[] | undefined {
+  const items = parseList(raw);
+  if (!items) return undefined;
+  const levels = items.map((item) => {
+    const value = Number(item);
+    if (!(value > 0 && Number.isFinite(value))) throw new UsageError(`--levels: '${item}' is not a noise level > 0`);
+    return value;
+  });
+  if (levels.length === 0) throw new UsageError('--levels: give at least one noise level, e.g. 0.1,1,10');
+  return levels;
+}
+
+/** The rows a stopped run logged, provided it ran with the same settings. */
+function previousRows(path: string, header: string): RedundancyRow[] {
+  if (!existsSync(path)) throw new UsageError(`--resume: no ${ROWS_FILE} in ${dirname(path)}`);
+  const [first, ...rest] = readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '');
+  if (first !== header) throw new UsageError(`--resume: ${path} was measured with other settings (${first}); resume with the same options or use another --out`);
+  const rows: RedundancyRow[] = [];
+  for (const line of rest) {
+    try {
+      rows.push(JSON.parse(line) as RedundancyRow);
+    } catch {
+      break; // a line cut short by a kill: measured again
+    }
+  }
+  return rows;
+}
+
+const fixed = (value: number | undefined, digits = 4): string => (value === undefined ? '-' : value.toPrecision(digits));
+
+export const analyzeRedundancyCommand: Command = {
+  path: ['analyze', 'redundancy'],
+  summary: 'remove each U-Net block and layer in turn (no retraining): damage against FLOPs and time saved',
+  options: {
+    model: { type: 'string', placeholder: 'NAME|PATH', description: 'a shipped model name or a training output directory (a U-Net)' },
+    modules: { type: 'string', placeholder: 'P,P,...', description: 'module paths to remove in turn (default: every removable one)' },
+    levels: { type: 'string', placeholder: 'S,S,...', description: `noise levels of the one-step comparison on real images (default: ${REDUNDANCY_DEFAULTS.noiseLevels.join(',')})` },
+    'level-n': { type: 'string', placeholder: 'N', description: 'real images per noise level', default: String(REDUNDANCY_DEFAULTS.levelN) },
+    sampler: { type: 'string', placeholder: 'NAME', description: 'sampler of the end-result comparison', default: REDUNDANCY_DEFAULTS.sampler },
+    steps: { type: 'string', placeholder: 'N', description: 'its steps', default: String(REDUNDANCY_DEFAULTS.steps) },
+    n: { type: 'string', placeholder: 'N', description: 'samples of the end-result comparison (FD and accuracy at this n)', default: String(REDUNDANCY_DEFAULTS.n) },
+    seed: { type: 'string', placeholder: 'S', description: 'noise seed of both comparisons', default: String(REDUNDANCY_DEFAULTS.seed) },
+    'timing-batch': { type: 'string', placeholder: 'B', description: 'batch of the timed forward passes', default: String(REDUNDANCY_DEFAULTS.timingBatch) },
+    repeats: { type: 'string', placeholder: 'N', description: 'interleaved full/pruned timing pairs (median ratio)', default: String(REDUNDANCY_DEFAULTS.timingRepeats) },
+    out: { type: 'string', placeholder: 'DIR', description: `log rows to DIR/${ROWS_FILE} as they are measured; write redundancy.json and redundancy.svg there at the end` },
+    resume: { type: 'boolean', description: `continue the run logged in --out DIR (same options)` },
+    plot: { type: 'string', placeholder: 'FILE', description: 'write the ranking chart (SVG) here' },
+    json: { type: 'boolean', description: 'print one JSON object with the figures' },
+  },
+  details: 'Removal: a block bypassed (output = input, a decoder block then ignores its skip), a residual branch dropped (the shortcut stays), an attention layer dropped.\nrmse@S = RMSE of the denoised output against the full model on real images noised at level S; sample = RMSE of the end result from the same noise.\nRows are sorted by the end result\'s RMSE: the cheapest removals first. Wall speedup: median over interleaved pairs, one forward pass each.',
+  async run(values) {
+    const settings: RedundancySettings = {
+      ...REDUNDANCY_DEFAULTS,
+      ...(parseList(values.modules) && { modules: parseList(values.modules) }),
+      ...(parseLevels(values.levels) && { noiseLevels: parseLevels(values.levels)! }),
+      levelN: parseNumber('level-n', values['level-n'], { integer: true, min: 2 })!,
+      sampler: checkSampler(values.sampler),
+      steps: parseNumber('steps', values.steps, { integer: true, min: 1 })!,
+      n: parseNumber('n', values.n, { integer: true, min: 2 })!,
+      seed: parseNumber('seed', values.seed, { integer: true, min: 0 })!,
+      timingBatch: parseNumber('timing-batch', values['timing-batch'], { integer: true, min: 1 })!,
+      timingRepeats: parseNumber('repeats', values.repeats, { integer: true, min: 1 })!,
+    };
+    if (values.resume && typeof values.out !== 'string') throw new UsageError('--resume needs --out DIR, the run to continue');
+    const trained = await openModel(values.model);
+    const out = typeof values.out === 'string' ? values.out : undefined;
+    const header = JSON.stringify({ model: trained.name, saveId: trained.saveId, ...settings });
+    const rowsPath = out && join(out, ROWS_FILE);
+    const previous = rowsPath && values.resume ? previousRows(rowsPath, header) : [];
+    if (out && rowsPath) {
+      try {
+        mkdirSync(out, { recursive: true });
+        await writeFileAtomic(rowsPath, [header, ...previous.map((row) => JSON.stringify(row))].map((line) => `${line}\n`).join(''));
+      } catch (error) {
+        throw new UsageError(`--out: cannot write to '${out}': ${(error as Error).message}`);
+      }
+    }
+    let total: number;
+    try {
+      const unet = requireUNet(trained.model, `model '${trained.name}'`);
+      total = settings.modules?.length ?? unet.removableModules().filter((m) => !unet.config.removedModules.includes(m.path)).length;
+    } catch (error) {
+      throw error instanceof CompressError ? new UsageError(error.message) : error;
+    }
+    const progress = values.json ? undefined : new Progress({ label: 'redundancy', total, unit: 'module' }, previous.length);
+    let result;
+    try {
+      result = await redundancy(trained, settings, {
+        previous,
+        onRow: (row, done) => {
+          if (rowsPath) appendFileSync(rowsPath, `${JSON.stringify(row)}\n`);
+          progress?.update(done, { module: row.path });
+        },
+      });
+    } catch (error) {
+      throw asUsageError(error);
+    } finally {
+      progress?.finish();
+    }
+    const chart = redundancyChart(result);
+    if (out) {
+      writeFileSync(join(out, 'redundancy.json'), `${JSON.stringify(result, null, 2)}\n`);
+      writeFileSync(join(out, 'redundancy.svg'), chart);
+    }
+    if (typeof values.plot === 'string') {
+      try {
+        writeFileSync(values.plot, chart);
+      } catch (error) {
+        throw new UsageError(`--plot: cannot write '${values.plot}': ${(error as Error).message}`);
+      }
+    }
+    if (values.json) {
+      console.log(JSON.stringify(result));
+      return;
+    }
+    const { full } = result;
+    console.log(`${result.model}: ${result.sampler}, ${result.steps} steps, n = ${result.n}; full model ${fixed(full.gflops)} GFLOPs, FD ${fixed(full.fd)} (floor ${fixed(full.fd_floor)}), accuracy ${fixed(full.accuracy)}`);
+    const levels = result.noiseLevels.map((s) => `rmse@${s}`);
+    const columns = ['module', 'how', 'FLOPs saved', 'speedup', ...levels, 'sample', 'FD', 'accuracy'];
+    console.log(columns.map((c, i) => (i === 0 ? c.padEnd(16) : c.padStart(11))).join(' '));
+    for (const row of result.rows) {
+      const cells = [row.how, `${(100 * row.flops_saved).toFixed(1)}%`, `${row.wall_speedup.toFixed(2)}x`, ...row.rmse_by_level.map((v) => fixed(v, 3)), fixed(row.rmse_sample, 3), fixed(row.fd), fixed(row.accuracy, 3)];
+      console.log([row.path.padEnd(16), ...cells.map((c) => c.padStart(11))].join(' '));
+    }
+  },
+};
