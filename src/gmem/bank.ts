@@ -13,6 +13,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dataset, DatasetBatch } from '../data/dataset.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
+import { InputError } from '../engine/input-error.js';
 import type { HostTensor } from '../engine/host-tensor.js';
 import { RngStream, type Seed } from '../engine/rng.js';
 import { loadSafetensors, saveSafetensors } from '../engine/safetensors.js';
@@ -24,7 +25,7 @@ export const BANK_FORMAT = 'hasten-memory-bank';
 const BANK_VERSION = 1;
 
 /** A problem with a bank or its use (width mismatch, bad entry, torn files): one line for the user. */
-export class BankError extends Error {
+export class BankError extends InputError {
   override name = 'BankError';
 }
 

@@ -190,7 +190,7 @@ export interface TrainEncoderOptions {
   augment?: Partial<AugmentSettings>;
   resume?: boolean; // continue out/checkpoint with its saved settings; settings.steps, if given, sets the new total
   threads?: number;
-  onStep?: (step: number, metrics: { loss: number; accuracy: number; lr: number }) => void;
+  onStep?: (step: number, metrics: { loss: number; accuracy: number; lr: number }, totalSteps: number) => void;
   shouldStop?: () => boolean; // checked after every step: true saves a checkpoint and returns
 }
 
@@ -258,7 +258,7 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<{ enco
       step++;
       const metrics = { loss: result.loss, accuracy: result.metrics.accuracy!, lr };
       if (step % 10 === 0) appendFileSync(log, `${JSON.stringify({ step, ...metrics, seconds: (performance.now() - started) / 1000 })}\n`);
-      options.onStep?.(step, metrics);
+      options.onStep?.(step, metrics, record.steps);
       stopped = options.shouldStop?.() ?? false;
       if (step % record.checkpointEvery === 0 || step === record.steps || stopped) await save(step);
       if (stopped) break;

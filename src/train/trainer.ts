@@ -20,25 +20,30 @@ import { initParams, checkParams } from '../models/init.js';
 import { tokenizeCaptions } from '../models/embeddings.js';
 import { type ObjectiveSettings, prepareBatch } from './objectives.js';
 import { weightedLoss } from './loss.js';
+import type { Conditioning } from './model-for-data.js';
 import { Progress } from '../cli/progress.js';
+
+export const LR_DECAYS = ['constant', 'cosine', 'linear'] as const;
+export type LrDecay = (typeof LR_DECAYS)[number];
 
 export interface TrainConfig {
   data: string; // dataset spec, e.g. 'shapes' or 'toy2d:two-moons'
   resolution?: number; // image side for image datasets that take one
   model: ModelConfig; // resolved model config
   objective: ObjectiveSettings;
-  cond: 'none' | 'class' | 'caption' | 'memory'; // what the model is conditioned on ('memory': GMem snippets of a bank; see src/gmem/training.ts)
+  cond: Conditioning; // what the model is conditioned on ('memory': GMem snippets of a bank; see src/gmem/training.ts)
   steps: number; // total optimizer steps
   batch: number; // samples per step
   lr: number; // peak learning rate
   warmup: number; // linear warm-up steps
-  lrDecay: 'constant' | 'cosine' | 'linear'; // shape of the learning rate after warm-up
+  lrDecay: LrDecay; // shape of the learning rate after warm-up
   clipGradNorm: number; // global gradient-norm clip; 0 turns it off
   emaHalfLifeImages: number; // EMA half-life in training images (EDM style, with ramp-up)
   labelDropout: number; // probability of replacing the condition by the null condition, for classifier-free guidance
   seed: number; // seeds initialisation, data order and noise
   init?: string; // start from this checkpoint's parameters (its EMA when present): a fine-tune
   checkpointEvery: number; // steps between checkpoints
+  snapshotEvery?: number; // steps between kept copies of the EMA weights in out/snapshots/step-<N> (a quality-vs-images curve); absent or 0: none
   logEvery: number; // steps between JSONL log lines
   /** Train on the images of a memory bank (and, with cond 'memory', on their snippets): settings read by src/gmem/training.ts. */
   bank?: Record<string, unknown>;
@@ -151,6 +156,13 @@ async function trimLog(logPath: string, startStep: number): Promise<void> {
   if (kept.length < lines.length) await writeFileAtomic(logPath, kept.map((line) => `${line}\n`).join(''));
 }
 
+/** Where the EMA weights of step `step` are kept: a checkpoint any command that takes a model reads. */
+export const snapshotDir = (out: string, step: number): string => join(out, 'snapshots', `step-${step}`);
+
+async function saveSnapshot(out: string, step: number, ema: ParamTree, config: object): Promise<void> {
+  await saveCheckpoint(snapshotDir(out, step), { params: ema, config, step });
+}
+
 /** Trains (or resumes) into `out`, on `source` (default: the config's objective on its dataset); the checkpoint holds everything needed to sample. */
 export async function train(config: TrainConfig, out: string, { resume = false, callbacks = {}, source }: { resume?: boolean; callbacks?: TrainerCallbacks; source?: BatchSource } = {}): Promise<TrainResult> {
   const dataset = openDataset(config.data, { resolution: config.resolution });
@@ -221,6 +233,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
       progress?.update(current, { loss: result.loss, lr });
       const stopRequested = callbacks.shouldStop?.() ?? false;
       if (current % config.checkpointEvery === 0 || current === config.steps || stopRequested) await save(current);
+      if (config.snapshotEvery && current % config.snapshotEvery === 0) await saveSnapshot(out, current, ema, { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null });
       if (stopRequested) {
         stopped = true;
         break;

@@ -32,7 +32,7 @@ test('gmem bank -> train --cond memory -> sample: noise-tied, a chosen entry, an
   const run = join(dir, 'run');
   const config = JSON.stringify({ patchSize: 2, width: 16, depth: 2, heads: 2, projectorBlock: 1 });
   const trained = await hasten('train', '--data', 'shapes', '--resolution', '8', '--model', 'dit', '--model-config', config, '--objective', 'rf', '--cond', 'memory',
-    '--bank', bank, '--repa', '0.5', '--cosine', '1', '--steps', '2', '--batch', '4', '--out', run, '--json');
+    '--bank', bank, '--repa', '0.5', '--cosine', '1', '--steps', '2', '--batch', '4', '--snapshot-every', '1', '--out', run, '--json');
   assert.equal(trained.code, 0, trained.err.join('\n'));
   const resumed = await hasten('train', '--resume', '--out', run, '--steps', '3', '--json');
   assert.equal(resumed.code, 0, resumed.err.join('\n'));
@@ -44,6 +44,8 @@ test('gmem bank -> train --cond memory -> sample: noise-tied, a chosen entry, an
     assert.equal(sampled.code, 0, `${extra.join(' ')}: ${sampled.err.join('\n')}`);
   }
   assert.ok(existsSync(png));
+  const fromSnapshot = await hasten('sample', '--model', join(run, 'snapshots', 'step-2'), '--bank', bank, '--sampler', 'rf-euler', '--steps', '1', '--n', '2', '--out', png);
+  assert.equal(fromSnapshot.code, 0, fromSnapshot.err.join('\n'));
 });
 
 test('gmem: clear errors for a missing bank, a width mismatch and a bank on a plain model', async () => {
