@@ -122,7 +122,7 @@ export function bankSource(config: TrainConfig, { bank, dataset, encoder, tokenS
     return order.permutation[position - epoch * count]!;
   };
   return {
-    capture: encoder ? ['projector'] : [],
+    capture: new Set(encoder ? ['projector'] : []),
     async feeds(step) {
       const B = config.batch;
       const items = Array.from({ length: B }, (_, b) => itemAt(step * B + b));

@@ -92,13 +92,16 @@ export function checkpointDir(out: string): string {
 /**
  * What a run learns from: the feeds of each step (the network inputs x, noise and label or caption,
  * plus whatever `loss` reads) and the loss of the network's output. Feeds must depend only on the
- * step, so that a resumed run sees exactly the batches an uninterrupted one would have.
+ * step, so that a resumed run sees exactly the batches an uninterrupted one would have. A loss may
+ * also read the outputs of modules it names in `capture` (feature distillation), read parameters
+ * outside the model that never train (`frozen`, e.g. a feature network's), and return named terms
+ * beside the loss, which the log records.
  */
 export interface BatchSource {
   feeds(step: number): Record<string, HostTensor> | Promise<Record<string, HostTensor>>;
-  /** Module paths whose outputs `loss` reads too (e.g. REPA's projector), by path. */
-  capture?: readonly string[];
-  loss(output: Tensor, inputs: Record<string, Tensor>, captured: ReadonlyMap<string, Tensor>): Tensor;
+  loss(output: Tensor, inputs: Record<string, Tensor>, captured: ReadonlyMap<string, Tensor>): Tensor | ({ loss: Tensor } & Record<string, Tensor>);
+  capture?: ReadonlySet<string>;
+  frozen?: ParamTree;
 }
 
 /** The conditioning feeds of one step, with classifier-free guidance's dropout to the null condition. */
@@ -163,8 +166,16 @@ async function saveSnapshot(out: string, step: number, ema: ParamTree, config: o
   await saveCheckpoint(snapshotDir(out, step), { params: ema, config, step });
 }
 
-/** Trains (or resumes) into `out`, on `source` (default: the config's objective on its dataset); the checkpoint holds everything needed to sample. */
-export async function train(config: TrainConfig, out: string, { resume = false, callbacks = {}, source }: { resume?: boolean; callbacks?: TrainerCallbacks; source?: BatchSource } = {}): Promise<TrainResult> {
+export interface TrainOptions {
+  resume?: boolean;
+  callbacks?: TrainerCallbacks;
+  source?: BatchSource; // default: the config's objective on its dataset
+  /** Which model parameters train; the others stay at their starting values (default: all train). */
+  trainable?: (name: string) => boolean;
+}
+
+/** Trains (or resumes) into `out`; the checkpoint holds everything needed to sample. */
+export async function train(config: TrainConfig, out: string, { resume = false, callbacks = {}, source, trainable }: TrainOptions = {}): Promise<TrainResult> {
   const dataset = openDataset(config.data, { resolution: config.resolution });
   const batches = source ?? objectiveSource(config, dataset);
   const model = createModel(config.model);
@@ -192,19 +203,22 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
     startStep = loaded.step ?? 0;
   }
 
-  const step = new TrainStep(params, (graph, inputs) => {
-    const ctx = new ModuleContext(graph, { capture: new Set(batches.capture ?? []) });
+  const fixed: ParamTree = new Map([...params].filter(([name]) => trainable && !trainable(name)));
+  const trained: ParamTree = new Map([...params].filter(([name]) => !fixed.has(name)));
+  if (trained.size === 0) throw new Error('no parameter of the model trains: the trainable filter matched none');
+  const step = new TrainStep(trained, (graph, inputs) => {
+    const ctx = new ModuleContext(graph, { capture: batches.capture });
     const output = model.forward(ctx, { x: inputs.x!, noise: inputs.noise!, label: inputs.label, caption: inputs.caption, condVector: inputs.condVector });
-    const captured = new Map((batches.capture ?? []).map((path) => [path, ctx.captured.get(cacheName(path))!]));
-    return batches.loss(output, inputs, captured);
-  }, { clipGradNorm: config.clipGradNorm });
+    return batches.loss(output, inputs, new Map([...(batches.capture ?? [])].map((path) => [path, ctx.captured.get(cacheName(path))!])));
+  }, { clipGradNorm: config.clipGradNorm, frozen: new Map([...fixed, ...(batches.frozen ?? [])]) });
   if (restoredOptimizer) step.loadStateTensors(restoredOptimizer, ckpt);
   if (!ema || ema.size === 0) ema = cloneParams(step.params);
+  for (const name of fixed.keys()) ema.delete(name);
 
   const schedule = learningRateSchedule({ peak: config.lr, warmupSteps: config.warmup, decay: config.lrDecay, totalSteps: Math.max(config.steps, config.warmup + 1) });
   const save = async (at: number): Promise<void> => {
-    const extra = new Map([...withPrefix(EMA_PREFIX, ema!), ...withPrefix(OPTIMIZER_PREFIX, step.stateTensors())]);
-    await saveCheckpoint(ckpt, { params: step.params, config: { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null }, extra, step: at });
+    const extra = new Map([...withPrefix(EMA_PREFIX, new Map([...fixed, ...ema!])), ...withPrefix(OPTIMIZER_PREFIX, step.stateTensors())]);
+    await saveCheckpoint(ckpt, { params: new Map([...fixed, ...step.params]), config: { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null }, extra, step: at });
   };
 
   const progress = callbacks.quiet ? undefined : new Progress({ label: 'train', total: config.steps, unit: 'it' }, startStep);
@@ -226,14 +240,14 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
       current++;
       lastLoss = result.loss;
       if (current % config.logEvery === 0 || current === config.steps) {
-        const entry = { step: current, loss: result.loss, grad_norm: result.gradNorm, lr, seconds: (performance.now() - started) / 1000 };
+        const entry = { step: current, loss: result.loss, ...result.metrics, grad_norm: result.gradNorm, lr, seconds: (performance.now() - started) / 1000 };
         appendFileSync(logPath, `${JSON.stringify(entry)}\n`);
         callbacks.onLog?.(entry);
       }
       progress?.update(current, { loss: result.loss, lr });
       const stopRequested = callbacks.shouldStop?.() ?? false;
       if (current % config.checkpointEvery === 0 || current === config.steps || stopRequested) await save(current);
-      if (config.snapshotEvery && current % config.snapshotEvery === 0) await saveSnapshot(out, current, ema, { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null });
+      if (config.snapshotEvery && current % config.snapshotEvery === 0) await saveSnapshot(out, current, new Map([...fixed, ...ema]), { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null });
       if (stopRequested) {
         stopped = true;
         break;

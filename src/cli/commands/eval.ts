@@ -2,10 +2,11 @@
 
 import { defineCommand } from '../command.js';
 import { int, json, text } from '../options.js';
-import { generateOptions, parseClasses, samplingOptions } from '../sampling.js';
+import { generateOptions, openSwitches, parseClasses, samplingOptions } from '../sampling.js';
 import { describeAccel } from '../../accel/config.js';
 import { describeSampler } from '../../diffusion/samplers/index.js';
 import { evaluateModel } from '../../pipeline/evaluate-model.js';
+import { describeSwitch } from '../../pipeline/switching.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
 import { memoryConditions, memorySamplingOptions } from '../memory.js';
@@ -25,17 +26,18 @@ export const evalCommand = defineCommand({
     const options = generateOptions(values);
     const trained = await loadTrainedModel(values.model);
     const classes = parseClasses(trained, values.class);
+    const switches = await openSwitches(values.switch);
     const memory = await memoryConditions(trained, values, options.n, options.seed);
     const progress = values.json ? undefined : new Progress({ label: 'eval', total: options.n, unit: 'img' });
     let result;
     try {
-      result = await evaluateModel(trained, { ...options, classes, ...memory, features: values.features, onBatch: (done) => progress?.update(done) });
+      result = await evaluateModel(trained, { ...options, classes, switches, ...memory, features: values.features, onBatch: (done) => progress?.update(done) });
     } finally {
       progress?.finish();
     }
     if (values.json) {
       const guidance = { guidance: options.guidance, ...(options.guidanceInterval && { guidance_interval: [options.guidanceInterval.low, options.guidanceInterval.high] }) };
-      console.log(JSON.stringify({ model: trained.name, sampler: describeSampler(values.sampler), steps: options.steps, ...guidance, accel: describeAccel(options.accel), ...result }));
+      console.log(JSON.stringify({ model: trained.name, sampler: describeSampler(values.sampler), steps: options.steps, ...guidance, accel: describeAccel(options.accel), ...(switches.length > 0 && { switch: switches.map(describeSwitch).join(',') }), ...result }));
       return;
     }
     const rows = Object.entries(result).flatMap(([key, value]): [string, unknown][] =>

@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { analyzeFeatureChangeCommand, analyzeSkipLossCommand } from './analyze.js';
 import { analyzeRedundancyCommand } from './analyze-redundancy.js';
 import { benchAccelCommand } from './bench-accel.js';
+import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
 import { benchReflowCommand } from './bench-reflow.js';
 import { benchSamplers } from './bench-samplers.js';
@@ -27,6 +28,7 @@ export const commands: Command[] = [
   evalCommand,
   exportCommand,
   ...reflowCommands,
+  compressCommand,
   benchEngineCommand,
   benchSamplers,
   benchTrainCommand,

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { defineCommand } from '../command.js';
 import { json, text } from '../options.js';
-import { generateOptions, parseClasses, samplingOptions } from '../sampling.js';
+import { generateOptions, openSwitches, parseClasses, samplingOptions } from '../sampling.js';
 import { imageGrid } from '../../data/image-io.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
 import { generate } from '../../pipeline/generate.js';
@@ -28,11 +28,12 @@ export const sampleCommand = defineCommand({
     const started = performance.now();
     const trained = await loadTrainedModel(values.model);
     const classes = parseClasses(trained, values.class);
+    const switches = await openSwitches(values.switch);
     const memory = await memoryConditions(trained, values, options.n, options.seed);
     const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
     let result;
     try {
-      result = await generate(trained, { ...options, classes, ...memory, onBatch: (done) => progress?.update(done) });
+      result = await generate(trained, { ...options, classes, switches, ...memory, onBatch: (done) => progress?.update(done) });
     } finally {
       progress?.finish();
     }
