@@ -11,7 +11,7 @@ import { availableParallelism, cpus, loadavg, platform, arch } from 'node:os';
 import { type AccelConfig, type AccelFlags, ACCEL_FLAG_HELP, describeAccel, isPlain, parseAccelFlags } from '../accel/config.js';
 import type { CachingMethod } from '../accel/caching.js';
 import { AccelSettingError } from '../accel/errors.js';
-import { AcceleratedNetwork } from '../accel/network.js';
+import { CompiledNetwork } from '../pipeline/sampling-network.js';
 import type { SkipTuning } from '../accel/skip-tuning.js';
 import { openDataset } from '../data/registry.js';
 import { getSampler, stepsForNfe } from '../diffusion/samplers/index.js';
@@ -138,9 +138,9 @@ export async function runAccelBench(trained: TrainedModel, settings: Partial<Acc
   const configs: AccelConfig[] = [{}, ...s.configs.filter((c) => !isPlain(c))];
   const sweepSteps = [...new Set(s.sweepNfe.map((nfe) => stepsForNfe(sampler, nfe)))];
   // Built before any long work, so that a setting that does not fit the model fails at once.
-  const networks = configs.map((config) => new AcceleratedNetwork(trained.model, trained.params, config, trained.name));
+  const networks = configs.map((config) => new CompiledNetwork(trained.model, trained.params, config, trained.name));
   // One network for the whole sweep: rho is a graph input, so no point of the grid recompiles.
-  const sweepNetwork = sweepSteps.length > 0 ? new AcceleratedNetwork(trained.model, trained.params, { skipTuning: constantRho(1) }, trained.name) : undefined;
+  const sweepNetwork = sweepSteps.length > 0 ? new CompiledNetwork(trained.model, trained.params, { skipTuning: constantRho(1) }, trained.name) : undefined;
   const featureNet = shippedFeatureNetDir(openDataset(trained.config.data, { resolution: trained.config.resolution })) ? await openFeatureNet(trained) : undefined;
   if (!featureNet) onProgress(`no feature network fits ${trained.config.data} at ${trained.config.dataShape.join('x')}: FD and accuracy are null`);
   const run = { sampler: s.sampler, steps: s.steps, seed: s.seed };

@@ -60,7 +60,7 @@ test('memory training with REPA and the cosine term: finite losses; a mismatched
   assert.deepEqual(model, { condVectorDim: 6, projectorDim: 8 });
   const cfg = config('memory', { repaWeight: 0.5, cosineWeight: 1, encoder: join(dir, 'encoder') }, { ...model, projectorBlock: 1 });
   const tokenSide = new DiT(cfg.model as never).tokenSide;
-  const result = await train(cfg, join(dir, 'run'), { callbacks: { quiet: true }, source: bankSource(cfg, { ...parts, tokenSide }) });
+  const result = await train(cfg, join(dir, 'run'), { source: bankSource(cfg, { ...parts, tokenSide }) });
   assert.equal(result.step, 2);
   assert.ok(Number.isFinite(result.lastLoss));
   await parts.encoder?.dispose();
