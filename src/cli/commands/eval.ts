@@ -2,7 +2,7 @@
 
 import { defineCommand } from '../command.js';
 import { int, json, text } from '../options.js';
-import { generateOptions, openSwitches, parseClasses, samplingOptions } from '../sampling.js';
+import { generateOptions, openSwitches, parseClasses, samplingOptions, switchOption } from '../sampling.js';
 import { describeAccel } from '../../accel/config.js';
 import { describeSampler } from '../../diffusion/samplers/index.js';
 import { evaluateModel } from '../../pipeline/evaluate-model.js';
@@ -17,6 +17,7 @@ export const evalCommand = defineCommand({
   options: {
     ...samplingOptions,
     ...memorySamplingOptions,
+    switch: switchOption,
     n: int({ placeholder: 'N', min: 2, default: 2000, description: 'samples to generate and compare' }),
     features: text({ placeholder: 'DIR', description: 'feature network for FD/KID (default: the shipped one for the dataset)' }),
     json: json(),

@@ -3,8 +3,10 @@ import type { Command } from '../command.js';
 import { analyzeFeatureChangeCommand, analyzeSkipLossCommand } from './analyze.js';
 import { analyzeRedundancyCommand } from './analyze-redundancy.js';
 import { benchAccelCommand } from './bench-accel.js';
+import { benchCompressCommand } from './bench-compress.js';
 import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
+import { benchGmemCommand } from './bench-gmem.js';
 import { benchReflowCommand } from './bench-reflow.js';
 import { benchSamplers } from './bench-samplers.js';
 import { benchTrainCommand } from './bench-train.js';
@@ -33,7 +35,9 @@ export const commands: Command[] = [
   benchSamplers,
   benchTrainCommand,
   benchAccelCommand,
+  benchCompressCommand,
   benchReflowCommand,
+  benchGmemCommand,
   analyzeFeatureChangeCommand,
   analyzeSkipLossCommand,
   analyzeRedundancyCommand,

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { defineCommand } from '../command.js';
 import { json, text } from '../options.js';
-import { generateOptions, openSwitches, parseClasses, samplingOptions } from '../sampling.js';
+import { generateOptions, openSwitches, parseClasses, samplingOptions, switchOption } from '../sampling.js';
 import { imageGrid } from '../../data/image-io.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
 import { generate } from '../../pipeline/generate.js';
@@ -18,6 +18,7 @@ export const sampleCommand = defineCommand({
   options: {
     ...samplingOptions,
     ...memorySamplingOptions,
+    switch: switchOption,
     out: text({ placeholder: 'FILE.png', required: true, description: 'where to write the grid' }),
     json: json('print { nfe, wall_s, out } as JSON'),
   },
