@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { encodePng } from '../../../src/data/image-io.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -46,6 +47,18 @@ test('gmem bank -> train --cond memory -> sample: noise-tied, a chosen entry, an
   assert.ok(existsSync(png));
   const fromSnapshot = await hasten('sample', '--model', join(run, 'snapshots', 'step-2'), '--bank', bank, '--sampler', 'rf-euler', '--steps', '1', '--n', '2', '--out', png);
   assert.equal(fromSnapshot.code, 0, fromSnapshot.err.join('\n'));
+});
+
+test('gmem bank from a folder of the user\'s images: every image once, no --n needed', async () => {
+  const folder = join(dir, 'my-images');
+  await mkdir(folder, { recursive: true });
+  for (let i = 0; i < 3; i++) {
+    const data = new Uint8Array(12 * 12 * 4).map((_, k) => (k % 4 === 3 ? 255 : (k * (i + 3)) % 251));
+    await writeFile(join(folder, `image-${i}.png`), encodePng({ width: 12, height: 12, data }));
+  }
+  const built = await hasten('gmem', 'bank', '--encoder', encoder, '--data', `folder:${folder}`, '--out', join(dir, 'folder-bank'), '--json');
+  assert.equal(built.code, 0, built.err.join('\n'));
+  assert.equal(JSON.parse(built.out[0]!).entries, 3);
 });
 
 test('gmem: clear errors for a missing bank, a width mismatch and a bank on a plain model', async () => {
