@@ -9,7 +9,7 @@ import { createModel } from '../models/registry.js';
 import { type MemoryConditions, initialNoise } from '../pipeline/generate.js';
 import { drawnConditions, interpolatedConditions, modelBank } from '../pipeline/memory-conditions.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
-import type { Conditioning } from '../train/model-for-data.js';
+import type { ConditioningKind } from '../train/model-for-data.js';
 import type { BatchSource, TrainConfig } from '../train/trainer.js';
 import { choice, int, type OptionValues, list, num, text, UsageError } from './options.js';
 
@@ -23,7 +23,7 @@ export const memoryTrainingOptions = {
 };
 
 /** The bank settings of a new run and the model settings they imply (snippet width, REPA projector); none without --bank. */
-export async function memoryTrainingSettings(values: OptionValues<typeof memoryTrainingOptions>, cond: Conditioning): Promise<{ bank?: MemoryTrainingSettings; model: Record<string, number> }> {
+export async function memoryTrainingSettings(values: OptionValues<typeof memoryTrainingOptions>, cond: ConditioningKind): Promise<{ bank?: MemoryTrainingSettings; model: Record<string, number> }> {
   if (values.bank === undefined) {
     if (cond === 'memory') throw new UsageError('--cond memory needs --bank DIR (build one with hasten gmem bank)');
     return { model: {} };

@@ -8,14 +8,14 @@ import { ModelConfigError } from '../models/layers.js';
 import { type Architecture, type ModelConfig, resolveModelConfig } from '../models/registry.js';
 
 /** What a model is conditioned on; 'memory': GMem snippets of a memory bank (src/gmem), fed as its condVector. */
-export type Conditioning = 'none' | 'class' | 'caption' | 'memory';
-export const CONDITIONINGS: readonly Conditioning[] = ['none', 'class', 'caption', 'memory'];
+export type ConditioningKind = 'none' | 'class' | 'caption' | 'memory';
+export const CONDITIONINGS: readonly ConditioningKind[] = ['none', 'class', 'caption', 'memory'];
 
 /** Caption tokens a caption-conditioned model reads. */
 export const CAPTION_TOKENS = 12;
 
 /** The checked, complete config of an `arch` model for `dataset` with `cond`, plus the user's `settings`. */
-export function modelConfigForData(dataset: Dataset, arch: Architecture, cond: Conditioning, settings: Record<string, unknown> = {}): ModelConfig {
+export function modelConfigForData(dataset: Dataset, arch: Architecture, cond: ConditioningKind, settings: Record<string, unknown> = {}): ModelConfig {
   if (cond === 'class' && !dataset.numClasses) throw new DatasetError(`dataset '${dataset.name}' has no class labels; use --cond none`);
   if (cond === 'caption' && !dataset.hasCaptions) throw new DatasetError(`dataset '${dataset.name}' has no captions`);
   const shape = dataset.shape;

@@ -21,7 +21,7 @@ import { initParams, checkParams } from '../models/init.js';
 import { tokenizeCaptions } from '../models/embeddings.js';
 import { type ObjectiveSettings, prepareBatch } from './objectives.js';
 import { weightedLoss } from './loss.js';
-import type { Conditioning } from './model-for-data.js';
+import type { ConditioningKind } from './model-for-data.js';
 
 export const LR_DECAYS = ['constant', 'cosine', 'linear'] as const;
 export type LrDecay = (typeof LR_DECAYS)[number];
@@ -31,7 +31,7 @@ export interface TrainConfig {
   resolution?: number; // image side for image datasets that take one
   model: ModelConfig; // resolved model config
   objective: ObjectiveSettings;
-  cond: Conditioning; // what the model is conditioned on ('memory': GMem snippets of a bank; see src/gmem/training.ts)
+  cond: ConditioningKind; // what the model is conditioned on ('memory': GMem snippets of a bank; see src/gmem/training.ts)
   steps: number; // total optimizer steps
   batch: number; // samples per step
   lr: number; // peak learning rate
