@@ -14,7 +14,7 @@ export const gmemBankCommand = defineCommand({
   path: ['gmem', 'bank'],
   summary: 'build a memory bank of encoder snippets from a dataset, or compress / extend one',
   options: {
-    encoder: text({ placeholder: 'NAME|PATH', default: 'encoder-shapes', description: 'snippet encoder: a shipped one or a saved one (a train-encoder run\'s encoder/)' }),
+    encoder: text({ placeholder: 'NAME|PATH', description: "snippet encoder: a shipped one (models/NAME) or a saved one (a train-encoder run's encoder/); needed to encode a dataset or --add files" }),
     data: text({ placeholder: 'NAME', description: 'image dataset to encode: shapes, folder:PATH, ...' }),
     n: int({ placeholder: 'N', min: 1, description: 'images to encode (default: all of a folder)' }),
     start: int({ placeholder: 'K', min: 0, default: 0, description: 'first stream position' }),
@@ -31,12 +31,13 @@ export const gmemBankCommand = defineCommand({
     out: text({ placeholder: 'DIR', required: true, description: 'bank directory to write (bank.safetensors + bank.json)' }),
     json: json(),
   },
-  details: 'Example: hasten gmem bank --encoder encoder-shapes --data shapes --n 20000 --mirrored --out runs/bank-shapes',
+  details: 'Example: hasten gmem bank --encoder runs/encoder-shapes/encoder --data shapes --n 20000 --mirrored --out runs/bank-shapes',
   async run(values) {
     if ((values.from === undefined) === (values.data === undefined)) throw new UsageError('give exactly one of --data NAME (encode a dataset) and --from DIR (derive from a bank)');
     if (values.interpolate && values.interpolate.length !== 2) throw new UsageError(`--interpolate expects two entries A,B, got ${values.interpolate.length}`);
     const needsEncoder = values.data !== undefined || values.add !== undefined;
-    const encoder: SnippetEncoder | undefined = needsEncoder ? await loadEncoder(values.encoder) : undefined;
+    if (needsEncoder && values.encoder === undefined) throw new UsageError('--encoder NAME|PATH is required to encode images');
+    const encoder: SnippetEncoder | undefined = needsEncoder ? await loadEncoder(values.encoder!) : undefined;
     const figures: Record<string, unknown> = { out: values.out };
     try {
       let bank: MemoryBank;
@@ -47,7 +48,7 @@ export const gmemBankCommand = defineCommand({
         const progress = values.json ? undefined : new Progress({ label: 'gmem bank', total: count, unit: 'img' });
         const started = performance.now();
         try {
-          bank = await buildBank(encoder!, dataset, { encoderName: values.encoder, count, mirrored: values.mirrored, start: values.start, seed: values.seed, onProgress: (done) => progress?.update(done) });
+          bank = await buildBank(encoder!, dataset, { encoderName: values.encoder!, count, mirrored: values.mirrored, start: values.start, seed: values.seed, onProgress: (done) => progress?.update(done) });
         } finally {
           progress?.finish();
         }
