@@ -21,6 +21,7 @@ import * as F from '../engine/ops/index.js';
 import { learningRateSchedule } from '../engine/optim.js';
 import { RngStream } from '../engine/rng.js';
 import { type CompiledFunction, compile, traceFunction } from '../engine/runtime.js';
+import { OPTIMIZER_STATE_PREFIX } from '../engine/state-names.js';
 import { TrainStep } from '../engine/train-step.js';
 import { averageAndMaxPool, convStages, crossEntropy, initLeCunParams } from '../eval/feature-net.js';
 import { linear } from '../models/layers.js';
@@ -194,7 +195,6 @@ export interface TrainEncoderOptions {
   shouldStop?: () => boolean; // checked after every step: true saves a checkpoint and returns
 }
 
-const OPTIMIZER_PREFIX = 'opt/';
 
 function openImages(spec: string, resolution: number | undefined): Dataset {
   const dataset = openDataset(spec, { resolution });
@@ -221,7 +221,7 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<{ enco
     if (!Number.isSafeInteger(steps) || steps < start) throw new RangeError(`trainEncoder: the run is at step ${start}; --steps must be at least that, got ${steps}`);
     record = { ...saved.training, steps };
     params = loadParamsInto(new Map([...encoderParamShapes(config, true)].map(([name, shape]) => [name, { shape }])), loaded.params, loaded.files.weights);
-    optimizerState = underPrefix(OPTIMIZER_PREFIX, loaded.extra);
+    optimizerState = underPrefix(OPTIMIZER_STATE_PREFIX, loaded.extra);
   } else {
     const dataset = openImages(options.data, options.resolution);
     const settings = { ...ENCODER_TRAINING_DEFAULTS, ...options.settings };
@@ -240,7 +240,7 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<{ enco
   if (optimizerState) trainStep.loadStateTensors(optimizerState, ckpt);
   const schedule = learningRateSchedule({ peak: record.lr, warmupSteps: record.warmup, decay: 'cosine', totalSteps: Math.max(record.steps, record.warmup + 1) });
   const save = (step: number): Promise<unknown> =>
-    saveCheckpoint(ckpt, { params: trainStep.params, config: { model: config, training: record }, extra: withPrefix(OPTIMIZER_PREFIX, trainStep.stateTensors()), step });
+    saveCheckpoint(ckpt, { params: trainStep.params, config: { model: config, training: record }, extra: withPrefix(OPTIMIZER_STATE_PREFIX, trainStep.stateTensors()), step });
   mkdirSync(options.out, { recursive: true });
   const log = join(options.out, 'log.jsonl');
   const started = performance.now();
