@@ -5,6 +5,7 @@ import { int, json, text } from '../options.js';
 import { generateOptions, openSwitches, parseClasses, samplingOptions, switchOption } from '../sampling.js';
 import { describeAccel } from '../../accel/config.js';
 import { describeSampler } from '../../diffusion/samplers/index.js';
+import { EVALUATION_DEFAULTS } from '../../eval/evaluate.js';
 import { evaluateModel } from '../../pipeline/evaluate-model.js';
 import { describeSwitch } from '../../pipeline/switching.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
@@ -20,9 +21,13 @@ export const evalCommand = defineCommand({
     switch: switchOption,
     n: int({ placeholder: 'N', min: 2, default: 2000, description: 'samples to generate and compare' }),
     features: text({ placeholder: 'DIR', description: 'feature network for FD/KID (default: the shipped one for the dataset)' }),
+    'real-sets': int({ placeholder: 'K', min: 2, default: EVALUATION_DEFAULTS.realSets, description: 'independent real sets (and pairs for the floor) behind each mean and ± spread' }),
     json: json(),
   },
-  details: 'Image models report fd, fd_floor, kid, kid_floor, accuracy and class_accuracy (conditional models), nfe, wall_s; point models report swd, swd_floor, mmd, mmd_floor, nfe, wall_s.',
+  details: [
+    'Image models report fd, fd_floor, kid, kid_floor, accuracy and class_accuracy (conditional models), nfe, wall_s; point models report swd, swd_floor, mmd, mmd_floor, nfe, wall_s.',
+    'Each distance is the mean over K independent real sets and each floor over K pairs of them; X_std is the standard deviation over those K (docs/eval.md).',
+  ].join('\n'),
   async run(values) {
     const options = generateOptions(values);
     const trained = await loadTrainedModel(values.model);
@@ -32,7 +37,7 @@ export const evalCommand = defineCommand({
     const progress = values.json ? undefined : new Progress({ label: 'eval', total: options.n, unit: 'img' });
     let result;
     try {
-      result = await evaluateModel(trained, { ...options, classes, switches, ...memory, features: values.features, onBatch: (done) => progress?.update(done) });
+      result = await evaluateModel(trained, { ...options, classes, switches, ...memory, realSets: values['real-sets'], features: values.features, onBatch: (done) => progress?.update(done) });
     } finally {
       progress?.finish();
     }
@@ -41,9 +46,17 @@ export const evalCommand = defineCommand({
       console.log(JSON.stringify({ model: trained.name, sampler: describeSampler(values.sampler), steps: options.steps, ...guidance, accel: describeAccel(options.accel), ...(switches.length > 0 && { switch: switches.map(describeSwitch).join(',') }), ...result }));
       return;
     }
+    for (const line of headlines(result as unknown as Record<string, number>)) console.log(line);
     const rows = Object.entries(result).flatMap(([key, value]): [string, unknown][] =>
       typeof value === 'object' && value !== null ? Object.entries(value).map(([name, inner]) => [`${key}.${name}`, inner]) : [[key, value]]);
     const width = Math.max(...rows.map(([key]) => key.length)) + 2;
     for (const [key, value] of rows) console.log(`${key.padEnd(width)}${typeof value === 'number' && !Number.isInteger(value) ? value.toPrecision(5) : String(value)}`);
   },
 });
+
+/** "FD 0.61 ± 0.08 (floor 0.08 ± 0.05)" for each distance of the evaluation. */
+function headlines(result: Record<string, number>): string[] {
+  const figure = (value: number, std: number): string => `${value.toPrecision(3)} ± ${std.toPrecision(2)}`;
+  return ['fd', 'kid', 'swd', 'mmd'].filter((key) => key in result).map((key) =>
+    `${key.toUpperCase()} ${figure(result[key]!, result[`${key}_std`]!)} (floor ${figure(result[`${key}_floor`]!, result[`${key}_floor_std`]!)})`);
+}
