@@ -11,14 +11,13 @@ import { availableParallelism, cpus, loadavg, platform, arch } from 'node:os';
 import { type AccelConfig, type AccelFlags, ACCEL_FLAG_HELP, describeAccel, isPlain, parseAccelFlags } from '../accel/config.js';
 import type { CachingMethod } from '../accel/caching.js';
 import { AccelSettingError } from '../accel/errors.js';
-import { CompiledNetwork } from '../pipeline/sampling-network.js';
 import type { SkipTuning } from '../accel/skip-tuning.js';
 import { openDataset } from '../data/registry.js';
 import { getSampler, stepsForNfe } from '../diffusion/samplers/index.js';
 import type { ImageEvaluation } from '../eval/evaluate.js';
 import { shippedFeatureNetDir } from '../eval/feature-net.js';
 import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
-import { type GenerateResult, generate } from '../pipeline/generate.js';
+import { type GenerateResult, type SamplingTarget, generate, trainedTarget } from '../pipeline/generate.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
 import { median } from './timing.js';
 
@@ -131,21 +130,24 @@ export function machine(): AccelBenchResult['machine'] {
   return { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), platform: `${platform()}-${arch()}`, node: process.version, load_average: loadavg()[0]!, hasten_ort_spin: process.env.HASTEN_ORT_SPIN ?? null };
 }
 
-export async function runAccelBench(trained: TrainedModel, settings: Partial<AccelBenchSettings> = {}, onProgress: (message: string) => void = () => undefined): Promise<AccelBenchResult> {
+/** `model`: a trained hasten model, or any sampling target (an imported graph), whose rows have no FD or accuracy. */
+export async function runAccelBench(model: TrainedModel | SamplingTarget, settings: Partial<AccelBenchSettings> = {}, onProgress: (message: string) => void = () => undefined): Promise<AccelBenchResult> {
   const s = { ...ACCEL_BENCH_DEFAULTS, ...settings };
   const host = machine(); // before the bench loads the cores itself
   const sampler = getSampler(s.sampler);
   const configs: AccelConfig[] = [{}, ...s.configs.filter((c) => !isPlain(c))];
   const sweepSteps = [...new Set(s.sweepNfe.map((nfe) => stepsForNfe(sampler, nfe)))];
   // Built before any long work, so that a setting that does not fit the model fails at once.
-  const networks = configs.map((config) => new CompiledNetwork(trained.model, trained.params, config, trained.name));
+  const trained = 'params' in model ? model : undefined;
+  const target = trained ? trainedTarget(trained, s.n) : model as SamplingTarget;
+  const networks = configs.map((config) => target.network(config));
   // One network for the whole sweep: rho is a graph input, so no point of the grid recompiles.
-  const sweepNetwork = sweepSteps.length > 0 ? new CompiledNetwork(trained.model, trained.params, { skipTuning: constantRho(1) }, trained.name) : undefined;
-  const featureNet = shippedFeatureNetDir(openDataset(trained.config.data, { resolution: trained.config.resolution })) ? await openFeatureNet(trained) : undefined;
-  if (!featureNet) onProgress(`no feature network fits ${trained.config.data} at ${trained.config.dataShape.join('x')}: FD and accuracy are null`);
+  const sweepNetwork = sweepSteps.length > 0 ? target.network({ skipTuning: constantRho(1) }) : undefined;
+  const featureNet = trained && shippedFeatureNetDir(openDataset(trained.config.data, { resolution: trained.config.resolution })) ? await openFeatureNet(trained) : undefined;
+  if (!featureNet) onProgress(trained ? `no feature network fits ${trained.config.data} at ${trained.config.dataShape.join('x')}: FD and accuracy are null` : `${target.name} has no dataset to compare with: FD and accuracy are null`);
   const run = { sampler: s.sampler, steps: s.steps, seed: s.seed };
   const score = async (result: GenerateResult): Promise<{ fd: number | null; accuracy: number | null; fd_floor: number | null }> => {
-    if (!featureNet) return { fd: null, accuracy: null, fd_floor: null };
+    if (!featureNet || !trained) return { fd: null, accuracy: null, fd_floor: null };
     const scores = (await scoreSamples(trained, result.images, result.labels, s.seed, featureNet)) as ImageEvaluation;
     return { fd: scores.fd, accuracy: scores.accuracy ?? null, fd_floor: scores.fd_floor };
   };
@@ -155,7 +157,7 @@ export async function runAccelBench(trained: TrainedModel, settings: Partial<Acc
     for (let round = 0; round <= s.repeats; round++) {
       onProgress(round === 0 ? `warming up ${networks.length} configs` : `timing round ${round}/${s.repeats}`);
       for (const [i, network] of networks.entries()) {
-        const { wallS } = await generate(trained, { ...run, n: s.timingN, batch: s.timingN, network });
+        const { wallS } = await generate(model, { ...run, n: s.timingN, batch: s.timingN, network });
         if (round > 0) times[i]!.push(wallS);
       }
     }
@@ -167,7 +169,7 @@ export async function runAccelBench(trained: TrainedModel, settings: Partial<Acc
     for (const [i, network] of networks.entries()) {
       const config = describeAccel(configs[i]!);
       onProgress(`scoring ${i + 1}/${networks.length}: ${config}`);
-      const result = await generate(trained, { ...run, n: s.n, batch: s.batch, network });
+      const result = await generate(model, { ...run, n: s.n, batch: s.batch, network });
       await network.dispose(); // its sessions for the scoring batch sizes are not needed again
       const { fd, accuracy, fd_floor } = await score(result);
       const gflops = result.flops / s.n / 1e9;
@@ -187,12 +189,12 @@ export async function runAccelBench(trained: TrainedModel, settings: Partial<Acc
       for (const rho of s.sweepRho) {
         onProgress(`Skip-Tuning sweep: ${steps} steps, rho ${rho}`);
         sweepNetwork!.skipTuning = constantRho(rho);
-        const result = await generate(trained, { ...run, steps, n: s.n, batch: s.batch, network: sweepNetwork });
+        const result = await generate(model, { ...run, steps, n: s.n, batch: s.batch, network: sweepNetwork });
         const { fd, accuracy } = await score(result);
         sweep.push({ nfe: result.nfe, rho, fd, accuracy });
       }
     }
-    return { model: trained.name, sampler: s.sampler, steps: s.steps, n: s.n, timing_n: s.timingN, repeats: s.repeats, fd_floor: fdFloor, rows, sweep, machine: host };
+    return { model: target.name, sampler: s.sampler, steps: s.steps, n: s.n, timing_n: s.timingN, repeats: s.repeats, fd_floor: fdFloor, rows, sweep, machine: host };
   } finally {
     for (const network of networks) await network.dispose();
     await sweepNetwork?.dispose();

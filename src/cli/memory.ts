@@ -6,11 +6,12 @@ import { loadEncoder } from '../gmem/encoder.js';
 import { snippetOfFile } from '../gmem/snippet-of-file.js';
 import { MEMORY_TRAINING_DEFAULTS, type MemoryTrainingSettings, bankSource, memoryModelSettings, openBankParts } from '../gmem/training.js';
 import { createModel } from '../models/registry.js';
-import { type MemoryConditions, initialNoise } from '../pipeline/generate.js';
+import { type MemoryConditions, type SamplingTarget, initialNoise } from '../pipeline/generate.js';
 import { drawnConditions, interpolatedConditions, modelBank } from '../pipeline/memory-conditions.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
 import type { ConditioningKind } from '../train/model-for-data.js';
-import type { BatchSource, TrainConfig } from '../train/trainer.js';
+import type { BatchSource } from '../train/batch-source.js';
+import type { TrainConfig } from '../train/trainer.js';
 import { choice, int, type OptionValues, list, num, text, UsageError } from './options.js';
 
 export const memoryTrainingOptions = {
@@ -60,12 +61,13 @@ async function encodeFile(bank: MemoryBank, file: string): Promise<Float32Array>
 }
 
 /** The snippets (and, for an interpolation, the shared noise) of a memory-conditioned model's n samples; undefined for other models. */
-export async function memoryConditions(trained: TrainedModel, values: OptionValues<typeof memorySamplingOptions>, n: number, seed: number): Promise<{ memory: MemoryConditions; noise?: Float64Array } | undefined> {
+export async function memoryConditions(model: TrainedModel | SamplingTarget, values: OptionValues<typeof memorySamplingOptions>, n: number, seed: number): Promise<{ memory: MemoryConditions; noise?: Float64Array } | undefined> {
   const given = (['snippet', 'snippet-from', 'interpolate', 'bank'] as const).filter((flag) => values[flag] !== undefined);
-  if (trained.model.config.condVectorDim === 0) {
-    if (given.length > 0) throw new UsageError(`model '${trained.name}' is not memory-conditioned: drop --${given[0]}`);
+  if (!('params' in model) || model.model.config.condVectorDim === 0) {
+    if (given.length > 0) throw new UsageError(`model '${model.name}' is not memory-conditioned: drop --${given[0]}`);
     return undefined;
   }
+  const trained = model;
   const chosen = given.filter((flag) => flag !== 'bank');
   if (chosen.length > 1) throw new UsageError(`--${chosen[0]} and --${chosen[1]} choose the snippets in different ways: give one`);
   const bank = await modelBank(trained, values.bank);

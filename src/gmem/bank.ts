@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../engine/atomic-write.js';
 import { InputError } from '../engine/input-error.js';
 import type { HostTensor } from '../engine/host-tensor.js';
 import { RngStream, type Seed } from '../engine/rng.js';
-import { loadSafetensors, saveSafetensors } from '../engine/safetensors.js';
+import { loadSafetensors, saveSafetensors } from '../engine/safetensors-file.js';
 import { symmetricEigen } from '../eval/frechet.js';
 import { mirrorImages } from '../data/folder.js';
 import type { SnippetEncoder } from './encoder.js';

@@ -16,12 +16,11 @@ import type { Dataset } from '../data/dataset.js';
 import { openDataset } from '../data/registry.js';
 import { mirrorImages } from '../data/folder.js';
 import type { Tensor } from '../engine/graph.js';
-import type { HostTensor } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';
 import { RngStream } from '../engine/rng.js';
 import { weightedLoss } from '../train/loss.js';
-import { prepareBatch } from '../train/objectives.js';
-import { type BatchSource, type TrainConfig, conditioningFeeds } from '../train/trainer.js';
+import type { TrainConfig } from '../train/trainer.js';
+import { type BatchSource, conditioningFeeds, objectiveFeeds } from '../train/batch-source.js';
 import { BankError, type MemoryBank, loadBank } from './bank.js';
 import { type SnippetEncoder, encoderMapShape, loadEncoder } from './encoder.js';
 
@@ -131,14 +130,7 @@ export function bankSource(config: TrainConfig, { bank, dataset, encoder, tokenS
       const flipped = Array.from(coins, (u) => u < settings.flip);
       flipped.forEach((flip, b) => flip && mirrorImages(batch.x.data.subarray(b * perImage, (b + 1) * perImage), side));
       const maps = encoder && (await encoder.encode(batch.x)).maps;
-      const prepared = prepareBatch(config.objective, batch.x.data, B, config.seed, step);
-      const shape = [B, ...dataset.shape];
-      const feeds: Record<string, HostTensor> = {
-        x: { dtype: 'float32', shape, data: prepared.input },
-        noise: { dtype: 'float32', shape: [B], data: prepared.noiseLabel },
-        target: { dtype: 'float32', shape, data: prepared.target },
-        weight: { dtype: 'float32', shape: [B], data: prepared.weight },
-      };
+      const feeds = objectiveFeeds(config, batch.x.data, dataset.shape, step);
       if (config.cond === 'memory') {
         const snippets = bank.normalisedRows(items, flipped);
         const dim = bank.dim;

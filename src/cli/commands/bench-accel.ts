@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import type { AccelConfig } from '../../accel/config.js';
 import { ACCEL_BENCH_DEFAULTS, type AccelBenchResult, DEFAULT_BENCH_CONFIGS, parseBenchConfig, runAccelBench } from '../../bench/accel.js';
 import { lineChart } from '../../plot/svg.js';
-import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { defineCommand } from '../command.js';
 import { flag, int, json, list, text, UsageError } from '../options.js';
-import { modelOption, samplerName } from '../sampling.js';
+import { conditioningOptions, modelOption, openSamplingModel, samplerName } from '../sampling.js';
 
 const D = ACCEL_BENCH_DEFAULTS;
 
@@ -76,6 +75,7 @@ export const benchAccelCommand = defineCommand({
   summary: 'compare training-free accelerations with the plain model: speedup, FLOPs, FD, accuracy, drift',
   options: {
     model: modelOption,
+    ...conditioningOptions,
     sampler: samplerName('sampler of every config', D.sampler),
     steps: int({ placeholder: 'N', min: 1, default: D.steps, description: 'sampler steps of every config' }),
     n: int({ placeholder: 'N', min: 2, default: D.n, description: 'samples scored per config and per sweep point' }),
@@ -118,8 +118,8 @@ export const benchAccelCommand = defineCommand({
         throw new UsageError(`--plots: cannot create '${plots}': ${(error as Error).message}`);
       }
     }
-    const trained = await loadTrainedModel(values.model);
-    const result = await runAccelBench(trained, settings, (message) => process.stderr.write(`bench accel: ${message}\n`));
+    const { model } = await openSamplingModel({ ...values, n: settings.n });
+    const result = await runAccelBench(model, settings, (message) => process.stderr.write(`bench accel: ${message}\n`));
     if (plots !== undefined) writePlots(plots, result);
     console.log(values.json ? JSON.stringify(result, null, 2) : formatTables(result));
   },
