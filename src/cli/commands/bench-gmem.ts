@@ -6,6 +6,7 @@ import { choice, flag, int, json, list, text, UsageError } from '../options.js';
 import { samplerName } from '../sampling.js';
 import { benchGmem } from '../../bench/gmem.js';
 import { SNIPPET_SELECTIONS } from '../../gmem/bank.js';
+import { EVALUATION_DEFAULTS } from '../../eval/evaluate.js';
 
 export const benchGmemCommand = defineCommand({
   path: ['bench', 'gmem'],
@@ -21,7 +22,7 @@ export const benchGmemCommand = defineCommand({
     'snippet-select': choice(SNIPPET_SELECTIONS, { placeholder: 'HOW', default: 'uniform', description: 'how memory runs draw snippets' }),
     seed: int({ placeholder: 'S', min: 0, default: 0, description: 'noise seed (real sets from seed + 1,000,003)' }),
     batch: int({ placeholder: 'B', min: 1, default: 100, description: 'samples per network call' }),
-    bootstrap: int({ placeholder: 'N', min: 2, default: 20, description: 'bootstrap resamples of fd_std' }),
+    'real-sets': int({ placeholder: 'K', min: 2, default: EVALUATION_DEFAULTS.realSets, description: 'independent real sets behind fd, fd_std and fd_floor (as hasten eval)' }),
     cache: text({ placeholder: 'FILE.jsonl', description: 'rows already measured: read, and new rows appended (the benchmark resumes)' }),
     json: json(),
   },
@@ -34,7 +35,7 @@ export const benchGmemCommand = defineCommand({
     });
     const result = await benchGmem({
       runs, n: values.n, finalN: values['final-n'], sampler: values.sampler, steps: values.steps, guidance: values.guidance,
-      memoryGuidance: values['memory-guidance'], select: values['snippet-select'], seed: values.seed, batch: values.batch, bootstrap: values.bootstrap, cache: values.cache,
+      memoryGuidance: values['memory-guidance'], select: values['snippet-select'], seed: values.seed, batch: values.batch, realSets: values['real-sets'], cache: values.cache,
       onRow: (row) => {
         if (!values.json) console.log(`${row.run.padEnd(16)} images ${String(row.images).padStart(9)}  fd ${row.fd.toFixed(3)} ± ${row.fd_std.toFixed(3)} (floor ${row.fd_floor.toFixed(3)})  accuracy ${row.accuracy === null ? '-' : (100 * row.accuracy).toFixed(1) + '%'}  guidance ${row.guidance}  nfe ${row.nfe}`);
       },
