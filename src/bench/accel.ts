@@ -16,7 +16,7 @@ import type { SkipTuning } from '../accel/skip-tuning.js';
 import { openDataset } from '../data/registry.js';
 import { getSampler, stepsForNfe } from '../diffusion/samplers/index.js';
 import type { ImageEvaluation } from '../eval/evaluate.js';
-import { shippedFeatureNetDir } from '../eval/feature-net.js';
+import { type FeatureNet, shippedFeatureNetDir } from '../eval/feature-net.js';
 import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
 import { type GenerateResult, generate } from '../pipeline/generate.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
@@ -131,7 +131,31 @@ function machine(): AccelBenchResult['machine'] {
   return { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), platform: `${platform()}-${arch()}`, node: process.version, load_average: loadavg()[0]!, hasten_ort_spin: process.env.HASTEN_ORT_SPIN ?? null };
 }
 
-export async function runAccelBench(trained: TrainedModel, settings: Partial<AccelBenchSettings> = {}, onProgress: (message: string) => void = () => undefined): Promise<AccelBenchResult> {
+/** One point of the Skip-Tuning sweep: sampler steps and a constant rho. */
+export interface SweepGridPoint {
+  steps: number;
+  rho: number;
+}
+
+/** The sweep's points, steps-major: the order of AccelBenchResult.sweep. */
+export const sweepGrid = (steps: number[], rhos: number[]): SweepGridPoint[] => steps.flatMap((st) => rhos.map((rho) => ({ steps: st, rho })));
+
+/** Computes sweep points elsewhere (in shards on workers): the same points skipTuningSweepPoint gives, in grid order. */
+export type SweepRunner = (points: SweepGridPoint[]) => Promise<SweepPoint[]>;
+
+/** A Skip-Tuning network for sweepPoint: rho is a graph input, so no point of a sweep recompiles. */
+export const skipTuningSweepNetwork = (trained: TrainedModel): AcceleratedNetwork => new AcceleratedNetwork(trained.model, trained.params, { skipTuning: constantRho(1) }, trained.name);
+
+/** FD and class accuracy of n samples at one sweep point (null without a feature network). */
+export async function skipTuningSweepPoint(trained: TrainedModel, network: AcceleratedNetwork, featureNet: FeatureNet | undefined, run: { sampler: string; seed: number; n: number; batch: number }, point: SweepGridPoint): Promise<SweepPoint> {
+  network.skipTuning = constantRho(point.rho);
+  const result = await generate(trained, { ...run, steps: point.steps, network });
+  if (!featureNet) return { nfe: result.nfe, rho: point.rho, fd: null, accuracy: null };
+  const scores = (await scoreSamples(trained, result.images, result.labels, run.seed, featureNet)) as ImageEvaluation;
+  return { nfe: result.nfe, rho: point.rho, fd: scores.fd, accuracy: scores.accuracy ?? null };
+}
+
+export async function runAccelBench(trained: TrainedModel, settings: Partial<AccelBenchSettings> = {}, onProgress: (message: string) => void = () => undefined, runSweep?: SweepRunner): Promise<AccelBenchResult> {
   const s = { ...ACCEL_BENCH_DEFAULTS, ...settings };
   const host = machine(); // before the bench loads the cores itself
   const sampler = getSampler(s.sampler);
@@ -139,8 +163,7 @@ export async function runAccelBench(trained: TrainedModel, settings: Partial<Acc
   const sweepSteps = [...new Set(s.sweepNfe.map((nfe) => stepsForNfe(sampler, nfe)))];
   // Built before any long work, so that a setting that does not fit the model fails at once.
   const networks = configs.map((config) => new AcceleratedNetwork(trained.model, trained.params, config, trained.name));
-  // One network for the whole sweep: rho is a graph input, so no point of the grid recompiles.
-  const sweepNetwork = sweepSteps.length > 0 ? new AcceleratedNetwork(trained.model, trained.params, { skipTuning: constantRho(1) }, trained.name) : undefined;
+  const sweepNetwork = sweepSteps.length > 0 && !runSweep ? skipTuningSweepNetwork(trained) : undefined;
   const featureNet = shippedFeatureNetDir(openDataset(trained.config.data, { resolution: trained.config.resolution })) ? await openFeatureNet(trained) : undefined;
   if (!featureNet) onProgress(`no feature network fits ${trained.config.data} at ${trained.config.dataShape.join('x')}: FD and accuracy are null`);
   const run = { sampler: s.sampler, steps: s.steps, seed: s.seed };
@@ -182,14 +205,15 @@ export async function runAccelBench(trained: TrainedModel, settings: Partial<Acc
       });
     }
 
-    const sweep: SweepPoint[] = [];
-    for (const steps of sweepSteps) {
-      for (const rho of s.sweepRho) {
-        onProgress(`Skip-Tuning sweep: ${steps} steps, rho ${rho}`);
-        sweepNetwork!.skipTuning = constantRho(rho);
-        const result = await generate(trained, { ...run, steps, n: s.n, batch: s.batch, network: sweepNetwork });
-        const { fd, accuracy } = await score(result);
-        sweep.push({ nfe: result.nfe, rho, fd, accuracy });
+    const grid = sweepGrid(sweepSteps, s.sweepRho);
+    let sweep: SweepPoint[] = [];
+    if (runSweep && grid.length > 0) {
+      onProgress(`Skip-Tuning sweep: ${grid.length} points, sharded`);
+      sweep = await runSweep(grid);
+    } else {
+      for (const point of grid) {
+        onProgress(`Skip-Tuning sweep: ${point.steps} steps, rho ${point.rho}`);
+        sweep.push(await skipTuningSweepPoint(trained, sweepNetwork!, featureNet, { ...run, n: s.n, batch: s.batch }, point));
       }
     }
     return { model: trained.name, sampler: s.sampler, steps: s.steps, n: s.n, timing_n: s.timingN, repeats: s.repeats, fd_floor: fdFloor, rows, sweep, machine: host };
