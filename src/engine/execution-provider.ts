@@ -29,3 +29,9 @@ export function threadsFromEnv(env: NodeJS.ProcessEnv = process.env): number | u
 export function executionProviderList(provider: ExecutionProvider = executionProvider()): string[] {
   return provider === 'cpu' ? ['cpu'] : [provider, 'cpu'];
 }
+
+/** A session that failed to start on a non-CPU provider: the same error, saying which provider and where to look. */
+export function providerError(error: unknown, provider: ExecutionProvider = executionProvider()): unknown {
+  if (provider === 'cpu' || !(error instanceof Error)) return error;
+  return new Error(`HASTEN_EP=${provider}: ONNX Runtime could not run on ${provider} (${error.message.split('\n')[0]}); docs/scale.md says how to install its libraries, and HASTEN_EP=cpu runs on the CPU`, { cause: error });
+}

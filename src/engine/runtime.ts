@@ -9,7 +9,7 @@ import type { DType, HostTensor, ParamTree } from './host-tensor.js';
 import { Graph, type Tensor, formatShape } from './graph.js';
 import { type OnnxModel, encodeModel } from './onnx/codec.js';
 import { lowerToOnnx } from './onnx/lower.js';
-import { executionProviderList, threadsFromEnv } from './execution-provider.js';
+import { executionProviderList, providerError, threadsFromEnv } from './execution-provider.js';
 
 export interface SessionOptions {
   /** Intra-op threads; defaults to HASTEN_ORT_THREADS, else the machine's available cores. */
@@ -65,7 +65,7 @@ export class OnnxSession {
       enableMemPattern: false,
       extra: { session: { intra_op: { allow_spinning: (options.spin ?? spinByDefault) ? '1' : '0' } } },
       ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
-    });
+    }).catch((error: unknown) => { throw providerError(error); });
     return new OnnxSession(session);
   }
 

@@ -48,7 +48,10 @@ export async function executeShard(task: ShardTask, onItems: (done: number) => v
   }
   const address = { job: task.job, settingsHash: hash, range: task.range };
   if ((await readArtefact(task.results, address)).status === 'ok') return { computed: false, seconds: (performance.now() - started) / 1000 };
+  const computeStarted = performance.now();
   const artefact = await job.runShard(prepared.context, task.range, onItems);
+  // Seconds of the shard's own work, without loading the model or queueing: what queue overhead is measured against.
+  artefact.extra.compute_s = String((performance.now() - computeStarted) / 1000);
   const path = await writeArtefact(task.results, address, artefact);
   return { computed: true, seconds: (performance.now() - started) / 1000, path };
 }
