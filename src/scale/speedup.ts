@@ -30,6 +30,7 @@ export interface ScaleBenchSettings {
   queueUrl?: string;
   workerCommand?: string[]; // how to start `hasten worker` (argv before its options)
   pin: boolean; // taskset each queue worker to its own core
+  defaultShardSize: number; // the overhead is also given as a share of a shard this size
 }
 
 export interface ScaleModeResult {
@@ -40,6 +41,7 @@ export interface ScaleModeResult {
   scaling: number; // rate / the rate of the same executor with one worker (local-1, queue-1)
   overhead_s_per_shard?: number; // queue runs with one worker: median seconds per shard beyond its compute
   compute_s_per_shard?: number; // median compute seconds of a shard in those runs
+  overhead_share_default_shard?: number; // overhead / the compute seconds of a default-size shard (scaled from the measured shards)
 }
 
 export interface ScaleBenchResult {
@@ -115,7 +117,11 @@ export async function runScaleBench(settings: ScaleBenchSettings, onProgress: (m
     modes: modes.map((mode, i) => ({
       mode: mode.name, rates: rates[i]!, rate: median(rates[i]!), speedup: median(rates[i]!) / base,
       scaling: median(rates[i]!) / rateOf(mode.name.replace(/-\d+$/, '-1')),
-      ...(overheads[i]!.length > 0 && { overhead_s_per_shard: median(overheads[i]!), compute_s_per_shard: median(computes[i]!) }),
+      ...(overheads[i]!.length > 0 && {
+        overhead_s_per_shard: median(overheads[i]!),
+        compute_s_per_shard: median(computes[i]!),
+        overhead_share_default_shard: median(overheads[i]!) / ((median(computes[i]!) * settings.defaultShardSize) / settings.eval.shardSize),
+      }),
     })),
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), load_average_before: loadBefore, load_average_after: loadavg()[0]! },
   };
