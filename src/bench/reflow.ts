@@ -28,6 +28,7 @@ import { type StraightnessSettings, modelStraightness } from '../reflow/straight
 import { type TimeDistributionName, timeDistribution } from '../reflow/timesteps.js';
 import { type ReflowTrainConfig, reflowTrainConfig, trainReflow } from '../reflow/train.js';
 import { modelVelocity } from '../reflow/velocity.js';
+import { InputError } from '../engine/input-error.js';
 
 export interface AblationConfig {
   id: string;
@@ -147,7 +148,7 @@ async function trainStudent(config: ReflowTrainConfig, out: string, log: BenchLo
   if (existsSync(checkpoint)) {
     const saved = await loadCheckpoint(checkpointDir(out));
     const { dataShape: _shape, classNames: _names, ...settings } = saved.config;
-    if (canonical(settings) !== canonical(config)) throw new Error(`${out} holds a student trained with other settings: remove it or choose another --work`);
+    if (canonical(settings) !== canonical(config)) throw new InputError(`${out} holds a student trained with other settings: remove it or choose another --work`);
     if (saved.step === config.steps) return log(`  ${out}: already trained, reused`);
     log(`  ${out}: resuming at step ${saved.step}`);
   }
@@ -156,7 +157,7 @@ async function trainStudent(config: ReflowTrainConfig, out: string, log: BenchLo
 
 export async function runReflowBench(settings: ReflowBenchSettings, log: BenchLog = () => undefined): Promise<ReflowBenchResult> {
   const unknown = settings.configs.filter((id) => !ABLATION.some((c) => c.id === id));
-  if (unknown.length > 0) throw new Error(`unknown ablation config ${unknown.map((u) => `'${u}'`).join(', ')} (known: ${ABLATION.map((c) => c.id).join(', ')})`);
+  if (unknown.length > 0) throw new InputError(`unknown ablation config ${unknown.map((u) => `'${u}'`).join(', ')} (known: ${ABLATION.map((c) => c.id).join(', ')})`);
   const seconds: Record<string, number> = {};
   const timed = async <T>(phase: string, body: () => Promise<T>): Promise<T> => {
     const started = performance.now();

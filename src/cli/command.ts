@@ -1,36 +1,40 @@
-// The shape every CLI command has. Commands live one per file under src/cli/commands/
-// and are listed in src/cli/commands/index.ts.
+// The shape every CLI command has. Commands live one per file under src/cli/commands/ and are listed
+// in src/cli/commands/index.ts; each is made with defineCommand, whose `run` receives its options
+// already parsed, checked and typed (src/cli/options.ts). How to write one: docs/cli.md.
 
-import type { ParseArgsConfig } from 'node:util';
+import { type OptionSpecs, type OptionValues, UsageError } from './options.js';
 
-export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string; placeholder?: string };
+export { UsageError } from './options.js';
 
 export interface Command {
   /** Words that select the command, e.g. ['bench', 'samplers']. */
   path: string[];
   summary: string;
-  options: Record<string, OptionSpec>;
+  options: OptionSpecs;
   /** Extra text printed after the options in --help. */
   details?: string;
-  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<void>;
+  /** Runs with values parsed from `options`; `positionals` only when the command declares it takes them. */
+  run(values: Record<string, unknown>, positionals: string[]): Promise<void>;
 }
 
-/** An error in the user's input: printed as one line, exit code 2, no stack trace. */
-export class UsageError extends Error {
-  override name = 'UsageError';
+export interface CommandDefinition<O extends OptionSpecs> {
+  path: string[];
+  summary: string;
+  options: O;
+  details?: string;
+  /** Whether words that are not options are accepted (default: no, they are an error). */
+  positionals?: boolean;
+  run(values: OptionValues<O>, positionals: string[]): Promise<void>;
 }
 
-export function parseNumber(flag: string, raw: string | boolean | undefined, { integer = false, min = -Infinity } = {}): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min) {
-    const kind = integer ? 'an integer' : 'a number';
-    throw new UsageError(`--${flag} expects ${kind}${min > -Infinity ? ` >= ${min}` : ''}, got '${String(raw)}'`);
-  }
-  return value;
-}
-
-export function parseList(raw: string | boolean | undefined): string[] | undefined {
-  if (typeof raw !== 'string') return undefined;
-  return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+/** A command whose `run` sees typed values: OptionValues of its declarations. */
+export function defineCommand<const O extends OptionSpecs>(definition: CommandDefinition<O>): Command {
+  const { positionals: takesPositionals = false, run, ...rest } = definition;
+  return {
+    ...rest,
+    run: (values, positionals) => {
+      if (!takesPositionals && positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (options start with --)`);
+      return run(values as OptionValues<O>, positionals);
+    },
+  };
 }

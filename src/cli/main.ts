@@ -1,23 +1,17 @@
 #!/usr/bin/env node
 // The `hasten` command: finds the command named by the leading words, parses its flags,
-// and turns user errors into one clear line.
+// and turns user errors (InputError, from any layer) into one clear line with exit code 2.
 
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { commands } from './commands/index.js';
-import { UsageError, type Command } from './command.js';
+import type { Command } from './command.js';
+import { InputError } from '../engine/input-error.js';
+import { optionsHelp, parseOptions } from './options.js';
 
 function helpText(command: Command): string {
-  const lines = [`hasten ${command.path.join(' ')}: ${command.summary}`, '', 'Options:'];
-  const entries = Object.entries(command.options);
-  const labels = entries.map(([name, spec]) => `--${name}${spec.type === 'string' ? ` ${spec.placeholder ?? 'VALUE'}` : ''}`);
-  const width = Math.max(12, ...labels.map((l) => l.length));
-  entries.forEach(([, spec], i) => {
-    const fallback = spec.default !== undefined ? ` (default: ${String(spec.default)})` : '';
-    lines.push(`  ${labels[i]!.padEnd(width)}  ${spec.description}${fallback}`);
-  });
-  lines.push(`  ${'--help'.padEnd(width)}  show this help`);
+  const name = command.path.join(' ');
+  const lines = [`hasten ${name}: ${command.summary}`, '', ...optionsHelp(command.options, name)];
   if (command.details) lines.push('', command.details);
   return lines.join('\n');
 }
@@ -62,17 +56,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const { values, positionals } = parseArgs({
-      args: rest,
-      options: command.options,
-      allowPositionals: true,
-      strict: true,
-    });
-    await command.run(values as Record<string, string | boolean | undefined>, positionals);
+    const { values, positionals } = parseOptions(command.options, rest, command.path.join(' '));
+    await command.run(values, positionals);
     return 0;
   } catch (error) {
-    const err = error as Error & { code?: string };
-    if (err instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS')) {
+    const err = error as Error;
+    if (err instanceof InputError) {
       console.error(`hasten ${command.path.join(' ')}: ${err.message}`);
       return 2;
     }

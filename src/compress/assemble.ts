@@ -8,8 +8,9 @@ import type { ParamTree } from '../engine/host-tensor.js';
 import { ModelConfigError } from '../models/layers.js';
 import { type Model, type ModelConfig, createModel } from '../models/registry.js';
 import { UNet, type UNetConfig } from '../models/unet.js';
+import { InputError } from '../engine/input-error.js';
 
-export class CompressError extends Error {
+export class CompressError extends InputError {
   override name = 'CompressError';
 }
 

@@ -5,6 +5,7 @@
 
 import type { HostTensor } from '../engine/host-tensor.js';
 import type { SampleSelection, Seed } from '../engine/rng.js';
+import { InputError } from '../engine/input-error.js';
 
 export type DatasetKind = 'points' | 'images';
 
@@ -41,7 +42,7 @@ export interface Dataset {
 }
 
 /** A dataset problem caused by its user (unknown name, missing or empty folder, bad problem file): worth one line, not a stack trace. */
-export class DatasetError extends Error {
+export class DatasetError extends InputError {
   override name = 'DatasetError';
 }
 

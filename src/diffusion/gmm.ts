@@ -11,6 +11,7 @@ import { packageRoot } from '../paths.js';
 import type { Denoiser } from './denoiser.js';
 import type { Process } from './process.js';
 import type { Rng } from './random.js';
+import { InputError } from '../engine/input-error.js';
 
 export interface GaussianMixture {
   dim: number;
@@ -31,7 +32,7 @@ function isNumberArray(value: unknown, length?: number): value is number[] {
 /** Checks a parsed problem file and builds the mixture; `source` names the file in errors. */
 export function parseGaussianMixture(json: unknown, source = 'problem'): GaussianMixture {
   const fail = (message: string): never => {
-    throw new Error(`${source}: ${message}`);
+    throw new InputError(`${source}: ${message}`);
   };
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('expected a JSON object with dim, weights, means and stds or diag_stds');
   const spec = json as Record<string, unknown>;
@@ -75,13 +76,13 @@ export function loadGaussianMixture(path: string): GaussianMixture {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`cannot read problem file '${path}': ${(error as Error).message}`);
+    throw new InputError(`cannot read problem file '${path}': ${(error as Error).message}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`problem file '${path}' is not valid JSON: ${(error as Error).message}`);
+    throw new InputError(`problem file '${path}' is not valid JSON: ${(error as Error).message}`);
   }
   return parseGaussianMixture(json, `problem file '${path}'`);
 }
@@ -89,7 +90,7 @@ export function loadGaussianMixture(path: string): GaussianMixture {
 /** The shipped problems live in src/diffusion/problems/; found from the package root so that compiled code in dist/ finds them too. */
 export function shippedProblemPath(name: 'default-gmm' | 'smooth-gmm'): string {
   const path = join(packageRoot(), 'src', 'diffusion', 'problems', `${name}.json`);
-  if (!existsSync(path)) throw new Error(`the shipped problem '${name}.json' is missing from ${dirname(path)}`);
+  if (!existsSync(path)) throw new InputError(`the shipped problem '${name}.json' is missing from ${dirname(path)}`);
   return path;
 }
 

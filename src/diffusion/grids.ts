@@ -7,6 +7,7 @@
 // all N + 1 times itself (the rectified-flow grid does this by default).
 
 import type { Process } from './process.js';
+import { InputError } from '../engine/input-error.js';
 
 interface GridBounds {
   /** First (noisiest) time; default process.tMax. */
@@ -44,11 +45,11 @@ function timeFromRectifiedFlowTime(process: Process, s: number): number {
 
 /** The grid of `steps` steps for `process`: a Float64Array of steps + 1 decreasing times ending exactly at 0. */
 export function makeGrid(process: Process, spec: GridSpec, steps: number): Float64Array {
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`makeGrid: steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1) throw new InputError(`makeGrid: steps must be a positive integer, got ${steps}`);
   const tMax = spec.tMax ?? process.tMax;
   const tMin = spec.tMin ?? (spec.kind === 'rf' ? 0 : process.tMin);
-  if (!(tMax > tMin && tMin >= 0)) throw new Error(`makeGrid: need tMax > tMin >= 0, got tMax=${tMax}, tMin=${tMin}`);
-  if (spec.kind === 'logsnr' && tMin === 0) throw new Error('makeGrid: the logsnr grid needs tMin > 0 (log-SNR is infinite at t = 0)');
+  if (!(tMax > tMin && tMin >= 0)) throw new InputError(`makeGrid: need tMax > tMin >= 0, got tMax=${tMax}, tMin=${tMin}`);
+  if (spec.kind === 'logsnr' && tMin === 0) throw new InputError('makeGrid: the logsnr grid needs tMin > 0 (log-SNR is infinite at t = 0)');
   const intervals = tMin > 0 ? steps - 1 : steps;
   const timeAt = spacing(process, spec, tMax, tMin);
   const grid = new Float64Array(steps + 1);
@@ -68,7 +69,7 @@ function spacing(process: Process, spec: GridSpec, tMax: number, tMin: number): 
     case 'uniform':
       return (u) => lerp(tMax, tMin, u);
     case 'power': {
-      if (!(spec.kappa > 0)) throw new Error(`power grid: kappa must be > 0, got ${spec.kappa}`);
+      if (!(spec.kappa > 0)) throw new InputError(`power grid: kappa must be > 0, got ${spec.kappa}`);
       const k = spec.kappa;
       return (u) => lerp(tMax ** (1 / k), tMin ** (1 / k), u) ** k;
     }
@@ -78,14 +79,14 @@ function spacing(process: Process, spec: GridSpec, tMax: number, tMin: number): 
       return (u) => process.tFromLambda(lerp(lambdaMin, lambdaMax, u));
     }
     case 'karras': {
-      if (!(spec.order > 0)) throw new Error(`karras grid: order must be > 0, got ${spec.order}`);
+      if (!(spec.order > 0)) throw new InputError(`karras grid: order must be > 0, got ${spec.order}`);
       const k = spec.order;
       const rhoMax = process.rho(tMax);
       const rhoMin = tMin > 0 ? process.rho(tMin) : 0;
       return (u) => process.tFromRho(lerp(rhoMax ** (1 / k), rhoMin ** (1 / k), u) ** k);
     }
     case 'rf': {
-      if (!(spec.shift > 0)) throw new Error(`rf grid: shift must be > 0, got ${spec.shift}`);
+      if (!(spec.shift > 0)) throw new InputError(`rf grid: shift must be > 0, got ${spec.shift}`);
       const shift = spec.shift;
       const sMax = rectifiedFlowTime(process, tMax);
       const sMin = tMin > 0 ? rectifiedFlowTime(process, tMin) : 0;
@@ -114,7 +115,7 @@ export function parseGridSpec(text: string): GridSpec {
     const [key, raw, extra] = pair.split('=');
     const value = Number(raw);
     if (!key || raw === undefined || extra !== undefined || raw.trim() === '' || !Number.isFinite(value)) {
-      throw new Error(`grid '${text}': '${pair}' is not key=number (expected ${gridSyntax})`);
+      throw new InputError(`grid '${text}': '${pair}' is not key=number (expected ${gridSyntax})`);
     }
     settings.set(key, value);
   }
@@ -122,9 +123,9 @@ export function parseGridSpec(text: string): GridSpec {
     uniform: [], quadratic: [], power: ['kappa'], logsnr: [], karras: ['order'], rf: ['shift'],
   };
   const keys = allowed[name];
-  if (!keys) throw new Error(`unknown grid '${name}' (expected ${gridSyntax})`);
+  if (!keys) throw new InputError(`unknown grid '${name}' (expected ${gridSyntax})`);
   for (const key of settings.keys()) {
-    if (![...keys, 'tmin', 'tmax'].includes(key)) throw new Error(`grid '${name}' has no setting '${key}' (it takes ${[...keys, 'tmin', 'tmax'].join(', ')})`);
+    if (![...keys, 'tmin', 'tmax'].includes(key)) throw new InputError(`grid '${name}' has no setting '${key}' (it takes ${[...keys, 'tmin', 'tmax'].join(', ')})`);
   }
   const bounds: GridBounds = {};
   if (settings.has('tmin')) bounds.tMin = settings.get('tmin')!;

@@ -6,6 +6,8 @@
 //   lambda(t) = log(alpha/sigma) = -log(rho)   (half the log-SNR)
 // Both are monotone in t, so every process also gives t(rho) and t(lambda).
 
+import { InputError } from '../engine/input-error.js';
+
 export type ProcessName = 'vp' | 'vp-cosine' | 'ddpm' | 've' | 'edm' | 'rf';
 
 export interface Process {
@@ -249,7 +251,7 @@ export function processByName(name: string): Process {
     case 'edm': return edm();
     case 'rf': return rectifiedFlow();
   }
-  throw new Error(`unknown process '${name}' (known: ${processNames.join(', ')})`);
+  throw new InputError(`unknown process '${name}' (known: ${processNames.join(', ')})`);
 }
 
 /** The sampler's starting point x_T = alpha(T)·0 + sigma(T)·noise: the data term is dropped, as its mean is 0 and alpha(T) ≈ 0. */

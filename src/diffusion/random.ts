@@ -78,20 +78,3 @@ export class Rng {
     return out;
   }
 }
-
-/**
- * Fresh standard normals for stochastic samplers, drawn from one stream per sample, so a
- * sample's noise does not depend on how the batch was split. `firstSample` is the index
- * of the batch's first sample in the whole run.
- */
-export function perSampleNormals(seed: number, dim: number, firstSample = 0): (out: Float64Array) => void {
-  if (!Number.isInteger(dim) || dim < 1) throw new Error(`perSampleNormals: dim must be a positive integer, got ${dim}`);
-  const streams: Rng[] = [];
-  return (out) => {
-    if (out.length % dim !== 0) throw new Error(`perSampleNormals: buffer of ${out.length} values is not a whole number of ${dim}-vectors`);
-    for (let s = 0; s < out.length / dim; s++) {
-      const rng = (streams[s] ??= new Rng(mixSeed(seed, firstSample + s)));
-      for (let k = 0; k < dim; k++) out[s * dim + k] = rng.normal();
-    }
-  };
-}

@@ -8,6 +8,7 @@ import { numel } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';
 import { type InputSpec, type TraceFn, traceFunction } from '../engine/runtime.js';
 import { ModuleContext, type ModulePlan, cacheName } from './module-context.js';
+import { InputError } from '../engine/input-error.js';
 
 // ---------------------------------------------------------------------------------------------
 // Declarations: every parameter carries its initialiser and every addressable module its kind, so
@@ -420,7 +421,7 @@ export abstract class TracedEncoderDecoderNet<C extends NetConfig> extends Trace
 // ---------------------------------------------------------------------------------------------
 // Config checking. Every message names the setting, so a bad JSON config is fixed at a glance.
 
-export class ModelConfigError extends Error {
+export class ModelConfigError extends InputError {
   override name = 'ModelConfigError';
 }
 

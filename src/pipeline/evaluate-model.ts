@@ -8,6 +8,7 @@ import { type FeatureNet, loadFeatureNet, shippedFeatureNetDir } from '../eval/f
 import { type ImageEvaluation, type PointEvaluation, evaluateImages, evaluatePoints } from '../eval/evaluate.js';
 import { type GenerateOptions, generate } from './generate.js';
 import type { TrainedModel } from './model-store.js';
+import { InputError } from '../engine/input-error.js';
 
 /** Real data for evaluation comes from a seed the training stream never used. */
 export const EVALUATION_SEED_OFFSET = 1_000_003;
@@ -18,7 +19,7 @@ export type ModelEvaluation = (ImageEvaluation | PointEvaluation) & { nfe: numbe
 export function featureNetDir(trained: TrainedModel, directory?: string): string {
   const dataset = openDataset(trained.config.data, { resolution: trained.config.resolution });
   const dir = directory ?? shippedFeatureNetDir(dataset);
-  if (!dir) throw new Error(`no feature network ships for ${dataset.name} at ${dataset.shape.join('x')}: train one with 'hasten train-features' and pass --features DIR`);
+  if (!dir) throw new InputError(`no feature network ships for ${dataset.name} at ${dataset.shape.join('x')}: train one with 'hasten train-features' and pass --features DIR`);
   return dir;
 }
 

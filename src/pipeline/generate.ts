@@ -1,22 +1,24 @@
-// Generating samples from a trained model with any sampler: per-sample seeded noise (sample k is the
-// same whatever the batch size), optional class labels and classifier-free guidance, training-free
+// Generating samples from a trained model with any sampler and its settings: per-sample seeded noise
+// (sample k is the same whatever the batch size, for stochastic samplers at every step too), optional class labels and classifier-free guidance, training-free
 // accelerations (src/accel), honest NFE and FLOPs.
 
 import type { HostTensor } from '../engine/host-tensor.js';
 import { RngStream } from '../engine/rng.js';
 import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
-import { getSampler } from '../diffusion/samplers/index.js';
-import type { StepCallback } from '../diffusion/samplers/common.js';
+import { type SamplerSettings, checkSamplerSettings, getSampler } from '../diffusion/samplers/index.js';
+import { type StepCallback, freshNoiseFrom } from '../diffusion/samplers/common.js';
 import type { DenoiseCall } from '../diffusion/denoiser.js';
 import { type NetworkRunner, type ObjectiveName, networkDenoiser, noiseLevel, objectiveProcess } from '../train/objectives.js';
 import type { AccelConfig } from '../accel/config.js';
 import { AcceleratedNetwork } from '../accel/network.js';
 import { AccelSettingError } from '../accel/errors.js';
 import type { TrainedModel } from './model-store.js';
+import { InputError } from '../engine/input-error.js';
 import { type Switch, checkSwitchable, switchingForward } from './switching.js';
 
 export interface GenerateOptions {
   sampler: string; // a sampler name of src/diffusion/samplers
+  samplerSettings?: SamplerSettings; // its numeric settings, e.g. { churn: 40 } for heun, { eta: 1 } for ddim
   steps: number; // sampler steps (NFE depends on the sampler)
   grid?: string; // time grid spec; default: the objective's usual grid
   n: number; // samples to draw
@@ -98,10 +100,10 @@ export function guidedRunner(trained: TrainedModel, forward: NetForward, labels:
 export function sampleClasses(trained: TrainedModel, n: number, classes?: number[], first = 0): number[] | undefined {
   const numClasses = trained.model.config.numClasses;
   if (numClasses === 0) {
-    if (classes && classes.length > 0) throw new Error(`model '${trained.name}' is not class-conditional; drop --class`);
+    if (classes && classes.length > 0) throw new InputError(`model '${trained.name}' is not class-conditional; drop --class`);
     return undefined;
   }
-  for (const c of classes ?? []) if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new Error(`class ${c} is out of range: the model has classes 0..${numClasses - 1}`);
+  for (const c of classes ?? []) if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new InputError(`class ${c} is out of range: the model has classes 0..${numClasses - 1}`);
   return Array.from({ length: n }, (_, i) => {
     const k = first + i;
     return classes && classes.length > 0 ? classes[k % classes.length]! : k % numClasses;
@@ -110,6 +112,8 @@ export function sampleClasses(trained: TrainedModel, n: number, classes?: number
 
 export async function generate(trained: TrainedModel, options: GenerateOptions): Promise<GenerateResult> {
   const sampler = getSampler(options.sampler);
+  const samplerSettings = options.samplerSettings ?? {};
+  checkSamplerSettings(sampler, samplerSettings);
   const { n, seed, steps, guidance = 1, first = 0 } = options;
   if (!Number.isSafeInteger(first) || first < 0) throw new RangeError(`generate: first must be a non-negative integer, got ${first}`);
   const batchSize = Math.min(options.batch ?? 64, n);
@@ -131,6 +135,8 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
   const process = objectiveProcess(trained.config.objective);
   const grid = makeGrid(process, parseGridSpec(options.grid ?? DEFAULT_GRIDS[trained.config.objective.name]), steps);
   const noiseStream = RngStream.fromSeed(seed, 'sample-noise');
+  // Stochastic samplers' fresh noise: a function of (seed, sample, step), so it does not depend on the batch split.
+  const freshStream = RngStream.fromSeed(seed, 'sampler-noise');
   const images = new Float32Array(n * perSample);
   const started = performance.now();
   let nfe = 0;
@@ -145,7 +151,8 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
       let evaluations = 0;
       const runner = guidedRunner(trained, forward, chunkLabels, guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
       const { denoiser } = networkDenoiser(trained.config.objective, runner, count);
-      const result = await sampler.sample(denoiser, process, noise, grid, { onStep: options.onStep, ...run.samplerOptions });
+      const samplerOptions = { onStep: options.onStep, freshNoise: freshNoiseFrom(freshStream, first + start, dataShape), ...run.samplerOptions };
+      const result = await sampler.sample(denoiser, process, noise, grid, samplerOptions, samplerSettings);
       images.set(Float32Array.from(result.x), start * perSample);
       nfe = evaluations;
       options.onBatch?.(start + count, n);

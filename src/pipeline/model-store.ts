@@ -9,6 +9,7 @@ import { checkParams } from '../models/init.js';
 import { createModel, type Model } from '../models/registry.js';
 import { shippedModelsDir } from '../paths.js';
 import type { TrainConfig } from '../train/trainer.js';
+import { InputError } from '../engine/input-error.js';
 
 export interface TrainedModel {
   name: string;
@@ -21,7 +22,7 @@ export interface TrainedModel {
   saveId: string; // the checkpoint's save id: names these exact weights
 }
 
-export class ModelNotFound extends Error {
+export class ModelNotFound extends InputError {
   override name = 'ModelNotFound';
 }
 

@@ -25,6 +25,7 @@ import { AcceleratedNetwork } from '../accel/network.js';
 import { DEFAULT_GRIDS, generate } from '../pipeline/generate.js';
 import { type TrainedModel, loadTrainedModel } from '../pipeline/model-store.js';
 import { objectiveProcess } from '../train/objectives.js';
+import { InputError } from '../engine/input-error.js';
 
 export interface PairSettings {
   teacher: string; // the teacher: a shipped model name or a training output directory
@@ -97,7 +98,7 @@ function readManifest(dir: string): PairManifest | undefined {
   const path = join(dir, MANIFEST);
   if (!existsSync(path)) return undefined;
   const manifest = JSON.parse(readFileSync(path, 'utf8')) as PairManifest;
-  if (manifest.format !== FORMAT || manifest.version !== VERSION) throw new Error(`${path} is not a version ${VERSION} ${FORMAT} manifest`);
+  if (manifest.format !== FORMAT || manifest.version !== VERSION) throw new InputError(`${path} is not a version ${VERSION} ${FORMAT} manifest`);
   return manifest;
 }
 
@@ -136,10 +137,10 @@ export interface PreparedPairs {
 
 export async function preparePairs(settings: PairSettings): Promise<PreparedPairs> {
   for (const key of ['count', 'steps', 'shardSize', 'batch'] as const) {
-    if (!Number.isSafeInteger(settings[key]) || settings[key] < 1) throw new Error(`pairs: ${key} must be a positive integer, got ${settings[key]}`);
+    if (!Number.isSafeInteger(settings[key]) || settings[key] < 1) throw new InputError(`pairs: ${key} must be a positive integer, got ${settings[key]}`);
   }
   const teacher = await loadTrainedModel(settings.teacher);
-  if (teacher.config.cond === 'caption') throw new Error(`pairs: teacher '${settings.teacher}' is caption-conditioned; reflow supports unconditional and class-conditional teachers`);
+  if (teacher.config.cond === 'caption') throw new InputError(`pairs: teacher '${settings.teacher}' is caption-conditioned; reflow supports unconditional and class-conditional teachers`);
   const sampler = getSampler(settings.sampler);
   const generation: Generation = {
     teacher: teacher.location,
@@ -186,7 +187,7 @@ function openDirectory(dir: string, generation: Generation): PairManifest | unde
   if (previous) {
     const differs = firstDifference(previous.generation, generation);
     if (differs) {
-      throw new Error(`${dir} holds pairs generated with another ${differs} (${JSON.stringify(previous.generation[differs])}, now ${JSON.stringify(generation[differs])}): use another --out`);
+      throw new InputError(`${dir} holds pairs generated with another ${differs} (${JSON.stringify(previous.generation[differs])}, now ${JSON.stringify(generation[differs])}): use another --out`);
     }
   }
   return previous;
@@ -295,10 +296,10 @@ export interface PairSet {
 /** Loads every pair of a finished directory, checking each shard against the manifest. */
 export async function openPairs(dir: string): Promise<PairSet> {
   const manifest = readManifest(dir);
-  if (!manifest) throw new Error(`${dir} holds no reflow pairs (no ${MANIFEST}): make them with 'hasten reflow pairs'`);
+  if (!manifest) throw new InputError(`${dir} holds no reflow pairs (no ${MANIFEST}): make them with 'hasten reflow pairs'`);
   const { generation, count } = manifest;
   const done = manifest.shards.reduce((total, s) => total + s.count, 0);
-  if (done !== count) throw new Error(`${dir} is unfinished: ${done} of ${count} pairs; run the same 'hasten reflow pairs' command again to finish it`);
+  if (done !== count) throw new InputError(`${dir} is unfinished: ${done} of ${count} pairs; run the same 'hasten reflow pairs' command again to finish it`);
   const perSample = generation.dataShape.reduce((a, b) => a * b, 1);
   const set: PairSet = {
     dir, manifest, count, dataShape: generation.dataShape, numClasses: generation.numClasses,
@@ -308,7 +309,7 @@ export async function openPairs(dir: string): Promise<PairSet> {
   for (const shard of manifest.shards) {
     const path = join(dir, shard.file);
     const bytes = await readFile(path);
-    if (sha256(bytes) !== shard.sha256) throw new Error(`${path} does not match its sha256 in the manifest: run 'hasten reflow pairs' again to regenerate it`);
+    if (sha256(bytes) !== shard.sha256) throw new InputError(`${path} does not match its sha256 in the manifest: run 'hasten reflow pairs' again to regenerate it`);
     const { tensors } = decodeSafetensors(bytes, path);
     set.noise.set(tensors.get('noise')!.data as Float32Array, shard.first * perSample);
     set.sample.set(tensors.get('sample')!.data as Float32Array, shard.first * perSample);

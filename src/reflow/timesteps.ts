@@ -9,6 +9,8 @@
 // [epsilon, 1 − epsilon], as that code does, because the velocity is undefined at both ends; the
 // student then samples from t = 1 − epsilon.
 
+import { InputError } from '../engine/input-error.js';
+
 export type TimeDistributionName = 'uniform' | 'logit-normal' | 'u-shaped';
 export const timeDistributionNames: readonly TimeDistributionName[] = ['uniform', 'logit-normal', 'u-shaped'];
 
@@ -32,11 +34,11 @@ export const TIME_DISTRIBUTION_DEFAULTS: Omit<TimeDistribution, 'kind'> = {
 };
 
 export function timeDistribution(kind: string, overrides: Partial<Omit<TimeDistribution, 'kind'>> = {}): TimeDistribution {
-  if (!timeDistributionNames.includes(kind as TimeDistributionName)) throw new Error(`unknown time distribution '${kind}' (known: ${timeDistributionNames.join(', ')})`);
+  if (!timeDistributionNames.includes(kind as TimeDistributionName)) throw new InputError(`unknown time distribution '${kind}' (known: ${timeDistributionNames.join(', ')})`);
   const distribution = { ...TIME_DISTRIBUTION_DEFAULTS, ...overrides, kind: kind as TimeDistributionName };
-  if (!(distribution.uShapeA > 0)) throw new Error(`the u-shaped time distribution needs a > 0, got ${distribution.uShapeA}`);
-  if (!(distribution.logitStd > 0)) throw new Error(`the logit-normal time distribution needs a standard deviation > 0, got ${distribution.logitStd}`);
-  if (!(distribution.epsilon >= 0 && distribution.epsilon < 0.5)) throw new Error(`time epsilon must be in [0, 0.5), got ${distribution.epsilon}`);
+  if (!(distribution.uShapeA > 0)) throw new InputError(`the u-shaped time distribution needs a > 0, got ${distribution.uShapeA}`);
+  if (!(distribution.logitStd > 0)) throw new InputError(`the logit-normal time distribution needs a standard deviation > 0, got ${distribution.logitStd}`);
+  if (!(distribution.epsilon >= 0 && distribution.epsilon < 0.5)) throw new InputError(`time epsilon must be in [0, 0.5), got ${distribution.epsilon}`);
   return distribution;
 }
 

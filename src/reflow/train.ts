@@ -14,6 +14,7 @@ import { type FeatureMap, type ReflowLoss, featureNetMap, identityMap, lossScale
 import { preparePairBatch, studentObjective } from './objective.js';
 import { type PairSet, openPairs } from './pairs.js';
 import { type TimeDistribution, sampleTimes } from './timesteps.js';
+import { InputError } from '../engine/input-error.js';
 
 export interface ReflowSettings {
   pairs: string; // directory written by `hasten reflow pairs`
@@ -28,24 +29,24 @@ export interface ReflowTrainConfig extends TrainConfig {
 }
 
 /** Training settings where reflow differs from training from scratch. */
-export const REFLOW_TRAIN_DEFAULTS: Partial<TrainConfig> = {
+export const REFLOW_TRAIN_DEFAULTS = {
   // Pairs come from the conditional teacher at guidance 1 and the student is meant for 1-2 steps
   // without guidance, so no capacity goes to an unconditional model.
   labelDropout: 0,
   lr: 5e-4, // a fine-tune of a trained network; rectified flow++ uses 2e-4 with batches of 512
   warmup: 50, // short: the weights start trained
-};
+} satisfies Partial<TrainConfig>;
 
 /** The student's training config: the teacher's data, network and conditioning, started from its weights. */
 export function reflowTrainConfig(teacher: TrainedModel, pairs: PairSet, reflow: ReflowSettings, training: Partial<TrainConfig> = {}): ReflowTrainConfig {
   const teacherShape = teacher.config.dataShape.join('x');
-  if (pairs.dataShape.join('x') !== teacherShape) throw new Error(`pairs in ${pairs.dir} are ${pairs.dataShape.join('x')} samples but '${teacher.name}' is a ${teacherShape} model`);
-  if (teacher.config.cond === 'caption') throw new Error(`'${teacher.name}' is caption-conditioned; reflow supports unconditional and class-conditional models`);
+  if (pairs.dataShape.join('x') !== teacherShape) throw new InputError(`pairs in ${pairs.dir} are ${pairs.dataShape.join('x')} samples but '${teacher.name}' is a ${teacherShape} model`);
+  if (teacher.config.cond === 'caption') throw new InputError(`'${teacher.name}' is caption-conditioned; reflow supports unconditional and class-conditional models`);
   if (teacher.config.cond === 'class' && pairs.numClasses !== teacher.model.config.numClasses) {
-    throw new Error(`'${teacher.name}' has ${teacher.model.config.numClasses} classes but the pairs in ${pairs.dir} have ${pairs.numClasses === 0 ? 'no labels' : `${pairs.numClasses} classes`}`);
+    throw new InputError(`'${teacher.name}' has ${teacher.model.config.numClasses} classes but the pairs in ${pairs.dir} have ${pairs.numClasses === 0 ? 'no labels' : `${pairs.numClasses} classes`}`);
   }
-  if (!(reflow.time.epsilon > 0)) throw new Error(`the time epsilon must be > 0: the velocity is undefined at t = 0 and 1, got ${reflow.time.epsilon}`);
-  if (!(reflow.realFraction >= 0 && reflow.realFraction <= 1)) throw new Error(`the real-data fraction must be in [0, 1], got ${reflow.realFraction}`);
+  if (!(reflow.time.epsilon > 0)) throw new InputError(`the time epsilon must be > 0: the velocity is undefined at t = 0 and 1, got ${reflow.time.epsilon}`);
+  if (!(reflow.realFraction >= 0 && reflow.realFraction <= 1)) throw new InputError(`the real-data fraction must be in [0, 1], got ${reflow.realFraction}`);
   return {
     ...TRAIN_DEFAULTS,
     ...REFLOW_TRAIN_DEFAULTS,
@@ -63,13 +64,13 @@ export function reflowTrainConfig(teacher: TrainedModel, pairs: PairSet, reflow:
 /** The feature map of the perceptual term: the frozen evaluation network for images, the identity for points. */
 async function perceptualFeatures(reflow: ReflowSettings, dataset: Dataset): Promise<FeatureMap> {
   if (dataset.kind === 'points') {
-    if (reflow.features) throw new Error(`${dataset.name} is a dataset of points: it has no feature network, drop --features`);
+    if (reflow.features) throw new InputError(`${dataset.name} is a dataset of points: it has no feature network, drop --features`);
     return identityMap;
   }
   const dir = reflow.features ?? shippedFeatureNetDir(dataset);
   if (!dir) throw new DatasetError(`no feature network ships for ${dataset.name} at ${dataset.shape.join('x')}: train one with 'hasten train-features' and pass --features DIR`);
   const net = await loadFeatureNet(dir);
-  if (net.config.imageShape.join('x') !== dataset.shape.join('x')) throw new Error(`the feature network in ${dir} reads ${net.config.imageShape.join('x')} images, not ${dataset.shape.join('x')}`);
+  if (net.config.imageShape.join('x') !== dataset.shape.join('x')) throw new InputError(`the feature network in ${dir} reads ${net.config.imageShape.join('x')} images, not ${dataset.shape.join('x')}`);
   return featureNetMap(net.config, net.params);
 }
 

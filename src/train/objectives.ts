@@ -7,6 +7,7 @@ import { RngStream } from '../engine/rng.js';
 import { edmDenoiser, edmPreconditioning, toDenoiser } from '../diffusion/parameterisation.js';
 import { type Process, edm, rectifiedFlow, vpLinear } from '../diffusion/process.js';
 import type { DenoiseCall, Denoiser } from '../diffusion/denoiser.js';
+import { InputError } from '../engine/input-error.js';
 
 export type ObjectiveName = 'edm' | 'vp' | 'rf';
 export const objectiveNames: readonly ObjectiveName[] = ['edm', 'vp', 'rf'];
@@ -38,7 +39,7 @@ export const OBJECTIVE_DEFAULTS: Omit<ObjectiveSettings, 'name'> = {
 };
 
 export function objectiveSettings(name: string, overrides: Partial<ObjectiveSettings> = {}): ObjectiveSettings {
-  if (!objectiveNames.includes(name as ObjectiveName)) throw new Error(`unknown objective '${name}' (known: ${objectiveNames.join(', ')})`);
+  if (!objectiveNames.includes(name as ObjectiveName)) throw new InputError(`unknown objective '${name}' (known: ${objectiveNames.join(', ')})`);
   return { ...OBJECTIVE_DEFAULTS, ...overrides, name: name as ObjectiveName };
 }
 

@@ -22,6 +22,9 @@ import { type ObjectiveSettings, prepareBatch } from './objectives.js';
 import { weightedLoss } from './loss.js';
 import { Progress } from '../cli/progress.js';
 
+export const LR_DECAYS = ['constant', 'cosine', 'linear'] as const;
+export type LrDecay = (typeof LR_DECAYS)[number];
+
 export interface TrainConfig {
   data: string; // dataset spec, e.g. 'shapes' or 'toy2d:two-moons'
   resolution?: number; // image side for image datasets that take one
@@ -32,7 +35,7 @@ export interface TrainConfig {
   batch: number; // samples per step
   lr: number; // peak learning rate
   warmup: number; // linear warm-up steps
-  lrDecay: 'constant' | 'cosine' | 'linear'; // shape of the learning rate after warm-up
+  lrDecay: LrDecay; // shape of the learning rate after warm-up
   clipGradNorm: number; // global gradient-norm clip; 0 turns it off
   emaHalfLifeImages: number; // EMA half-life in training images (EDM style, with ramp-up)
   labelDropout: number; // probability of replacing the condition by the null condition, for classifier-free guidance

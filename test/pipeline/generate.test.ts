@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseGuidanceInterval } from '../../src/cli/commands/sample.js';
+import { parseGuidanceInterval } from '../../src/cli/sampling.js';
 import { UsageError } from '../../src/cli/command.js';
+import { InputError } from '../../src/engine/input-error.js';
 import { parseAccelFlags } from '../../src/accel/config.js';
 import { AccelSettingError } from '../../src/accel/errors.js';
 import { makeGrid, parseGridSpec } from '../../src/diffusion/grids.js';
@@ -54,4 +55,17 @@ test('generate: a guidance interval with a caching method is refused before any 
   await assert.rejects(
     generate(trained, { sampler: 'ddim', steps, n: 3, seed: 1, guidance: 2, guidanceInterval: { low: 1, high: 10 }, accel: parseAccelFlags({ deepcache: 'every=2' }) }),
     (e: Error) => e instanceof AccelSettingError && /guidance interval does not combine with deepcache/.test(e.message));
+});
+
+test('generate: sampler settings reach the sampler, and stochastic samples do not depend on the batch split', async () => {
+  const churned = (batch: number, seed = 1) => generate(trained, { sampler: 'heun', samplerSettings: { churn: 40 }, steps: 4, n: 3, seed, batch });
+  const deterministic = await generate(trained, { sampler: 'heun', steps: 4, n: 3, seed: 1 });
+  const whole = await churned(3);
+  assert.notDeepEqual(whole.images.data, deterministic.images.data, 'churn changes the samples');
+  assert.deepEqual((await churned(2)).images.data, whole.images.data, 'the same samples in batches of 2 and 1');
+  assert.deepEqual((await churned(3)).images.data, whole.images.data, 'reproducible');
+  assert.notDeepEqual((await churned(3, 2)).images.data, whole.images.data, 'another seed, other noise');
+  const eta = await generate(trained, { sampler: 'ddim', samplerSettings: { eta: 1 }, steps: 4, n: 3, seed: 1, batch: 1 });
+  assert.deepEqual(eta.images.data, (await generate(trained, { sampler: 'ddim', samplerSettings: { eta: 1 }, steps: 4, n: 3, seed: 1 })).images.data);
+  await assert.rejects(generate(trained, { sampler: 'euler', samplerSettings: { eta: 1 }, steps: 4, n: 1, seed: 1 }), (e: Error) => e instanceof InputError && /sampler 'euler' has no setting 'eta'/.test(e.message));
 });

@@ -4,27 +4,16 @@
 
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type Command, UsageError, parseList, parseNumber } from '../command.js';
+import { defineCommand } from '../command.js';
+import { flag, int, json, list, text, UsageError } from '../options.js';
+import { modelOption, samplerName } from '../sampling.js';
 import { REDUNDANCY_DEFAULTS, type RedundancyRow, type RedundancySettings, redundancy, redundancyChart } from '../../bench/redundancy.js';
-import { CompressError, requireUNet } from '../../compress/assemble.js';
+import { requireUNet } from '../../compress/assemble.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { Progress } from '../progress.js';
-import { asUsageError, checkSampler, openModel } from './sample.js';
+import { loadTrainedModel } from '../../pipeline/model-store.js';
 
 const ROWS_FILE = 'redundancy.jsonl';
-
-/** --levels as positive numbers. */
-function parseLevels(raw: string | boolean | undefined): number[] | undefined {
-  const items = parseList(raw);
-  if (!items) return undefined;
-  const levels = items.map((item) => {
-    const value = Number(item);
-    if (!(value > 0 && Number.isFinite(value))) throw new UsageError(`--levels: '${item}' is not a noise level > 0`);
-    return value;
-  });
-  if (levels.length === 0) throw new UsageError('--levels: give at least one noise level, e.g. 0.1,1,10');
-  return levels;
-}
 
 /** The rows a stopped run logged, provided it ran with the same settings. */
 function previousRows(path: string, header: string): RedundancyRow[] {
@@ -44,42 +33,42 @@ function previousRows(path: string, header: string): RedundancyRow[] {
 
 const fixed = (value: number | undefined, digits = 4): string => (value === undefined ? '-' : value.toPrecision(digits));
 
-export const analyzeRedundancyCommand: Command = {
+export const analyzeRedundancyCommand = defineCommand({
   path: ['analyze', 'redundancy'],
   summary: 'remove each U-Net block and layer in turn (no retraining): damage against FLOPs and time saved',
   options: {
-    model: { type: 'string', placeholder: 'NAME|PATH', description: 'a shipped model name or a training output directory (a U-Net)' },
-    modules: { type: 'string', placeholder: 'P,P,...', description: 'module paths to remove in turn (default: every removable one)' },
-    levels: { type: 'string', placeholder: 'S,S,...', description: `noise levels of the one-step comparison on real images (default: ${REDUNDANCY_DEFAULTS.noiseLevels.join(',')})` },
-    'level-n': { type: 'string', placeholder: 'N', description: 'real images per noise level', default: String(REDUNDANCY_DEFAULTS.levelN) },
-    sampler: { type: 'string', placeholder: 'NAME', description: 'sampler of the end-result comparison', default: REDUNDANCY_DEFAULTS.sampler },
-    steps: { type: 'string', placeholder: 'N', description: 'its steps', default: String(REDUNDANCY_DEFAULTS.steps) },
-    n: { type: 'string', placeholder: 'N', description: 'samples of the end-result comparison (FD and accuracy at this n)', default: String(REDUNDANCY_DEFAULTS.n) },
-    seed: { type: 'string', placeholder: 'S', description: 'noise seed of both comparisons', default: String(REDUNDANCY_DEFAULTS.seed) },
-    'timing-batch': { type: 'string', placeholder: 'B', description: 'batch of the timed forward passes', default: String(REDUNDANCY_DEFAULTS.timingBatch) },
-    repeats: { type: 'string', placeholder: 'N', description: 'interleaved full/pruned timing pairs (median ratio)', default: String(REDUNDANCY_DEFAULTS.timingRepeats) },
-    out: { type: 'string', placeholder: 'DIR', description: `log rows to DIR/${ROWS_FILE} as they are measured; write redundancy.json and redundancy.svg there at the end` },
-    resume: { type: 'boolean', description: `continue the run logged in --out DIR (same options)` },
-    plot: { type: 'string', placeholder: 'FILE', description: 'write the ranking chart (SVG) here' },
-    json: { type: 'boolean', description: 'print one JSON object with the figures' },
+    model: { ...modelOption, description: 'a shipped model name or a training output directory (a U-Net)' },
+    modules: list('text', { placeholder: 'P,P,...', description: 'module paths to remove in turn (default: every removable one)' }),
+    levels: list('number', { placeholder: 'S,S,...', above: 0, description: `noise levels of the one-step comparison on real images (default: ${REDUNDANCY_DEFAULTS.noiseLevels.join(',')})` }),
+    'level-n': int({ placeholder: 'N', min: 2, default: REDUNDANCY_DEFAULTS.levelN, description: 'real images per noise level' }),
+    sampler: samplerName('sampler of the end-result comparison', REDUNDANCY_DEFAULTS.sampler),
+    steps: int({ placeholder: 'N', min: 1, default: REDUNDANCY_DEFAULTS.steps, description: 'its steps' }),
+    n: int({ placeholder: 'N', min: 2, default: REDUNDANCY_DEFAULTS.n, description: 'samples of the end-result comparison (FD and accuracy at this n)' }),
+    seed: int({ placeholder: 'S', min: 0, default: REDUNDANCY_DEFAULTS.seed, description: 'noise seed of both comparisons' }),
+    'timing-batch': int({ placeholder: 'B', min: 1, default: REDUNDANCY_DEFAULTS.timingBatch, description: 'batch of the timed forward passes' }),
+    repeats: int({ placeholder: 'N', min: 1, default: REDUNDANCY_DEFAULTS.timingRepeats, description: 'interleaved full/pruned timing pairs (median ratio)' }),
+    out: text({ placeholder: 'DIR', description: `log rows to DIR/${ROWS_FILE} as they are measured; write redundancy.json and redundancy.svg there at the end` }),
+    resume: flag({ description: 'continue the run logged in --out DIR (same options)' }),
+    plot: text({ placeholder: 'FILE', description: 'write the ranking chart (SVG) here' }),
+    json: json(),
   },
   details: 'Removal: a block bypassed (output = input, a decoder block then ignores its skip), a residual branch dropped (the shortcut stays), an attention layer dropped.\nrmse@S = RMSE of the denoised output against the full model on real images noised at level S; sample = RMSE of the end result from the same noise.\nRows are sorted by the end result\'s RMSE: the cheapest removals first. Wall speedup: median over interleaved pairs, one forward pass each.',
   async run(values) {
     const settings: RedundancySettings = {
       ...REDUNDANCY_DEFAULTS,
-      ...(parseList(values.modules) && { modules: parseList(values.modules) }),
-      ...(parseLevels(values.levels) && { noiseLevels: parseLevels(values.levels)! }),
-      levelN: parseNumber('level-n', values['level-n'], { integer: true, min: 2 })!,
-      sampler: checkSampler(values.sampler),
-      steps: parseNumber('steps', values.steps, { integer: true, min: 1 })!,
-      n: parseNumber('n', values.n, { integer: true, min: 2 })!,
-      seed: parseNumber('seed', values.seed, { integer: true, min: 0 })!,
-      timingBatch: parseNumber('timing-batch', values['timing-batch'], { integer: true, min: 1 })!,
-      timingRepeats: parseNumber('repeats', values.repeats, { integer: true, min: 1 })!,
+      ...(values.modules && { modules: values.modules }),
+      ...(values.levels && { noiseLevels: values.levels }),
+      levelN: values['level-n'],
+      sampler: values.sampler,
+      steps: values.steps,
+      n: values.n,
+      seed: values.seed,
+      timingBatch: values['timing-batch'],
+      timingRepeats: values.repeats,
     };
-    if (values.resume && typeof values.out !== 'string') throw new UsageError('--resume needs --out DIR, the run to continue');
-    const trained = await openModel(values.model);
-    const out = typeof values.out === 'string' ? values.out : undefined;
+    const { out } = values;
+    if (values.resume && out === undefined) throw new UsageError('--resume needs --out DIR, the run to continue');
+    const trained = await loadTrainedModel(values.model);
     const header = JSON.stringify({ model: trained.name, saveId: trained.saveId, ...settings });
     const rowsPath = out && join(out, ROWS_FILE);
     const previous = rowsPath && values.resume ? previousRows(rowsPath, header) : [];
@@ -91,13 +80,8 @@ export const analyzeRedundancyCommand: Command = {
         throw new UsageError(`--out: cannot write to '${out}': ${(error as Error).message}`);
       }
     }
-    let total: number;
-    try {
-      const unet = requireUNet(trained.model, `model '${trained.name}'`);
-      total = settings.modules?.length ?? unet.removableModules().filter((m) => !unet.config.removedModules.includes(m.path)).length;
-    } catch (error) {
-      throw error instanceof CompressError ? new UsageError(error.message) : error;
-    }
+    const unet = requireUNet(trained.model, `model '${trained.name}'`);
+    const total = settings.modules?.length ?? unet.removableModules().filter((m) => !unet.config.removedModules.includes(m.path)).length;
     const progress = values.json ? undefined : new Progress({ label: 'redundancy', total, unit: 'module' }, previous.length);
     let result;
     try {
@@ -108,8 +92,6 @@ export const analyzeRedundancyCommand: Command = {
           progress?.update(done, { module: row.path });
         },
       });
-    } catch (error) {
-      throw asUsageError(error);
     } finally {
       progress?.finish();
     }
@@ -118,7 +100,7 @@ export const analyzeRedundancyCommand: Command = {
       writeFileSync(join(out, 'redundancy.json'), `${JSON.stringify(result, null, 2)}\n`);
       writeFileSync(join(out, 'redundancy.svg'), chart);
     }
-    if (typeof values.plot === 'string') {
+    if (values.plot !== undefined) {
       try {
         writeFileSync(values.plot, chart);
       } catch (error) {
@@ -139,4 +121,4 @@ export const analyzeRedundancyCommand: Command = {
       console.log([row.path.padEnd(16), ...cells.map((c) => c.padStart(11))].join(' '));
     }
   },
-};
+});

@@ -3,19 +3,20 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Command, UsageError, parseList, parseNumber } from '../command.js';
-import { AccelSettingError } from '../../accel/errors.js';
+import { defineCommand } from '../command.js';
+import { int, json, list, text, UsageError } from '../options.js';
+import { modelOption, samplerName } from '../sampling.js';
 import { FEATURE_CHANGE_DEFAULTS, featureChange, featureChangeChart } from '../../accel/feature-change.js';
 import { SKIP_LOSS_DEFAULTS, skipLoss, skipLossChart } from '../../accel/skip-loss.js';
 import { describeSkipTuning, parseSkipTuning } from '../../accel/skip-tuning.js';
+import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
-import { asUsageError, checkSampler, openModel } from './sample.js';
 
 const shared = {
-  model: { type: 'string', placeholder: 'NAME|PATH', description: 'a shipped model name or a training output directory' },
-  out: { type: 'string', placeholder: 'DIR', description: 'write the SVG plot(s) and a JSON file of the figures here (created if missing)' },
-  json: { type: 'boolean', description: 'print one JSON object with the figures' },
-} as const;
+  model: modelOption,
+  out: text({ placeholder: 'DIR', description: 'write the SVG plot(s) and a JSON file of the figures here (created if missing)' }),
+  json: json(),
+};
 
 /** Writes each file under `dir`, creating it; a directory that cannot be made is a usage error. */
 function writeOutputs(dir: string, files: Record<string, string>): void {
@@ -29,35 +30,30 @@ function writeOutputs(dir: string, files: Record<string, string>): void {
 
 const fixed = (value: number): string => (Math.abs(value) >= 1e-3 && Math.abs(value) < 1e4 ? value.toPrecision(4) : value.toExponential(3));
 
-export const analyzeFeatureChangeCommand: Command = {
+export const analyzeFeatureChangeCommand = defineCommand({
   path: ['analyze', 'feature-change'],
   summary: 'relative change of every block\'s output between adjacent sampler steps, by encoder / middle / decoder',
   options: {
     model: shared.model,
-    sampler: { type: 'string', placeholder: 'NAME', description: 'sampler', default: FEATURE_CHANGE_DEFAULTS.sampler },
-    steps: { type: 'string', placeholder: 'N', description: 'sampler steps (at least 2)', default: String(FEATURE_CHANGE_DEFAULTS.steps) },
-    n: { type: 'string', placeholder: 'N', description: 'samples, run as one batch', default: String(FEATURE_CHANGE_DEFAULTS.n) },
-    seed: { type: 'string', placeholder: 'S', description: 'noise seed; sample k starts from the noise `hasten sample` gives it', default: String(FEATURE_CHANGE_DEFAULTS.seed) },
+    sampler: samplerName('sampler', FEATURE_CHANGE_DEFAULTS.sampler),
+    steps: int({ placeholder: 'N', min: 2, default: FEATURE_CHANGE_DEFAULTS.steps, description: 'sampler steps' }),
+    n: int({ placeholder: 'N', min: 1, default: FEATURE_CHANGE_DEFAULTS.n, description: 'samples, run as one batch' }),
+    seed: int({ placeholder: 'S', min: 0, default: FEATURE_CHANGE_DEFAULTS.seed, description: 'noise seed; sample k starts from the noise `hasten sample` gives it' }),
     out: shared.out,
     json: shared.json,
   },
   details: 'change at step i = ||F_i - F_(i-1)|| / ||F_(i-1)||, F a module\'s output over the whole batch at the first evaluation of step i.\nPer role: mean over steps of the module-averaged change, and its maximum. --out writes feature-change.svg and feature-change.json.',
   async run(values) {
-    const sampler = checkSampler(values.sampler);
-    const steps = parseNumber('steps', values.steps, { integer: true, min: 2 })!;
-    const n = parseNumber('n', values.n, { integer: true, min: 1 })!;
-    const seed = parseNumber('seed', values.seed, { integer: true, min: 0 })!;
-    const trained = await openModel(values.model);
+    const { sampler, steps, n, seed } = values;
+    const trained = await loadTrainedModel(values.model);
     const progress = values.json ? undefined : new Progress({ label: 'feature-change', total: steps, unit: 'step' });
     let result;
     try {
       result = await featureChange(trained, { sampler, steps, n, seed, onStep: (done) => progress?.update(done) });
-    } catch (error) {
-      throw asUsageError(error);
     } finally {
       progress?.finish();
     }
-    if (typeof values.out === 'string') writeOutputs(values.out, { 'feature-change.svg': featureChangeChart(result), 'feature-change.json': `${JSON.stringify(result, null, 2)}\n` });
+    if (values.out !== undefined) writeOutputs(values.out, { 'feature-change.svg': featureChangeChart(result), 'feature-change.json': `${JSON.stringify(result, null, 2)}\n` });
     if (values.json) {
       console.log(JSON.stringify(result));
       return;
@@ -66,60 +62,34 @@ export const analyzeFeatureChangeCommand: Command = {
     console.log(`${'role'.padEnd(10)} ${'modules'.padStart(7)} ${'mean'.padStart(10)} ${'max'.padStart(10)}`);
     for (const r of result.roles) console.log(`${r.role.padEnd(10)} ${String(r.modules).padStart(7)} ${fixed(r.mean).padStart(10)} ${fixed(r.max).padStart(10)}`);
   },
-};
+});
 
-/** --sigmas as positive numbers, each once. */
-function parseSigmas(raw: string | boolean | undefined): number[] | undefined {
-  const items = parseList(raw);
-  if (!items) return undefined;
-  const sigmas = items.map((item) => {
-    const value = Number(item);
-    if (!(value > 0 && Number.isFinite(value))) throw new UsageError(`--sigmas: '${item}' is not a number > 0`);
-    return value;
-  });
-  if (sigmas.length === 0) throw new UsageError('--sigmas: give at least one noise level, e.g. 0.1,1,10');
-  if (new Set(sigmas).size !== sigmas.length) throw new UsageError(`--sigmas: each noise level once, got ${sigmas.join(',')}`);
-  return sigmas;
-}
-
-export const analyzeSkipLossCommand: Command = {
+export const analyzeSkipLossCommand = defineCommand({
   path: ['analyze', 'skip-loss'],
   summary: 'pixel- and feature-space denoising loss per sigma, plain and with Skip-Tuning',
   options: {
     model: shared.model,
-    'skip-tuning': { type: 'string', placeholder: 'SPEC', description: `Skip-Tuning to compare with the plain network: 0.8 | inner=0.5,outer=1 [,time=...] [,sigma=LO:HI] (default: ${describeSkipTuning(SKIP_LOSS_DEFAULTS.skipTuning)})` },
-    n: { type: 'string', placeholder: 'N', description: 'real images (drawn with the evaluation seed, never trained on)', default: String(SKIP_LOSS_DEFAULTS.n) },
-    sigmas: { type: 'string', placeholder: 'S,S,...', description: 'noise levels (default: 12 log-spaced from 0.02 to 80)' },
-    batch: { type: 'string', placeholder: 'B', description: 'images per network call', default: String(SKIP_LOSS_DEFAULTS.batch) },
-    seed: { type: 'string', placeholder: 'S', description: 'seed of the real images and the noise', default: String(SKIP_LOSS_DEFAULTS.seed) },
+    'skip-tuning': text({ placeholder: 'SPEC', parse: parseSkipTuning, description: `Skip-Tuning to compare with the plain network: 0.8 | inner=0.5,outer=1 [,time=...] [,sigma=LO:HI] (default: ${describeSkipTuning(SKIP_LOSS_DEFAULTS.skipTuning)})` }),
+    n: int({ placeholder: 'N', min: 1, default: SKIP_LOSS_DEFAULTS.n, description: 'real images (drawn with the evaluation seed, never trained on)' }),
+    sigmas: list('number', { placeholder: 'S,S,...', above: 0, description: 'noise levels, each once (default: 12 log-spaced from 0.02 to 80)' }),
+    batch: int({ placeholder: 'B', min: 1, default: SKIP_LOSS_DEFAULTS.batch, description: 'images per network call' }),
+    seed: int({ placeholder: 'S', min: 0, default: SKIP_LOSS_DEFAULTS.seed, description: 'seed of the real images and the noise' }),
     out: shared.out,
     json: shared.json,
   },
   details: 'pixel = mean squared error of D(x + sigma*eps) against x per pixel value; feature = the same between feature-network features of D and of x.\nratio = with Skip-Tuning / plain. Time schedules treat the sigmas, largest first, as the steps of a trajectory. --out writes skip-loss.svg and skip-loss.json.',
   async run(values) {
-    const spec = values['skip-tuning'];
-    let skipTuning;
-    try {
-      skipTuning = typeof spec === 'string' ? parseSkipTuning(spec) : undefined;
-    } catch (error) {
-      if (error instanceof AccelSettingError) throw new UsageError(error.message);
-      throw error;
-    }
-    const sigmas = parseSigmas(values.sigmas);
-    const n = parseNumber('n', values.n, { integer: true, min: 1 })!;
-    const batch = parseNumber('batch', values.batch, { integer: true, min: 1 })!;
-    const seed = parseNumber('seed', values.seed, { integer: true, min: 0 })!;
-    const trained = await openModel(values.model);
+    const { 'skip-tuning': skipTuning, sigmas, n, batch, seed } = values;
+    if (sigmas && new Set(sigmas).size !== sigmas.length) throw new UsageError(`--sigmas: each noise level once, got ${sigmas.join(',')}`);
+    const trained = await loadTrainedModel(values.model);
     const progress = values.json ? undefined : new Progress({ label: 'skip-loss', total: Math.ceil(n / batch) * (sigmas ?? SKIP_LOSS_DEFAULTS.sigmas).length, unit: 'sigma' });
     let result;
     try {
       result = await skipLoss(trained, { n, batch, seed, ...(skipTuning ? { skipTuning } : {}), ...(sigmas ? { sigmas } : {}), onProgress: (done) => progress?.update(done) });
-    } catch (error) {
-      throw asUsageError(error);
     } finally {
       progress?.finish();
     }
-    if (typeof values.out === 'string') writeOutputs(values.out, { 'skip-loss.svg': skipLossChart(result), 'skip-loss.json': `${JSON.stringify(result, null, 2)}\n` });
+    if (values.out !== undefined) writeOutputs(values.out, { 'skip-loss.svg': skipLossChart(result), 'skip-loss.json': `${JSON.stringify(result, null, 2)}\n` });
     if (values.json) {
       console.log(JSON.stringify(result));
       return;
@@ -131,4 +101,4 @@ export const analyzeSkipLossCommand: Command = {
       console.log([l.sigma, l.pixel_plain, l.pixel_tuned, l.pixel_ratio, l.feature_plain, l.feature_tuned, l.feature_ratio].map((v) => fixed(v).padStart(13)).join(' '));
     }
   },
-};
+});

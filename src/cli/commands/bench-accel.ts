@@ -4,44 +4,26 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AccelConfig } from '../../accel/config.js';
-import { AccelSettingError } from '../../accel/errors.js';
 import { ACCEL_BENCH_DEFAULTS, type AccelBenchResult, DEFAULT_BENCH_CONFIGS, parseBenchConfig, runAccelBench } from '../../bench/accel.js';
 import { lineChart } from '../../plot/svg.js';
-import { type Command, UsageError, parseList, parseNumber } from '../command.js';
-import { asUsageError, checkSampler, openModel } from './sample.js';
+import { loadTrainedModel } from '../../pipeline/model-store.js';
+import { defineCommand } from '../command.js';
+import { flag, int, json, list, text, UsageError } from '../options.js';
+import { modelOption, samplerName } from '../sampling.js';
 
 const D = ACCEL_BENCH_DEFAULTS;
 
-/** --config values: 'METHOD SPEC' strings, or FILE.json holding an array of them. */
-function parseConfigs(raw: string[] | undefined): AccelConfig[] | undefined {
-  if (!raw) return undefined;
-  const specs = raw.flatMap((value) => {
-    if (!value.endsWith('.json')) return [value];
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(value, 'utf8'));
-    } catch (error) {
-      throw new UsageError(`--config: cannot read '${value}': ${(error as Error).message}`);
-    }
-    if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === 'string')) throw new UsageError(`--config: '${value}' must hold a JSON array of 'METHOD SPEC' strings`);
-    return parsed as string[];
-  });
+/** One --config value: 'METHOD SPEC', or FILE.json holding an array of them. */
+function parseConfigs(value: string): AccelConfig[] {
+  if (!value.endsWith('.json')) return [parseBenchConfig(value)];
+  let parsed: unknown;
   try {
-    return specs.map(parseBenchConfig);
+    parsed = JSON.parse(readFileSync(value, 'utf8'));
   } catch (error) {
-    if (error instanceof AccelSettingError) throw new UsageError(`--config: ${error.message}`);
-    throw error;
+    throw new UsageError(`--config: cannot read '${value}': ${(error as Error).message}`);
   }
-}
-
-function parseNumbers(flag: string, raw: string | boolean | undefined, integer: boolean): number[] {
-  const items = parseList(raw) ?? [];
-  if (items.length === 0) throw new UsageError(`--${flag} expects a comma-separated list of numbers`);
-  return items.map((item) => {
-    const value = parseNumber(flag, item, { integer, min: integer ? 1 : 0 })!;
-    if (value === 0) throw new UsageError(`--${flag}: values must be > 0, got '${item}'`);
-    return value;
-  });
+  if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === 'string')) throw new UsageError(`--config: '${value}' must hold a JSON array of 'METHOD SPEC' strings`);
+  return parsed.map(parseBenchConfig);
 }
 
 const cell = (value: number | null, digits = 3): string => (value === null ? 'n/a' : value.toPrecision(digits));
@@ -89,24 +71,24 @@ function writePlots(dir: string, result: AccelBenchResult): void {
   for (const [name, svg] of Object.entries(charts)) writeFileSync(join(dir, name), svg);
 }
 
-export const benchAccelCommand: Command = {
+export const benchAccelCommand = defineCommand({
   path: ['bench', 'accel'],
   summary: 'compare training-free accelerations with the plain model: speedup, FLOPs, FD, accuracy, drift',
   options: {
-    model: { type: 'string', placeholder: 'NAME|PATH', description: 'a shipped model name or a training output directory' },
-    sampler: { type: 'string', placeholder: 'NAME', description: 'sampler of every config', default: D.sampler },
-    steps: { type: 'string', placeholder: 'N', description: 'sampler steps of every config', default: String(D.steps) },
-    n: { type: 'string', placeholder: 'N', description: 'samples scored per config and per sweep point', default: String(D.n) },
-    seed: { type: 'string', placeholder: 'S', description: 'noise seed, the same for every config', default: String(D.seed) },
-    batch: { type: 'string', placeholder: 'B', description: 'samples per network call in the scored runs', default: String(D.batch) },
-    'timing-n': { type: 'string', placeholder: 'N', description: 'samples in each timed run (one batch, the same for every config)', default: String(D.timingN) },
-    repeats: { type: 'string', placeholder: 'N', description: 'timed runs per config, interleaved across configs; medians are reported', default: String(D.repeats) },
-    config: { type: 'string', multiple: true, placeholder: "'METHOD SPEC'|FILE.json", description: "a config to compare, e.g. 'deepcache every=3,branch=1' or 'skip-tuning 0.8 + deepcache every=3' (repeatable; a .json file holds an array of them); default: the list below" },
-    'sweep-rho': { type: 'string', placeholder: 'R,R,...', description: 'Skip-Tuning factors of the sweep', default: D.sweepRho.join(',') },
-    'sweep-nfe': { type: 'string', placeholder: 'N,N,...', description: 'NFEs of the sweep', default: D.sweepNfe.join(',') },
-    'no-sweep': { type: 'boolean', description: 'skip the Skip-Tuning sweep' },
-    plots: { type: 'string', placeholder: 'DIR', description: 'write accel-speed-quality.svg and accel-sweep.svg there' },
-    json: { type: 'boolean', description: 'print { model, sampler, steps, n, timing_n, repeats, fd_floor, rows, sweep, machine } as JSON' },
+    model: modelOption,
+    sampler: samplerName('sampler of every config', D.sampler),
+    steps: int({ placeholder: 'N', min: 1, default: D.steps, description: 'sampler steps of every config' }),
+    n: int({ placeholder: 'N', min: 2, default: D.n, description: 'samples scored per config and per sweep point' }),
+    seed: int({ placeholder: 'S', min: 0, default: D.seed, description: 'noise seed, the same for every config' }),
+    batch: int({ placeholder: 'B', min: 1, default: D.batch, description: 'samples per network call in the scored runs' }),
+    'timing-n': int({ placeholder: 'N', min: 1, default: D.timingN, description: 'samples in each timed run (one batch, the same for every config)' }),
+    repeats: int({ placeholder: 'N', min: 1, default: D.repeats, description: 'timed runs per config, interleaved across configs; medians are reported' }),
+    config: text({ repeatable: true, parse: parseConfigs, placeholder: "'METHOD SPEC'|FILE.json", description: "a config to compare, e.g. 'deepcache every=3,branch=1' or 'skip-tuning 0.8 + deepcache every=3' (a .json file holds an array of them); default: the list below" }),
+    'sweep-rho': list('number', { placeholder: 'R,R,...', above: 0, default: D.sweepRho, description: 'Skip-Tuning factors of the sweep' }),
+    'sweep-nfe': list('int', { placeholder: 'N,N,...', min: 1, default: D.sweepNfe, description: 'NFEs of the sweep' }),
+    'no-sweep': flag({ description: 'skip the Skip-Tuning sweep' }),
+    plots: text({ placeholder: 'DIR', description: 'write accel-speed-quality.svg and accel-sweep.svg there' }),
+    json: json('print { model, sampler, steps, n, timing_n, repeats, fd_floor, rows, sweep, machine } as JSON'),
   },
   details: [
     'The plain model is always the first row. Each row: wall_s (median timed run), speedup, gflops (per image, as run),',
@@ -115,20 +97,20 @@ export const benchAccelCommand: Command = {
     `Default configs: plain, ${DEFAULT_BENCH_CONFIGS.map((c) => `'${c}'`).join(', ')}.`,
   ].join('\n'),
   async run(values) {
-    const configs = parseConfigs(values.config as unknown as string[] | undefined);
+    const configs = values.config?.flat();
     const settings = {
-      sampler: checkSampler(values.sampler),
-      steps: parseNumber('steps', values.steps, { integer: true, min: 1 })!,
-      n: parseNumber('n', values.n, { integer: true, min: 2 })!,
-      seed: parseNumber('seed', values.seed, { integer: true, min: 0 })!,
-      batch: parseNumber('batch', values.batch, { integer: true, min: 1 })!,
-      timingN: parseNumber('timing-n', values['timing-n'], { integer: true, min: 1 })!,
-      repeats: parseNumber('repeats', values.repeats, { integer: true, min: 1 })!,
-      sweepRho: parseNumbers('sweep-rho', values['sweep-rho'], false),
-      sweepNfe: values['no-sweep'] ? [] : parseNumbers('sweep-nfe', values['sweep-nfe'], true),
+      sampler: values.sampler,
+      steps: values.steps,
+      n: values.n,
+      seed: values.seed,
+      batch: values.batch,
+      timingN: values['timing-n'],
+      repeats: values.repeats,
+      sweepRho: values['sweep-rho'],
+      sweepNfe: values['no-sweep'] ? [] : values['sweep-nfe'],
       ...(configs ? { configs } : {}),
     };
-    const plots = values.plots as string | undefined;
+    const plots = values.plots;
     if (plots !== undefined) {
       try {
         mkdirSync(plots, { recursive: true });
@@ -136,14 +118,9 @@ export const benchAccelCommand: Command = {
         throw new UsageError(`--plots: cannot create '${plots}': ${(error as Error).message}`);
       }
     }
-    const trained = await openModel(values.model);
-    let result;
-    try {
-      result = await runAccelBench(trained, settings, (message) => process.stderr.write(`bench accel: ${message}\n`));
-    } catch (error) {
-      throw asUsageError(error);
-    }
+    const trained = await loadTrainedModel(values.model);
+    const result = await runAccelBench(trained, settings, (message) => process.stderr.write(`bench accel: ${message}\n`));
     if (plots !== undefined) writePlots(plots, result);
     console.log(values.json ? JSON.stringify(result, null, 2) : formatTables(result));
   },
-};
+});

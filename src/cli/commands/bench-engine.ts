@@ -1,22 +1,22 @@
 // `hasten bench engine`: the engine's forward and training throughput against the machine's roofline
 // and against JavaScript tensor libraries on one reference workload.
 
-import { type Command, parseNumber } from '../command.js';
+import { defineCommand } from '../command.js';
+import { flag, int, json } from '../options.js';
 import { benchEngine } from '../../bench/engine.js';
 
-export const benchEngineCommand: Command = {
+export const benchEngineCommand = defineCommand({
   path: ['bench', 'engine'],
   summary: 'measure forward and training GFLOP/s against the ONNX Runtime roofline and JS peers',
   options: {
-    json: { type: 'boolean', description: 'print one JSON object with the figures' },
-    'skip-peers': { type: 'boolean', description: 'do not measure the JavaScript peers (they take minutes)' },
-    repeats: { type: 'string', placeholder: 'N', description: 'timed runs per measurement; medians are reported', default: '7' },
-    threads: { type: 'string', placeholder: 'N', description: 'ONNX Runtime threads (default: all cores)' },
+    json: json(),
+    'skip-peers': flag({ description: 'do not measure the JavaScript peers (they take minutes)' }),
+    repeats: int({ placeholder: 'N', min: 1, default: 7, description: 'timed runs per measurement; medians are reported' }),
+    threads: int({ placeholder: 'N', min: 1, description: 'ONNX Runtime threads (default: all cores)' }),
   },
   details: 'The reference workload (shapes and FLOPs) is documented in docs/results/engine.md.',
   async run(values) {
-    const repeats = parseNumber('repeats', values.repeats, { integer: true, min: 1 })!;
-    const threads = parseNumber('threads', values.threads, { integer: true, min: 1 });
+    const { repeats, threads } = values;
     const result = await benchEngine({
       threads,
       timing: { warmup: 2, repeats, budgetS: 120 },
@@ -37,4 +37,4 @@ export const benchEngineCommand: Command = {
       else console.log(`peer ${name}: forward ${peer.forward_gflops.toFixed(2)} GFLOP/s, training ${peer.train_gflops === null ? 'impossible' : `${peer.train_gflops.toFixed(3)} GFLOP/s`}`);
     }
   },
-};
+});

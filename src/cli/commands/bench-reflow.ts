@@ -2,7 +2,9 @@
 // docs/results/reflow.md for recorded runs).
 
 import { writeFileSync } from 'node:fs';
-import { type Command, UsageError, parseList, parseNumber } from '../command.js';
+import { defineCommand } from '../command.js';
+import { int, json, list, num, text, UsageError } from '../options.js';
+import { samplerName } from '../sampling.js';
 import { ABLATION, REFLOW_BENCH_DEFAULTS, type ReflowBenchResult, parseSamplerChoice, runReflowBench } from '../../bench/reflow.js';
 import { lineChart } from '../../plot/svg.js';
 import { LOSS_BY_TIME_DEFAULTS } from '../../reflow/loss-by-time.js';
@@ -10,7 +12,6 @@ import { PAIR_DEFAULTS } from '../../reflow/pairs.js';
 import { STRAIGHTNESS_DEFAULTS } from '../../reflow/straightness.js';
 import { REFLOW_TRAIN_DEFAULTS } from '../../reflow/train.js';
 import { TRAIN_DEFAULTS } from '../../train/trainer.js';
-import { checkSampler } from './sample.js';
 
 function formatTable(result: ReflowBenchResult): string {
   const metric = result.rows.some((r) => r.fd !== undefined) ? 'fd' : 'swd';
@@ -25,81 +26,70 @@ function formatTable(result: ReflowBenchResult): string {
   return lines.join('\n');
 }
 
-export const benchReflowCommand: Command = {
+export const benchReflowCommand = defineCommand({
   path: ['bench', 'reflow'],
   summary: "rectified flow++'s ablation: students at 1 and 2 NFE beside the teacher at 1, 2, 4 and 35",
   options: {
-    teacher: { type: 'string', placeholder: 'NAME|PATH', description: 'the teacher', default: 'toy2d' },
-    work: { type: 'string', placeholder: 'DIR', description: 'directory for pairs and students; a rerun reuses what is finished' },
-    pairs: { type: 'string', placeholder: 'COUNT', description: 'pairs from the teacher', default: '100000' },
-    'pair-sampler': { type: 'string', placeholder: 'NAME', description: "the teacher's sampler for the pairs", default: PAIR_DEFAULTS.sampler },
-    'pair-steps': { type: 'string', placeholder: 'N', description: 'its steps', default: String(PAIR_DEFAULTS.steps) },
-    'shard-size': { type: 'string', placeholder: 'N', description: 'pairs per shard', default: '10000' },
-    configs: { type: 'string', placeholder: 'a,b,...', description: `ablation configs (default all: ${ABLATION.map((c) => c.id).join(', ')})` },
-    steps: { type: 'string', placeholder: 'N', description: 'training steps of each student', default: '3000' },
-    batch: { type: 'string', placeholder: 'B', description: 'training batch', default: '256' },
-    lr: { type: 'string', placeholder: 'LR', description: 'peak learning rate', default: '1e-3' },
-    warmup: { type: 'string', placeholder: 'N', description: 'warm-up steps', default: String(REFLOW_TRAIN_DEFAULTS.warmup) },
-    'ema-half-life': { type: 'string', placeholder: 'IMAGES', description: 'EMA half-life in training samples', default: String(TRAIN_DEFAULTS.emaHalfLifeImages) },
-    n: { type: 'string', placeholder: 'N', description: 'samples per evaluation (2-D points: MMD, computed alongside, costs O(n²))', default: '4000' },
-    seed: { type: 'string', placeholder: 'S', description: 'seed of pairs, training and evaluation noise', default: '0' },
-    'eval-batch': { type: 'string', placeholder: 'B', description: 'samples per network call when evaluating', default: '1000' },
-    'teacher-nfe': { type: 'string', placeholder: '1,2,...', description: 'NFEs of the teacher rows', default: REFLOW_BENCH_DEFAULTS.teacherNfes.join(',') },
-    'teacher-samplers': { type: 'string', placeholder: 'a,b@grid,...', description: 'candidates for the teacher\'s best sampler (NAME or NAME@GRID)', default: REFLOW_BENCH_DEFAULTS.teacherSamplers.map((c) => (c.grid ? `${c.sampler}@${c.grid}` : c.sampler)).join(',') },
-    'straightness-steps': { type: 'string', placeholder: 'N', description: 'Euler steps of the straightness paths', default: String(STRAIGHTNESS_DEFAULTS.steps) },
-    'straightness-n': { type: 'string', placeholder: 'N', description: 'samples for straightness', default: String(STRAIGHTNESS_DEFAULTS.n) },
-    'loss-bins': { type: 'string', placeholder: 'N', description: 'times of the loss by time (teacher and baseline)', default: String(LOSS_BY_TIME_DEFAULTS.bins) },
-    'loss-pairs': { type: 'string', placeholder: 'N', description: 'pairs per time of the loss by time', default: String(LOSS_BY_TIME_DEFAULTS.count) },
-    features: { type: 'string', placeholder: 'DIR', description: 'feature network (default: the one shipped for the dataset)' },
-    plot: { type: 'string', placeholder: 'FILE.svg', description: 'write the loss by time of the teacher and the baseline as an SVG chart' },
-    json: { type: 'boolean', description: 'print { rows: [{ model, config, sampler, steps, nfe, fd|swd, accuracy, straightness }], floor, teacher_candidates, loss_vs_t, seconds }' },
+    teacher: text({ placeholder: 'NAME|PATH', default: 'toy2d', description: 'the teacher' }),
+    work: text({ placeholder: 'DIR', required: true, description: 'directory for pairs and students; a rerun reuses what is finished' }),
+    pairs: int({ placeholder: 'COUNT', min: 1, default: 100000, description: 'pairs from the teacher' }),
+    'pair-sampler': samplerName("the teacher's sampler for the pairs", PAIR_DEFAULTS.sampler),
+    'pair-steps': int({ placeholder: 'N', min: 1, default: PAIR_DEFAULTS.steps, description: 'its steps' }),
+    'shard-size': int({ placeholder: 'N', min: 1, default: 10000, description: 'pairs per shard' }),
+    configs: list('text', { placeholder: 'a,b,...', default: REFLOW_BENCH_DEFAULTS.configs, description: `ablation configs (${ABLATION.map((c) => c.id).join(', ')})` }),
+    steps: int({ placeholder: 'N', min: 1, default: 3000, description: 'training steps of each student' }),
+    batch: int({ placeholder: 'B', min: 1, default: 256, description: 'training batch' }),
+    lr: num({ placeholder: 'LR', min: 0, default: 1e-3, description: 'peak learning rate' }),
+    warmup: int({ placeholder: 'N', min: 0, default: REFLOW_TRAIN_DEFAULTS.warmup, description: 'warm-up steps' }),
+    'ema-half-life': num({ placeholder: 'IMAGES', min: 0, default: TRAIN_DEFAULTS.emaHalfLifeImages, description: 'EMA half-life in training samples' }),
+    n: int({ placeholder: 'N', min: 2, default: 4000, description: 'samples per evaluation (2-D points: MMD, computed alongside, costs O(n²))' }),
+    seed: int({ placeholder: 'S', min: 0, default: 0, description: 'seed of pairs, training and evaluation noise' }),
+    'eval-batch': int({ placeholder: 'B', min: 1, default: 1000, description: 'samples per network call when evaluating' }),
+    'teacher-nfe': list('int', { placeholder: '1,2,...', min: 1, default: REFLOW_BENCH_DEFAULTS.teacherNfes, description: 'NFEs of the teacher rows' }),
+    'teacher-samplers': text({ placeholder: 'a,b@grid,...', default: REFLOW_BENCH_DEFAULTS.teacherSamplers.map((c) => (c.grid ? `${c.sampler}@${c.grid}` : c.sampler)).join(','), parse: (raw: string) => raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(parseSamplerChoice), description: "candidates for the teacher's best sampler (NAME or NAME@GRID)" }),
+    'straightness-steps': int({ placeholder: 'N', min: 1, default: STRAIGHTNESS_DEFAULTS.steps, description: 'Euler steps of the straightness paths' }),
+    'straightness-n': int({ placeholder: 'N', min: 1, default: STRAIGHTNESS_DEFAULTS.n, description: 'samples for straightness' }),
+    'loss-bins': int({ placeholder: 'N', min: 1, default: LOSS_BY_TIME_DEFAULTS.bins, description: 'times of the loss by time (teacher and baseline)' }),
+    'loss-pairs': int({ placeholder: 'N', min: 1, default: LOSS_BY_TIME_DEFAULTS.count, description: 'pairs per time of the loss by time' }),
+    features: text({ placeholder: 'DIR', description: 'feature network (default: the one shipped for the dataset)' }),
+    plot: text({ placeholder: 'FILE.svg', description: 'write the loss by time of the teacher and the baseline as an SVG chart' }),
+    json: json('print { rows: [{ model, config, sampler, steps, nfe, fd|swd, accuracy, straightness }], floor, teacher_candidates, loss_vs_t, seconds }'),
   },
   details: 'The defaults are the recorded toy2d run (docs/results/reflow.md). Images report fd (and class accuracy); 2-D points report swd, with accuracy null.\nExample: hasten bench reflow --teacher toy2d --work runs/bench-reflow-toy2d --json',
   async run(values) {
-    const work = values.work as string | undefined;
-    if (!work) throw new UsageError('--work DIR is required');
-    const list = (flag: string) => parseList(values[flag]) ?? [];
-    const integer = (flag: string, min = 1) => parseNumber(flag, values[flag], { integer: true, min })!;
-    const seed = integer('seed', 0);
-    let teacherSamplers;
-    try {
-      teacherSamplers = list('teacher-samplers').map(parseSamplerChoice);
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-    const configs = parseList(values.configs) ?? REFLOW_BENCH_DEFAULTS.configs;
+    const { work, seed, configs } = values;
     const unknown = configs.filter((id) => !ABLATION.some((c) => c.id === id));
     if (unknown.length > 0) throw new UsageError(`unknown ablation config ${unknown.map((u) => `'${u}'`).join(', ')} (known: ${ABLATION.map((c) => c.id).join(', ')})`);
-    const batch = integer('eval-batch');
+    const batch = values['eval-batch'];
     const result = await runReflowBench({
-      teacher: String(values.teacher),
+      teacher: values.teacher,
       work,
-      pairs: { ...PAIR_DEFAULTS, sampler: checkSampler(values['pair-sampler']), steps: integer('pair-steps'), count: integer('pairs'), shardSize: integer('shard-size'), seed },
+      pairs: { ...PAIR_DEFAULTS, sampler: values['pair-sampler'], steps: values['pair-steps'], count: values.pairs, shardSize: values['shard-size'], seed },
       training: {
-        steps: integer('steps'),
-        batch: integer('batch'),
-        lr: parseNumber('lr', values.lr, { min: 0 })!,
-        warmup: integer('warmup', 0),
-        emaHalfLifeImages: parseNumber('ema-half-life', values['ema-half-life'], { min: 0 })!,
-        checkpointEvery: integer('steps'),
+        steps: values.steps,
+        batch: values.batch,
+        lr: values.lr,
+        warmup: values.warmup,
+        emaHalfLifeImages: values['ema-half-life'],
+        checkpointEvery: values.steps,
         seed,
       },
       configs,
-      n: integer('n', 2),
+      n: values.n,
       seed,
       batch,
-      teacherNfes: list('teacher-nfe').map((raw) => parseNumber('teacher-nfe', raw, { integer: true, min: 1 })!),
-      teacherSamplers,
+      teacherNfes: values['teacher-nfe'],
+      teacherSamplers: values['teacher-samplers'],
       studentSamplers: REFLOW_BENCH_DEFAULTS.studentSamplers,
-      straightness: { steps: integer('straightness-steps'), n: integer('straightness-n'), seed, batch },
-      lossByTime: { bins: integer('loss-bins'), count: integer('loss-pairs'), batch },
-      ...(typeof values.features === 'string' && { features: values.features }),
+      straightness: { steps: values['straightness-steps'], n: values['straightness-n'], seed, batch },
+      lossByTime: { bins: values['loss-bins'], count: values['loss-pairs'], batch },
+      ...(values.features !== undefined && { features: values.features }),
     }, (message) => process.stderr.write(`${message}\n`));
-    if (typeof values.plot === 'string') {
+    if (values.plot !== undefined) {
       const series = Object.entries(result.loss_vs_t).map(([name, curve]) => ({ name, points: curve.map((p) => [p.t, p.loss] as const) }));
       writeFileSync(values.plot, lineChart(series, { title: `Reflow loss by time (${String(values.teacher)} pairs)`, xLabel: 't', yLabel: 'E (v - (z - x0))² per coordinate', yScale: 'log' }));
     }
     if (values.json) console.log(JSON.stringify(result, null, 2));
     else console.log(formatTable(result));
   },
-};
+});

@@ -4,31 +4,18 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadGaussianMixture, shippedProblemPath } from '../../diffusion/gmm.js';
-import { gridSyntax, makeGrid, parseGridSpec, type GridSpec } from '../../diffusion/grids.js';
-import { processByName, processNames, type Process } from '../../diffusion/process.js';
+import { gridSyntax, makeGrid, parseGridSpec } from '../../diffusion/grids.js';
+import { processByName, processNames } from '../../diffusion/process.js';
 import { runSamplerBenchmark, type SamplerBenchmarkResult } from '../../diffusion/sampler-benchmark.js';
 import { getSampler, samplerNames, stepsForNfe } from '../../diffusion/samplers/index.js';
 import { lineChart } from '../../plot/svg.js';
-import { parseList, parseNumber, UsageError, type Command } from '../command.js';
+import { defineCommand } from '../command.js';
+import { int, json, list, text, UsageError } from '../options.js';
 
-const defaultNfes = '3,5,8,10,15,20,30,50,100,200';
+const defaultNfes = [3, 5, 8, 10, 15, 20, 30, 50, 100, 200];
 
-function usage<T>(build: () => T): T {
-  try {
-    return build();
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
-function parseNfes(raw: string | boolean | undefined): number[] {
-  const items = parseList(raw) ?? [];
-  if (items.length === 0) throw new UsageError('--nfe expects a comma-separated list of positive integers');
-  return items.map((item) => parseNumber('nfe', item, { integer: true, min: 1 })!);
-}
-
-function parseSamplers(raw: string | boolean | undefined): string[] {
-  const names = parseList(raw) ?? [...samplerNames];
+function parseSamplers(raw: string): string[] {
+  const names = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   const unknown = names.filter((name) => !samplerNames.includes(name));
   if (unknown.length > 0) throw new UsageError(`unknown sampler${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')} (known: ${samplerNames.join(', ')})`);
   if (names.length === 0) throw new UsageError('--samplers expects a comma-separated list of sampler names');
@@ -78,19 +65,19 @@ function progressReporter(): (done: number, total: number, label: string) => voi
   };
 }
 
-export const benchSamplers: Command = {
+export const benchSamplers = defineCommand({
   path: ['bench', 'samplers'],
   summary: 'compare samplers at matched NFE against the exact solution of a Gaussian-mixture problem',
   options: {
-    problem: { type: 'string', placeholder: 'FILE', description: 'Gaussian-mixture problem (JSON: dim, weights, means, stds or diag_stds); default: the shipped 64-dimensional problem' },
-    process: { type: 'string', placeholder: 'NAME', default: 'vp', description: `forward process: ${processNames.join('|')}` },
-    grid: { type: 'string', placeholder: 'NAME', default: 'quadratic', description: `time grid, ${gridSyntax}` },
-    samplers: { type: 'string', placeholder: 'a,b,...', description: `samplers to run (default: all of ${samplerNames.join(', ')})` },
-    nfe: { type: 'string', placeholder: '3,5,10,...', default: defaultNfes, description: 'requested NFEs; multi-evaluation samplers use the closest they can reach' },
-    n: { type: 'string', placeholder: 'N', default: '1000', description: 'number of samples' },
-    seed: { type: 'string', placeholder: 'S', default: '0', description: 'seed for noise, reference samples and projections' },
-    json: { type: 'boolean', description: 'print { results: [{ sampler, nfe, err, rmse, swd }], swd_floor, orders } as JSON' },
-    plot: { type: 'string', placeholder: 'FILE', description: 'write an SVG chart of err against NFE' },
+    problem: text({ placeholder: 'FILE', description: 'Gaussian-mixture problem (JSON: dim, weights, means, stds or diag_stds); default: the shipped 64-dimensional problem' }),
+    process: text({ placeholder: 'NAME', default: 'vp', parse: processByName, description: `forward process: ${processNames.join('|')}` }),
+    grid: text({ placeholder: 'NAME', default: 'quadratic', description: `time grid, ${gridSyntax}` }),
+    samplers: text({ placeholder: 'a,b,...', parse: parseSamplers, description: `samplers to run (default: all of ${samplerNames.join(', ')})` }),
+    nfe: list('int', { placeholder: '3,5,10,...', min: 1, default: defaultNfes, description: 'requested NFEs; multi-evaluation samplers use the closest they can reach' }),
+    n: int({ placeholder: 'N', min: 2, default: 1000, description: 'number of samples' }),
+    seed: int({ placeholder: 'S', min: 0, default: 0, description: 'seed for noise, reference samples and projections' }),
+    json: json('print { results: [{ sampler, nfe, err, rmse, swd }], swd_floor, orders } as JSON'),
+    plot: text({ placeholder: 'FILE', description: 'write an SVG chart of err against NFE' }),
   },
   details: [
     'err: median over samples of each sample\'s RMS error against the reference ODE solution from the same noise',
@@ -99,18 +86,13 @@ export const benchSamplers: Command = {
     'slope of err against NFE. All grids end at the data end t = 0.',
   ].join('\n'),
   async run(values) {
-    const samplers = parseSamplers(values.samplers);
-    const nfes = parseNfes(values.nfe);
-    const samples = parseNumber('n', values.n, { integer: true, min: 2 })!;
-    const seed = parseNumber('seed', values.seed, { integer: true, min: 0 })!;
-    const diffusionProcess: Process = usage(() => processByName(String(values.process)));
-    const gridName = String(values.grid);
-    const grid: GridSpec = usage(() => parseGridSpec(gridName));
+    const { nfe: nfes, n: samples, seed, process: diffusionProcess, grid: gridName, plot: plotPath } = values;
+    const samplers = values.samplers ?? [...samplerNames];
+    const grid = parseGridSpec(gridName);
     // Settings that only fail when a grid is built (e.g. logsnr with tmin=0) are caught before the long run.
-    usage(() => makeGrid(diffusionProcess, grid, 2));
-    const problemPath = typeof values.problem === 'string' ? values.problem : shippedProblemPath('default-gmm');
-    const mixture = usage(() => loadGaussianMixture(problemPath));
-    const plotPath = typeof values.plot === 'string' ? values.plot : undefined;
+    makeGrid(diffusionProcess, grid, 2);
+    const problemPath = values.problem ?? shippedProblemPath('default-gmm');
+    const mixture = loadGaussianMixture(problemPath);
     if (plotPath && !existsSync(dirname(resolve(plotPath)))) throw new UsageError(`--plot: directory of '${plotPath}' does not exist`);
 
     const result = await runSamplerBenchmark({ mixture, process: diffusionProcess, grid, samplers, nfes, samples, seed, onProgress: progressReporter() });
@@ -142,4 +124,4 @@ export const benchSamplers: Command = {
       `reference: ${result.reference.acceptedSteps} Dormand-Prince steps (${result.reference.evaluations} evaluations)`,
     ]));
   },
-};
+});

@@ -3,8 +3,9 @@
 
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type Command, parseNumber, UsageError } from '../command.js';
-import { type Dataset, DatasetError } from '../../data/dataset.js';
+import { defineCommand } from '../command.js';
+import { flag, int, text, UsageError } from '../options.js';
+import type { Dataset } from '../../data/dataset.js';
 import { imageGrid } from '../../data/image-io.js';
 import { DATASET_NAMES, openDataset } from '../../data/registry.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
@@ -19,35 +20,23 @@ function describe(dataset: Dataset): string {
   return `${dataset.name} (${dataset.shape.join('x')}${classes})`;
 }
 
-export const dataPreviewCommand: Command = {
+export const dataPreviewCommand = defineCommand({
   path: ['data', 'preview'],
   summary: 'draw samples of a dataset into a PNG: an image grid, or a scatter plot for points',
   options: {
-    data: { type: 'string', placeholder: 'NAME', description: `dataset: ${DATASET_NAMES.join(', ')}` },
-    n: { type: 'string', placeholder: 'N', description: `samples to draw (default: ${DEFAULT_IMAGES} images or ${DEFAULT_POINTS} points)` },
-    out: { type: 'string', placeholder: 'FILE.png', description: 'where to write the PNG' },
-    seed: { type: 'string', placeholder: 'S', description: 'seed of the sample stream', default: '0' },
-    resolution: { type: 'string', placeholder: 'R', description: 'image side in pixels, image datasets only (default 32)' },
-    flip: { type: 'boolean', description: 'mirror samples left-right at random, folder: datasets only' },
-    scale: { type: 'string', placeholder: 'K', description: 'magnify images K times in the grid', default: '1' },
+    data: text({ placeholder: 'NAME', required: true, description: `dataset: ${DATASET_NAMES.join(', ')}` }),
+    n: int({ placeholder: 'N', min: 1, description: `samples to draw (default: ${DEFAULT_IMAGES} images or ${DEFAULT_POINTS} points)` }),
+    out: text({ placeholder: 'FILE.png', required: true, description: 'where to write the PNG' }),
+    seed: int({ placeholder: 'S', min: 0, default: 0, description: 'seed of the sample stream' }),
+    resolution: int({ placeholder: 'R', min: 1, description: 'image side in pixels, image datasets only (default 32)' }),
+    flip: flag({ description: 'mirror samples left-right at random, folder: datasets only' }),
+    scale: int({ placeholder: 'K', min: 1, default: 1, description: 'magnify images K times in the grid' }),
   },
   details: 'Image datasets are square; shapes at --resolution 16, 32 or 64 are its small, default and large variants.',
-  async run(values, positionals) {
-    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    if (typeof values.data !== 'string') throw new UsageError(`--data is required; valid: ${DATASET_NAMES.join(', ')}`);
-    if (typeof values.out !== 'string') throw new UsageError('--out FILE.png is required');
+  async run(values) {
     if (!values.out.toLowerCase().endsWith('.png')) throw new UsageError(`--out must name a .png file, got '${values.out}'`);
-    const requested = parseNumber('n', values.n, { integer: true, min: 1 });
-    const seed = parseNumber('seed', values.seed, { integer: true, min: 0 })!;
-    const resolution = parseNumber('resolution', values.resolution, { integer: true, min: 1 });
-    const scale = parseNumber('scale', values.scale, { integer: true, min: 1 })!;
-    let dataset: Dataset;
-    try {
-      dataset = openDataset(values.data, { resolution, flip: values.flip === true });
-    } catch (error) {
-      if (error instanceof DatasetError) throw new UsageError(error.message);
-      throw error;
-    }
+    const { n: requested, seed, resolution, scale } = values;
+    const dataset = openDataset(values.data, { resolution, flip: values.flip });
     if (dataset.kind === 'points' && dataset.shape[0]! < 2) throw new UsageError(`${dataset.name} has 1-D points: a scatter plot needs at least two coordinates`);
     const n = requested ?? (dataset.kind === 'images' ? DEFAULT_IMAGES : DEFAULT_POINTS);
     const batch = dataset.sample({ start: 0, count: n }, seed);
@@ -57,4 +46,4 @@ export const dataPreviewCommand: Command = {
     const shown = dataset.kind === 'points' && dataset.shape[0]! > 2 ? ' (first two coordinates)' : '';
     console.log(`wrote ${n} samples of ${describe(dataset)}${shown} to ${values.out}`);
   },
-};
+});

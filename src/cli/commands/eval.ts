@@ -1,37 +1,38 @@
 // `hasten eval`: sample quality of a model with a sampler, each distance beside its real-vs-real floor.
 
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
+import { int, json, text } from '../options.js';
+import { generateOptions, parseClasses, samplingOptions } from '../sampling.js';
 import { describeAccel } from '../../accel/config.js';
+import { describeSampler } from '../../diffusion/samplers/index.js';
 import { evaluateModel } from '../../pipeline/evaluate-model.js';
+import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
-import { asUsageError, openModel, parseClasses, parseSamplingFlags, sampleOptions } from './sample.js';
 
-export const evalCommand: Command = {
+export const evalCommand = defineCommand({
   path: ['eval'],
   summary: 'measure sample quality (FD, KID, class accuracy; or SWD, MMD for points) against real data',
   options: {
-    ...sampleOptions,
-    n: { ...sampleOptions.n, description: 'samples to generate and compare', default: '2000' },
-    features: { type: 'string', placeholder: 'DIR', description: 'feature network for FD/KID (default: the shipped one for the dataset)' },
-    json: { type: 'boolean', description: 'print one JSON object with the figures' },
+    ...samplingOptions,
+    n: int({ placeholder: 'N', min: 2, default: 2000, description: 'samples to generate and compare' }),
+    features: text({ placeholder: 'DIR', description: 'feature network for FD/KID (default: the shipped one for the dataset)' }),
+    json: json(),
   },
   details: 'Image models report fd, fd_floor, kid, kid_floor, accuracy and class_accuracy (conditional models), nfe, wall_s; point models report swd, swd_floor, mmd, mmd_floor, nfe, wall_s.',
   async run(values) {
-    const flags = parseSamplingFlags(values, 2);
-    const trained = await openModel(values.model);
+    const options = generateOptions(values);
+    const trained = await loadTrainedModel(values.model);
     const classes = parseClasses(trained, values.class);
-    const progress = values.json ? undefined : new Progress({ label: 'eval', total: flags.n, unit: 'img' });
+    const progress = values.json ? undefined : new Progress({ label: 'eval', total: options.n, unit: 'img' });
     let result;
     try {
-      result = await evaluateModel(trained, { ...flags, classes, features: values.features as string | undefined, onBatch: (done) => progress?.update(done) });
-    } catch (error) {
-      throw asUsageError(error);
+      result = await evaluateModel(trained, { ...options, classes, features: values.features, onBatch: (done) => progress?.update(done) });
     } finally {
       progress?.finish();
     }
     if (values.json) {
-      const guidance = { guidance: flags.guidance, ...(flags.guidanceInterval && { guidance_interval: [flags.guidanceInterval.low, flags.guidanceInterval.high] }) };
-      console.log(JSON.stringify({ model: trained.name, sampler: flags.sampler, steps: flags.steps, ...guidance, accel: describeAccel(flags.accel), ...result }));
+      const guidance = { guidance: options.guidance, ...(options.guidanceInterval && { guidance_interval: [options.guidanceInterval.low, options.guidanceInterval.high] }) };
+      console.log(JSON.stringify({ model: trained.name, sampler: describeSampler(values.sampler), steps: options.steps, ...guidance, accel: describeAccel(options.accel), ...result }));
       return;
     }
     const rows = Object.entries(result).flatMap(([key, value]): [string, unknown][] =>
@@ -39,4 +40,4 @@ export const evalCommand: Command = {
     const width = Math.max(...rows.map(([key]) => key.length)) + 2;
     for (const [key, value] of rows) console.log(`${key.padEnd(width)}${typeof value === 'number' && !Number.isInteger(value) ? value.toPrecision(5) : String(value)}`);
   },
-};
+});

@@ -4,29 +4,29 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Command, UsageError, parseNumber } from '../command.js';
+import { defineCommand } from '../command.js';
+import { flag, int, text } from '../options.js';
+import { modelOption } from '../sampling.js';
+import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { saveCheckpoint } from '../../engine/checkpoint.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { encodeModel } from '../../engine/onnx/codec.js';
 import { compile } from '../../engine/runtime.js';
 import { netTraceFn } from '../../models/layers.js';
-import { openModel } from './sample.js';
 
-export const exportCommand: Command = {
+export const exportCommand = defineCommand({
   path: ['export'],
   summary: "write a model's weights for shipping, and optionally a standalone ONNX file",
   options: {
-    model: { type: 'string', placeholder: 'NAME|PATH', description: 'a shipped model name or a training output directory' },
-    out: { type: 'string', placeholder: 'DIR', description: 'directory for checkpoint.safetensors + checkpoint.json (and model.onnx)' },
-    onnx: { type: 'boolean', description: 'also write model.onnx: the raw network F(x, noise, label) with the weights inside' },
-    batch: { type: 'string', placeholder: 'B', description: 'batch size of the ONNX graph (shapes are static)', default: '1' },
+    model: modelOption,
+    out: text({ placeholder: 'DIR', required: true, description: 'directory for checkpoint.safetensors + checkpoint.json (and model.onnx)' }),
+    onnx: flag({ description: 'also write model.onnx: the raw network F(x, noise, label) with the weights inside' }),
+    batch: int({ placeholder: 'B', min: 1, default: 1, description: 'batch size of the ONNX graph (shapes are static)' }),
   },
   details: 'The ONNX graph takes x [B, ...], noise [B] (log(sigma/alpha)/4) and, for conditional models, label [B] (int64); see docs/models.md.',
   async run(values) {
-    const out = values.out as string | undefined;
-    if (!out) throw new UsageError('--out DIR is required');
-    const batch = parseNumber('batch', values.batch, { integer: true, min: 1 })!;
-    const trained = await openModel(values.model);
+    const { out, batch } = values;
+    const trained = await loadTrainedModel(values.model);
     mkdirSync(out, { recursive: true });
     await saveCheckpoint(out, { params: trained.params, config: trained.config, step: trained.step });
     let written = `${join(out, 'checkpoint.safetensors')} and checkpoint.json`;
@@ -38,4 +38,4 @@ export const exportCommand: Command = {
     }
     console.log(`wrote ${written}`);
   },
-};
+});

@@ -2,141 +2,41 @@
 // (an image grid, or a scatter plot for 2-D data).
 
 import { writeFileSync } from 'node:fs';
-import { type Command, UsageError, parseList, parseNumber } from '../command.js';
-import { samplerNames } from '../../diffusion/samplers/index.js';
+import { defineCommand } from '../command.js';
+import { json, text } from '../options.js';
+import { generateOptions, parseClasses, samplingOptions } from '../sampling.js';
 import { imageGrid } from '../../data/image-io.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
-import { type GuidanceInterval, generate } from '../../pipeline/generate.js';
-import { ModelNotFound, type TrainedModel, loadTrainedModel } from '../../pipeline/model-store.js';
+import { generate } from '../../pipeline/generate.js';
+import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
-import { ACCEL_FLAG_HELP, type AccelConfig, type AccelFlags, parseAccelFlags } from '../../accel/config.js';
-import { AccelSettingError } from '../../accel/errors.js';
 
-/** Parses --class: indices or class names, comma separated. */
-export function parseClasses(trained: TrainedModel, raw: string | boolean | undefined): number[] | undefined {
-  const items = parseList(raw);
-  if (!items) return undefined;
-  const names = trained.config.classNames ?? [];
-  return items.map((item) => {
-    const byName = names.indexOf(item);
-    if (byName >= 0) return byName;
-    const index = Number(item);
-    if (!Number.isInteger(index)) throw new UsageError(`--class: '${item}' is neither a class index nor a class name (${names.join(', ') || 'the model has no class names'})`);
-    return index;
-  });
-}
-
-export async function openModel(raw: string | boolean | undefined): Promise<TrainedModel> {
-  if (typeof raw !== 'string') throw new UsageError('--model NAME|PATH is required');
-  try {
-    return await loadTrainedModel(raw);
-  } catch (error) {
-    if (error instanceof ModelNotFound) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
-export function checkSampler(raw: string | boolean | undefined): string {
-  const name = String(raw);
-  if (!samplerNames.includes(name)) throw new UsageError(`unknown sampler '${name}' (known: ${samplerNames.join(', ')})`);
-  return name;
-}
-
-/** The acceleration flags as an AccelConfig; a bad setting is a usage error. */
-export function parseAccel(values: Record<string, string | boolean | undefined>): AccelConfig {
-  const flags: AccelFlags = {};
-  for (const name of Object.keys(ACCEL_FLAG_HELP) as (keyof AccelFlags)[]) {
-    const value = values[name];
-    if (value === undefined) continue;
-    if (typeof value !== 'string') throw new UsageError(`--${name} needs a value (e.g. ${ACCEL_FLAG_HELP[name].description.split(': ')[1]?.split(' |')[0]})`);
-    flags[name] = value;
-  }
-  try {
-    return parseAccelFlags(flags);
-  } catch (error) {
-    if (error instanceof AccelSettingError) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
-/** Errors of sampling that come from what the user asked for, as usage errors (one line, no stack). */
-export function asUsageError(error: unknown): unknown {
-  const message = (error as Error).message;
-  if (error instanceof AccelSettingError || /no feature network|unknown grid|grid '|out of range|not class-conditional/.test(message)) return new UsageError(message);
-  return error;
-}
-
-/** Parses --guidance-interval LOW,HIGH: the noise levels (EDM sigma) where guidance applies. */
-export function parseGuidanceInterval(raw: string | boolean | undefined, guidance: number): GuidanceInterval | undefined {
-  if (raw === undefined) return undefined;
-  const bounds = (parseList(raw) ?? []).map(Number);
-  if (bounds.length !== 2 || !bounds.every((b) => Number.isFinite(b) && b >= 0) || bounds[0]! > bounds[1]!) {
-    throw new UsageError(`--guidance-interval expects LOW,HIGH with 0 <= LOW <= HIGH (noise levels, e.g. 0.3,5), got '${String(raw)}'`);
-  }
-  if (guidance === 1) throw new UsageError('--guidance-interval needs --guidance other than 1 (guidance 1 is the plain conditional model everywhere)');
-  return { low: bounds[0]!, high: bounds[1]! };
-}
-
-/** The sampling flags shared by sample, eval and the benchmarks that sample. */
-export function parseSamplingFlags(values: Record<string, string | boolean | undefined>, minSamples = 1): { sampler: string; steps: number; n: number; seed: number; guidance: number; guidanceInterval?: GuidanceInterval; batch: number; grid?: string; accel: AccelConfig } {
-  const guidance = parseNumber('guidance', values.guidance)!;
-  return {
-    accel: parseAccel(values),
-    sampler: checkSampler(values.sampler),
-    steps: parseNumber('steps', values.steps, { integer: true, min: 1 })!,
-    n: parseNumber('n', values.n, { integer: true, min: minSamples })!,
-    seed: parseNumber('seed', values.seed, { integer: true, min: 0 })!,
-    guidance,
-    guidanceInterval: parseGuidanceInterval(values['guidance-interval'], guidance),
-    batch: parseNumber('batch', values.batch, { integer: true, min: 1 })!,
-    grid: values.grid as string | undefined,
-  };
-}
-
-export const sampleOptions = {
-  model: { type: 'string', placeholder: 'NAME|PATH', description: 'a shipped model name or a training output directory' },
-  sampler: { type: 'string', placeholder: 'NAME', description: `sampler: ${samplerNames.join(', ')}`, default: 'heun' },
-  steps: { type: 'string', placeholder: 'N', description: 'sampler steps (heun and RK samplers cost more than one evaluation per step)', default: '18' },
-  grid: { type: 'string', placeholder: 'SPEC', description: "time grid (default: the objective's: karras for edm, logsnr for vp, rf for rf)" },
-  n: { type: 'string', placeholder: 'N', description: 'number of samples', default: '16' },
-  seed: { type: 'string', placeholder: 'S', description: 'noise seed; sample k depends only on (seed, k)', default: '0' },
-  guidance: { type: 'string', placeholder: 'W', description: 'classifier-free guidance weight (1 = plain conditional)', default: '1' },
-  'guidance-interval': { type: 'string', placeholder: 'LOW,HIGH', description: 'guide only at noise levels (EDM sigma) in [LOW, HIGH]; elsewhere one evaluation per step instead of two' },
-  class: { type: 'string', placeholder: 'K[,K...]', description: 'class index or name per sample (cycled); default: all classes in turn' },
-  batch: { type: 'string', placeholder: 'B', description: 'samples per network call', default: '64' },
-  ...Object.fromEntries(Object.entries(ACCEL_FLAG_HELP).map(([name, help]) => [name, { type: 'string', ...help }])) as Record<keyof AccelFlags, { type: 'string'; placeholder: string; description: string }>,
-} as const;
-
-export const sampleCommand: Command = {
+export const sampleCommand = defineCommand({
   path: ['sample'],
   summary: 'draw samples from a model into a PNG grid',
   options: {
-    ...sampleOptions,
-    out: { type: 'string', placeholder: 'FILE.png', description: 'where to write the grid' },
-    json: { type: 'boolean', description: 'print { nfe, wall_s, out } as JSON' },
+    ...samplingOptions,
+    out: text({ placeholder: 'FILE.png', required: true, description: 'where to write the grid' }),
+    json: json('print { nfe, wall_s, out } as JSON'),
   },
-  details: 'Example: hasten sample --model shapes --sampler heun --steps 18 --n 16 --out grid.png\nAccelerations: docs/accel.md (Skip-Tuning combines with one caching method).',
+  details: 'Example: hasten sample --model shapes --sampler heun --steps 18 --n 16 --out grid.png\nStochastic: --sampler heun:churn=40 or ddim:eta=1 (fresh noise per sample and step from --seed).\nAccelerations: docs/accel.md (Skip-Tuning combines with one caching method).',
   async run(values) {
-    const out = values.out as string | undefined;
-    if (!out) throw new UsageError('--out FILE.png is required');
-    const flags = parseSamplingFlags(values);
-    const { n } = flags;
+    const options = generateOptions(values);
+    const { n } = options;
     const started = performance.now();
-    const trained = await openModel(values.model);
+    const trained = await loadTrainedModel(values.model);
     const classes = parseClasses(trained, values.class);
     const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
     let result;
     try {
-      result = await generate(trained, { ...flags, classes, onBatch: (done) => progress?.update(done) });
-    } catch (error) {
-      throw asUsageError(error);
+      result = await generate(trained, { ...options, classes, onBatch: (done) => progress?.update(done) });
     } finally {
       progress?.finish();
     }
     const isImage = result.images.shape.length === 4;
-    writeFileSync(out, isImage ? imageGrid(result.images, { columns: Math.ceil(Math.sqrt(n)) }) : scatterPlot(result.images, { labels: result.labels?.map((c) => BigInt(c)) }));
+    writeFileSync(values.out, isImage ? imageGrid(result.images, { columns: Math.ceil(Math.sqrt(n)) }) : scatterPlot(result.images, { labels: result.labels?.map((c) => BigInt(c)) }));
     const wallS = (performance.now() - started) / 1000;
-    if (values.json) console.log(JSON.stringify({ out, nfe: result.nfe, wall_s: wallS, sampling_s: result.wallS, gflops_per_image: result.flops / n / 1e9, n }));
-    else console.log(`wrote ${n} samples to ${out} (${result.nfe} network evaluations each, ${wallS.toFixed(1)} s)`);
+    if (values.json) console.log(JSON.stringify({ out: values.out, nfe: result.nfe, wall_s: wallS, sampling_s: result.wallS, gflops_per_image: result.flops / n / 1e9, n }));
+    else console.log(`wrote ${n} samples to ${values.out} (${result.nfe} network evaluations each, ${wallS.toFixed(1)} s)`);
   },
-};
+});

@@ -1,34 +1,27 @@
 // `hasten train-features`: trains the evaluation feature network of a labelled image dataset (the
 // classifier in whose feature space FD and KID are measured) and saves it as a checkpoint directory.
 
-import { type Command, parseNumber, UsageError } from '../command.js';
+import { defineCommand } from '../command.js';
+import { int, json, num, text } from '../options.js';
 import { Progress } from '../progress.js';
-import { DatasetError } from '../../data/dataset.js';
 import { FEATURE_TRAINING_DEFAULTS, saveFeatureNet, trainFeatureNet } from '../../eval/feature-net.js';
 
-export const trainFeaturesCommand: Command = {
+export const trainFeaturesCommand = defineCommand({
   path: ['train-features'],
   summary: 'train the evaluation feature network (FD/KID features, class accuracy) of an image dataset',
   options: {
-    data: { type: 'string', placeholder: 'NAME', description: 'labelled image dataset, e.g. shapes' },
-    out: { type: 'string', placeholder: 'DIR', description: 'directory for checkpoint.safetensors and checkpoint.json' },
-    steps: { type: 'string', placeholder: 'N', description: 'optimizer steps', default: String(FEATURE_TRAINING_DEFAULTS.steps) },
-    batch: { type: 'string', placeholder: 'B', description: 'images per step', default: String(FEATURE_TRAINING_DEFAULTS.batch) },
-    seed: { type: 'string', placeholder: 'S', description: 'seed of initialisation, data and augmentation', default: String(FEATURE_TRAINING_DEFAULTS.seed) },
-    lr: { type: 'string', placeholder: 'LR', description: 'peak learning rate (warm-up, then cosine decay)', default: String(FEATURE_TRAINING_DEFAULTS.lr) },
-    resolution: { type: 'string', placeholder: 'R', description: 'image side in pixels (default: the dataset\'s, 32 for shapes)' },
-    json: { type: 'boolean', description: 'print one JSON object with the figures' },
+    data: text({ placeholder: 'NAME', required: true, description: 'labelled image dataset, e.g. shapes' }),
+    out: text({ placeholder: 'DIR', required: true, description: 'directory for checkpoint.safetensors and checkpoint.json' }),
+    steps: int({ placeholder: 'N', min: 1, default: FEATURE_TRAINING_DEFAULTS.steps, description: 'optimizer steps' }),
+    batch: int({ placeholder: 'B', min: 1, default: FEATURE_TRAINING_DEFAULTS.batch, description: 'images per step' }),
+    seed: int({ placeholder: 'S', min: 0, default: FEATURE_TRAINING_DEFAULTS.seed, description: 'seed of initialisation, data and augmentation' }),
+    lr: num({ placeholder: 'LR', min: 0, default: FEATURE_TRAINING_DEFAULTS.lr, description: 'peak learning rate (warm-up, then cosine decay)' }),
+    resolution: int({ placeholder: 'R', min: 1, description: "image side in pixels (default: the dataset's, 32 for shapes)" }),
+    json: json(),
   },
   details: 'The shipped network models/features-shapes was made with: hasten train-features --data shapes --out models/features-shapes (docs/models.md).',
-  async run(values, positionals) {
-    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    if (typeof values.data !== 'string') throw new UsageError('--data is required, e.g. --data shapes');
-    if (typeof values.out !== 'string') throw new UsageError('--out DIR is required');
-    const steps = parseNumber('steps', values.steps, { integer: true, min: 1 })!;
-    const batch = parseNumber('batch', values.batch, { integer: true, min: 1 })!;
-    const seed = parseNumber('seed', values.seed, { integer: true, min: 0 })!;
-    const lr = parseNumber('lr', values.lr, { min: 0 })!;
-    const resolution = parseNumber('resolution', values.resolution, { integer: true, min: 1 });
+  async run(values) {
+    const { steps, batch, seed, lr, resolution } = values;
     const progress = new Progress({ label: 'train-features', total: steps, unit: 'it' });
     let trained;
     try {
@@ -36,9 +29,6 @@ export const trainFeaturesCommand: Command = {
         steps, batch, seed, lr, resolution,
         onStep: (step, { loss, accuracy }) => progress.update(step, { loss, acc: accuracy }),
       });
-    } catch (error) {
-      if (error instanceof DatasetError) throw new UsageError(error.message);
-      throw error;
     } finally {
       progress.finish();
     }
@@ -53,4 +43,4 @@ export const trainFeaturesCommand: Command = {
     const which = record.accuracyIsHeldOut ? 'held-out' : 'training-set';
     console.log(`trained in ${record.seconds.toFixed(0)} s; ${which} accuracy ${(100 * record.accuracy).toFixed(2)}% on ${record.heldOut} images; saved to ${values.out}`);
   },
-};
+});

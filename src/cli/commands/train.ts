@@ -2,20 +2,21 @@
 // settings needed to sample it. Ctrl-C saves a checkpoint; --resume continues exactly.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { type Command, UsageError, parseNumber } from '../command.js';
+import { defineCommand } from '../command.js';
+import { type OptionValues, choice, flag, int, json, num, text, UsageError } from '../options.js';
 import { openDataset } from '../../data/registry.js';
-import { ARCHITECTURES, resolveModelConfig } from '../../models/registry.js';
-import { OBJECTIVE_DEFAULTS, objectiveNames, objectiveSettings } from '../../train/objectives.js';
-import { TRAIN_DEFAULTS, type TrainConfig, train, checkpointDir } from '../../train/trainer.js';
 import { loadCheckpoint } from '../../engine/checkpoint.js';
+import { ARCHITECTURES } from '../../models/registry.js';
+import { resolveModelLocation } from '../../pipeline/model-store.js';
+import { CONDITIONINGS, modelConfigForData } from '../../train/model-for-data.js';
+import { OBJECTIVE_DEFAULTS, objectiveNames, objectiveSettings } from '../../train/objectives.js';
+import { LR_DECAYS, TRAIN_DEFAULTS, type TrainConfig, train, checkpointDir } from '../../train/trainer.js';
+import { stoppable } from '../stoppable.js';
 
-const CAPTION_TOKENS = 12;
-
-function parseModelSettings(raw: string | boolean | undefined): Record<string, unknown> {
-  if (typeof raw !== 'string') return {};
-  const text = existsSync(raw) ? readFileSync(raw, 'utf8') : raw;
+function parseModelSettings(raw: string): Record<string, unknown> {
+  const content = existsSync(raw) ? readFileSync(raw, 'utf8') : raw;
   try {
-    const value = JSON.parse(text) as unknown;
+    const value = JSON.parse(content) as unknown;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
     return value as Record<string, unknown>;
   } catch (error) {
@@ -23,115 +24,72 @@ function parseModelSettings(raw: string | boolean | undefined): Record<string, u
   }
 }
 
-/** The checkpoint directory of --init: a training output directory or a checkpoint directory. */
-function initLocation(raw: string): string {
-  for (const dir of [checkpointDir(raw), raw]) if (existsSync(`${dir}/checkpoint.json`)) return dir;
-  throw new UsageError(`--init: no checkpoint.json in ${raw} or ${checkpointDir(raw)}`);
-}
-
-/** The settings saved in DIR's checkpoint, with the step count raised to --steps: what --resume continues. */
-export async function resumedConfig<C extends { steps: number }>(out: string, rawSteps: string | boolean | undefined): Promise<C> {
+/** The settings saved in DIR's checkpoint, with the step count raised to `steps`: what --resume continues. */
+export async function resumedConfig<C extends { steps: number }>(out: string, steps: number): Promise<C> {
   if (!existsSync(checkpointDir(out))) throw new UsageError(`--resume: no checkpoint in ${checkpointDir(out)}`);
   const saved = (await loadCheckpoint(checkpointDir(out))).config as unknown as C;
-  return { ...saved, steps: Math.max(saved.steps, parseNumber('steps', rawSteps, { integer: true, min: 1 })!) };
+  return { ...saved, steps: Math.max(saved.steps, steps) };
 }
 
-export const trainCommand: Command = {
+/** The schedule options train and reflow train share. */
+export const scheduleOptions = {
+  steps: int({ placeholder: 'N', min: 1, default: TRAIN_DEFAULTS.steps, description: 'optimizer steps' }),
+  batch: int({ placeholder: 'B', min: 1, default: TRAIN_DEFAULTS.batch, description: 'samples per step' }),
+  lr: num({ placeholder: 'LR', min: 0, default: TRAIN_DEFAULTS.lr, description: 'peak learning rate' }),
+  warmup: int({ placeholder: 'N', min: 0, default: TRAIN_DEFAULTS.warmup, description: 'learning-rate warm-up steps' }),
+  'lr-decay': choice(LR_DECAYS, { placeholder: 'KIND', default: TRAIN_DEFAULTS.lrDecay, description: 'after warm-up' }),
+  'ema-half-life': num({ placeholder: 'IMAGES', min: 0, default: TRAIN_DEFAULTS.emaHalfLifeImages, description: 'EMA half-life in training samples' }),
+  'checkpoint-every': int({ placeholder: 'N', min: 1, default: TRAIN_DEFAULTS.checkpointEvery, description: 'steps between checkpoints' }),
+  out: text({ placeholder: 'DIR', required: true, description: 'output directory (checkpoint/, log.jsonl)' }),
+  resume: flag({ description: "continue from DIR's checkpoint with its saved settings" }),
+  json: json('print a JSON summary at the end'),
+};
+
+/** The schedule values as TrainConfig fields. */
+export function scheduleSettings(values: OptionValues<typeof scheduleOptions>): Pick<TrainConfig, 'steps' | 'batch' | 'lr' | 'warmup' | 'lrDecay' | 'emaHalfLifeImages' | 'checkpointEvery'> {
+  return { steps: values.steps, batch: values.batch, lr: values.lr, warmup: values.warmup, lrDecay: values['lr-decay'], emaHalfLifeImages: values['ema-half-life'], checkpointEvery: values['checkpoint-every'] };
+}
+
+export const trainCommand = defineCommand({
   path: ['train'],
   summary: 'train a diffusion model (U-Net, DiT or MLP) on a dataset',
   options: {
-    data: { type: 'string', placeholder: 'NAME', description: 'dataset: shapes, toy2d:two-moons, gmm:FILE, folder:PATH, ...' },
-    model: { type: 'string', placeholder: 'ARCH', description: `architecture: ${ARCHITECTURES.join(', ')}`, default: 'unet' },
-    'model-config': { type: 'string', placeholder: 'JSON', description: 'model settings as a JSON object or file, e.g. {"baseChannels":48}' },
-    objective: { type: 'string', placeholder: 'NAME', description: `training objective: ${objectiveNames.join(', ')}`, default: 'edm' },
-    cond: { type: 'string', placeholder: 'KIND', description: 'conditioning: none, class or caption', default: 'none' },
-    steps: { type: 'string', placeholder: 'N', description: 'optimizer steps', default: String(TRAIN_DEFAULTS.steps) },
-    batch: { type: 'string', placeholder: 'B', description: 'samples per step', default: String(TRAIN_DEFAULTS.batch) },
-    lr: { type: 'string', placeholder: 'LR', description: 'peak learning rate', default: String(TRAIN_DEFAULTS.lr) },
-    warmup: { type: 'string', placeholder: 'N', description: 'learning-rate warm-up steps', default: String(TRAIN_DEFAULTS.warmup) },
-    'lr-decay': { type: 'string', placeholder: 'KIND', description: 'after warm-up: constant, cosine or linear', default: TRAIN_DEFAULTS.lrDecay },
-    'ema-half-life': { type: 'string', placeholder: 'IMAGES', description: 'EMA half-life in training samples', default: String(TRAIN_DEFAULTS.emaHalfLifeImages) },
-    'checkpoint-every': { type: 'string', placeholder: 'N', description: 'steps between checkpoints', default: String(TRAIN_DEFAULTS.checkpointEvery) },
-    resolution: { type: 'string', placeholder: 'R', description: 'image side for datasets that take one (shapes, folder)' },
-    seed: { type: 'string', placeholder: 'S', description: 'seed of initialisation, data order and noise', default: '0' },
-    init: { type: 'string', placeholder: 'DIR', description: "start from this run's (or checkpoint directory's) parameters, its EMA when it has one, instead of a fresh initialisation" },
-    'p-mean': { type: 'string', placeholder: 'M', description: 'EDM objective: mean of log sigma during training', default: String(OBJECTIVE_DEFAULTS.pMean) },
-    'p-std': { type: 'string', placeholder: 'S', description: 'EDM objective: standard deviation of log sigma during training', default: String(OBJECTIVE_DEFAULTS.pStd) },
-    out: { type: 'string', placeholder: 'DIR', description: 'output directory (checkpoint/, log.jsonl)' },
-    resume: { type: 'boolean', description: "continue from DIR's checkpoint with its saved settings" },
-    json: { type: 'boolean', description: 'print a JSON summary at the end' },
+    data: text({ placeholder: 'NAME', description: 'dataset: shapes, toy2d:two-moons, gmm:FILE, folder:PATH, ... (required unless --resume)' }),
+    model: choice(ARCHITECTURES, { placeholder: 'ARCH', default: 'unet', description: 'architecture' }),
+    'model-config': text({ placeholder: 'JSON', parse: parseModelSettings, description: 'model settings as a JSON object or file, e.g. {"baseChannels":48}' }),
+    objective: text({ placeholder: 'NAME', default: 'edm', parse: (raw: string) => objectiveSettings(raw).name, description: `training objective: ${objectiveNames.join(', ')}` }),
+    cond: choice(CONDITIONINGS, { placeholder: 'KIND', default: 'none', description: 'conditioning' }),
+    resolution: int({ placeholder: 'R', min: 4, description: 'image side for datasets that take one (shapes, folder)' }),
+    seed: int({ placeholder: 'S', min: 0, default: 0, description: 'seed of initialisation, data order and noise' }),
+    init: text({ placeholder: 'NAME|DIR', parse: resolveModelLocation, description: "start from this model's parameters (a shipped model, a run or a checkpoint directory), its EMA when it has one, instead of a fresh initialisation" }),
+    'p-mean': num({ placeholder: 'M', default: OBJECTIVE_DEFAULTS.pMean, description: 'EDM objective: mean of log sigma during training' }),
+    'p-std': num({ placeholder: 'S', min: 0, default: OBJECTIVE_DEFAULTS.pStd, description: 'EDM objective: standard deviation of log sigma during training' }),
+    ...scheduleOptions,
   },
   details: 'Example: hasten train --data shapes --model unet --objective edm --cond class --steps 4000 --batch 64 --out runs/shapes',
   async run(values) {
-    const out = values.out as string | undefined;
-    if (!out) throw new UsageError('--out DIR is required');
+    const { out } = values;
     let config: TrainConfig;
     if (values.resume) {
       config = await resumedConfig<TrainConfig>(out, values.steps);
     } else {
-      const data = values.data as string | undefined;
-      if (!data) throw new UsageError('--data NAME is required');
-      const cond = values.cond as string;
-      if (!['none', 'class', 'caption'].includes(cond)) throw new UsageError(`--cond must be none, class or caption, got '${cond}'`);
-      const resolution = parseNumber('resolution', values.resolution, { integer: true, min: 4 });
-      let dataset;
-      try {
-        dataset = openDataset(data, { resolution });
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
-      const arch = values.model as string;
-      if (!(ARCHITECTURES as string[]).includes(arch)) throw new UsageError(`--model must be one of ${ARCHITECTURES.join(', ')}, got '${arch}'`);
-      if (cond === 'class' && !dataset.numClasses) throw new UsageError(`dataset '${data}' has no class labels; use --cond none`);
-      if (cond === 'caption' && !dataset.hasCaptions) throw new UsageError(`dataset '${data}' has no captions`);
-      const shape = dataset.shape;
-      const fromData = arch === 'mlp' ? { dataDim: shape[0] } : { resolution: shape[1], inChannels: shape[0], outChannels: shape[0] };
-      const conditioning = { numClasses: cond === 'class' ? dataset.numClasses : 0, captionTokens: cond === 'caption' ? CAPTION_TOKENS : 0 };
-      let model;
-      let objective;
-      try {
-        model = resolveModelConfig({ ...fromData, ...conditioning, ...parseModelSettings(values['model-config']), arch });
-        objective = objectiveSettings(values.objective as string, {
-          pMean: parseNumber('p-mean', values['p-mean'])!,
-          pStd: parseNumber('p-std', values['p-std'], { min: 0 })!,
-        });
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
-      const lrDecay = values['lr-decay'] as TrainConfig['lrDecay'];
-      if (!['constant', 'cosine', 'linear'].includes(lrDecay)) throw new UsageError(`--lr-decay must be constant, cosine or linear, got '${lrDecay}'`);
+      if (values.data === undefined) throw new UsageError('--data NAME is required');
+      const dataset = openDataset(values.data, { resolution: values.resolution });
       config = {
         ...TRAIN_DEFAULTS,
-        data,
-        resolution,
-        model,
-        objective,
-        cond: cond as TrainConfig['cond'],
-        steps: parseNumber('steps', values.steps, { integer: true, min: 1 })!,
-        batch: parseNumber('batch', values.batch, { integer: true, min: 1 })!,
-        lr: parseNumber('lr', values.lr, { min: 0 })!,
-        warmup: parseNumber('warmup', values.warmup, { integer: true, min: 0 })!,
-        lrDecay,
-        emaHalfLifeImages: parseNumber('ema-half-life', values['ema-half-life'], { min: 0 })!,
-        checkpointEvery: parseNumber('checkpoint-every', values['checkpoint-every'], { integer: true, min: 1 })!,
-        seed: parseNumber('seed', values.seed, { integer: true, min: 0 })!,
-        init: typeof values.init === 'string' ? initLocation(values.init) : undefined,
+        data: values.data,
+        resolution: values.resolution,
+        model: modelConfigForData(dataset, values.model, values.cond, values['model-config']),
+        objective: objectiveSettings(values.objective, { pMean: values['p-mean'], pStd: values['p-std'] }),
+        cond: values.cond,
+        ...scheduleSettings(values),
+        seed: values.seed,
+        init: values.init,
       };
     }
-    let interrupted = false;
-    const onSignal = (): void => {
-      if (interrupted) process.exit(130);
-      interrupted = true;
-      process.stderr.write('\ntrain: stopping after this step and saving a checkpoint (Ctrl-C again to quit now)\n');
-    };
-    process.on('SIGINT', onSignal);
-    try {
-      const result = await train(config, out, { resume: Boolean(values.resume), callbacks: { shouldStop: () => interrupted } });
-      const summary = { out, step: result.step, steps: config.steps, stopped: result.stopped, loss: result.lastLoss, images_per_second: result.imagesPerSecond };
-      if (values.json) console.log(JSON.stringify(summary));
-      else console.log(`${result.stopped ? 'stopped' : 'finished'} at step ${result.step}/${config.steps}; checkpoint in ${checkpointDir(out)} (${result.imagesPerSecond.toFixed(1)} samples/s)`);
-    } finally {
-      process.off('SIGINT', onSignal);
-    }
+    const result = await stoppable('train: stopping after this step and saving a checkpoint', (shouldStop) => train(config, out, { resume: values.resume, callbacks: { shouldStop } }));
+    const summary = { out, step: result.step, steps: config.steps, stopped: result.stopped, loss: result.lastLoss, images_per_second: result.imagesPerSecond };
+    if (values.json) console.log(JSON.stringify(summary));
+    else console.log(`${result.stopped ? 'stopped' : 'finished'} at step ${result.step}/${config.steps}; checkpoint in ${checkpointDir(out)} (${result.imagesPerSecond.toFixed(1)} samples/s)`);
   },
-};
+});

@@ -1,6 +1,7 @@
 // What every sampler shares: the function type, options, honest NFE counting, the per-step
 // callback, and the little vector and exponential-integrator algebra the samplers use.
 
+import type { RngStream } from '../../engine/rng.js';
 import type { Denoiser } from '../denoiser.js';
 import { validateGrid } from '../grids.js';
 import { initialState, type Process } from '../process.js';
@@ -24,11 +25,11 @@ export interface SamplerOptions {
   /** Called once per step, after its first evaluation. */
   onStep?: StepCallback;
   /**
-   * Fills its argument (n·dim values, the layout of x) with fresh standard normals. Only the
-   * stochastic settings (ddim eta > 0, heun churn > 0) draw from it; see perSampleNormals in
-   * random.ts for draws that do not depend on how a batch is split.
+   * Fills its argument (n·dim values, the layout of x) with fresh standard normals for `step`. Only
+   * the stochastic settings (ddim eta > 0, heun churn > 0) draw from it; freshNoiseFrom gives draws
+   * that depend only on (stream, sample, step), whatever the batch split.
    */
-  freshNoise?: (out: Float64Array) => void;
+  freshNoise?: (out: Float64Array, step: number) => void;
   /**
    * Called at the start of every step, before its first evaluation; it may change x in place
    * (Faster Diffusion's prior noise injection adds a little of the initial noise to late states).
@@ -103,10 +104,10 @@ export class SamplerRun {
     return (await this.report(step, t, x, denoised)) ? undefined : denoised;
   }
 
-  freshNoise(length: number, setting: string): Float64Array {
+  freshNoise(length: number, step: number, setting: string): Float64Array {
     if (!this.options.freshNoise) throw new Error(`sampler: ${setting} makes the sampler stochastic, so options.freshNoise is required`);
     const out = new Float64Array(length);
-    this.options.freshNoise(out);
+    this.options.freshNoise(out, step);
     return out;
   }
 
@@ -117,6 +118,18 @@ export class SamplerRun {
   stopped(x: Float64Array, step: number): SampleResult {
     return { x, nfe: this.nfe, stoppedAtStep: step };
   }
+}
+
+/**
+ * Fresh noise for stochastic samplers whose draws depend only on (stream, sample, step): sample
+ * `firstSample + k` of a batch gets the same noise at a step whatever the batch it runs in.
+ */
+export function freshNoiseFrom(stream: RngStream, firstSample: number, perSample: number | readonly number[]): (out: Float64Array, step: number) => void {
+  const size = typeof perSample === 'number' ? perSample : perSample.reduce((a, b) => a * b, 1);
+  return (out, step) => {
+    if (out.length % size !== 0) throw new Error(`freshNoise: buffer of ${out.length} values is not a whole number of ${size}-value samples`);
+    stream.derive('step', step).normal({ start: firstSample, count: out.length / size }, perSample, out);
+  };
 }
 
 /** Σ coefficient·vector, as a new array (terms with a zero coefficient are skipped). */

@@ -24,7 +24,7 @@ export const ddim: Sampler<DdimSettings> = async (denoiser, process, noise, grid
     // DDIM's sigma_t, written for any alpha/sigma: eta·sigma_next·√(1 − (rho_next/rho)²).
     const fresh = eta > 0 ? eta * sigmaNext * Math.sqrt(Math.max(0, 1 - (process.rho(next) / process.rho(t)) ** 2)) : 0;
     const kept = Math.sqrt(Math.max(0, sigmaNext * sigmaNext - fresh * fresh));
-    x = combine([process.alpha(next), denoised], [kept, eps], [fresh, fresh > 0 ? run.freshNoise(x.length, 'ddim eta > 0') : eps]);
+    x = combine([process.alpha(next), denoised], [kept, eps], [fresh, fresh > 0 ? run.freshNoise(x.length, i, 'ddim eta > 0') : eps]);
   }
   return run.finish(x);
 };

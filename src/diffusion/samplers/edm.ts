@@ -57,7 +57,7 @@ export const heun: Sampler<HeunSettings> = async (denoiser, process, noise, grid
     if (gamma > 0 && rho >= churnMin && rho <= churnMax) {
       const raisedRho = Math.min(rho * (1 + gamma), process.rho(process.tMax));
       const raisedT = process.tFromRho(raisedRho);
-      const fresh = run.freshNoise(x.length, 'heun churn > 0');
+      const fresh = run.freshNoise(x.length, i, 'heun churn > 0');
       const scale = process.alpha(raisedT) / process.alpha(t);
       const added = process.alpha(raisedT) * Math.sqrt(raisedRho * raisedRho - rho * rho) * churnNoise;
       x = combine([scale, x], [added, fresh]);

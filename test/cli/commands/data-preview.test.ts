@@ -30,7 +30,7 @@ test('data preview: bad input is one line and exit code 2', async () => {
   const file = join(scratch, 'never.png');
   const cases: [string[], RegExp][] = [
     [['--data', 'mnist', '--out', file], /unknown dataset 'mnist'; valid: .*shapes/],
-    [['--out', file], /--data is required/],
+    [['--out', file], /--data NAME is required/],
     [['--data', 'shapes'], /--out FILE\.png is required/],
     [['--data', 'shapes', '--out', join(scratch, 'x.jpg')], /\.png/],
     [['--data', 'shapes', '--n', '0', '--out', file], /--n expects an integer >= 1/],

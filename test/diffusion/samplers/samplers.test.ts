@@ -4,7 +4,9 @@ import type { DenoiseCall, Denoiser } from '../../../src/diffusion/denoiser.js';
 import { gmmDenoiser, parseGaussianMixture } from '../../../src/diffusion/gmm.js';
 import { makeGrid, parseGridSpec } from '../../../src/diffusion/grids.js';
 import { processByName, type Process } from '../../../src/diffusion/process.js';
-import { perSampleNormals, Rng } from '../../../src/diffusion/random.js';
+import { Rng } from '../../../src/diffusion/random.js';
+import { freshNoiseFrom } from '../../../src/diffusion/samplers/common.js';
+import { RngStream } from '../../../src/engine/rng.js';
 import { ddim } from '../../../src/diffusion/samplers/ddim.js';
 import { deisRhoab, deisTab, deisWeights, ipndm, lagrangeIntegrals } from '../../../src/diffusion/samplers/deis-multistep.js';
 import { dpmSolverPlusPlus } from '../../../src/diffusion/samplers/dpm-solver.js';
@@ -112,10 +114,10 @@ describe('samplers', () => {
     const denoiser = gmmDenoiser(mixture, process);
     await assert.rejects(ddim(denoiser, process, noise, grid, { eta: 1 }), /options.freshNoise is required/);
     await assert.rejects(heun(denoiser, process, noise, grid, { churn: 10 }), /options.freshNoise is required/);
-    const run = (seed: number) => ddim(denoiser, process, noise, grid, { eta: 1, freshNoise: perSampleNormals(seed, 3) });
+    const run = (seed: number) => ddim(denoiser, process, noise, grid, { eta: 1, freshNoise: freshNoiseFrom(RngStream.fromSeed(seed), 0, 3) });
     assert.deepEqual((await run(1)).x, (await run(1)).x);
     assert.ok(maxDifference((await run(1)).x, (await run(2)).x) > 1e-3);
-    const churned = await heun(denoiser, process, noise, grid, { churn: 20, freshNoise: perSampleNormals(1, 3) });
+    const churned = await heun(denoiser, process, noise, grid, { churn: 20, freshNoise: freshNoiseFrom(RngStream.fromSeed(1), 0, 3) });
     assert.equal(churned.nfe, 9);
     assert.ok(churned.x.every(Number.isFinite));
   });
@@ -165,5 +167,19 @@ describe('samplers', () => {
     const denoiser = gmmDenoiser(mixture, process);
     await assert.rejects(ddim(denoiser, process, noise, Float64Array.of(1, 0.5)), /must end exactly at the data end/);
     await assert.rejects(ddim(denoiser, process, Float64Array.of(NaN), Float64Array.of(1, 0)), /noise has non-finite values/);
+  });
+});
+
+describe('sampler specs', () => {
+  it('parse NAME:KEY=VALUE settings, refuse unknown ones, and print back', async () => {
+    const { parseSamplerSpec, describeSampler } = await import('../../../src/diffusion/samplers/index.js');
+    assert.deepEqual(parseSamplerSpec('heun'), { name: 'heun', settings: {} });
+    assert.deepEqual(parseSamplerSpec('heun:churn=40,churnNoise=1.007'), { name: 'heun', settings: { churn: 40, churnNoise: 1.007 } });
+    assert.deepEqual(parseSamplerSpec('ddim:eta=1'), { name: 'ddim', settings: { eta: 1 } });
+    assert.equal(describeSampler(parseSamplerSpec('heun:churn=40')), 'heun:churn=40');
+    assert.throws(() => parseSamplerSpec('warp'), /unknown sampler 'warp'/);
+    assert.throws(() => parseSamplerSpec('euler:eta=1'), /sampler 'euler' has no setting 'eta' \(it takes none\)/);
+    assert.throws(() => parseSamplerSpec('heun:churn'), /'churn' is not key=number/);
+    assert.throws(() => parseSamplerSpec('heun:churn=1,churn=2'), /'churn' is given twice/);
   });
 });

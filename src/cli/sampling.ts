@@ -1,0 +1,97 @@
+// The option declarations that every command drawing samples shares (sample, eval, the analyses and
+// benchmarks that sample), and the few checks that involve more than one option.
+
+import { ACCEL_FLAG_HELP, type AccelConfig, type AccelFlags, parseAccelFlags } from '../accel/config.js';
+import { parseGridSpec } from '../diffusion/grids.js';
+import { type SamplerChoice, getSampler, parseSamplerSpec, samplerNames, samplerSyntax } from '../diffusion/samplers/index.js';
+import type { GenerateOptions, GuidanceInterval } from '../pipeline/generate.js';
+import type { TrainedModel } from '../pipeline/model-store.js';
+import { int, num, text, UsageError } from './options.js';
+
+/** --model NAME|PATH, required. */
+export const modelOption = text({ placeholder: 'NAME|PATH', required: true, description: 'a shipped model name or a training output directory' });
+
+/** A sampler by name only (commands whose settings are fixed by the experiment). */
+export const samplerName = (description: string, fallback: string) =>
+  text({ placeholder: 'NAME', default: fallback, parse: (raw: string) => getSampler(raw).name, description: `${description}: ${samplerNames.join(', ')}` });
+
+/** The acceleration flags (--skip-tuning, --deepcache, ...): checked together by accelConfig. */
+export const accelOptions = {
+  'skip-tuning': text(ACCEL_FLAG_HELP['skip-tuning']),
+  'encoder-propagation': text(ACCEL_FLAG_HELP['encoder-propagation']),
+  'feature-inheritance': text(ACCEL_FLAG_HELP['feature-inheritance']),
+  deepcache: text(ACCEL_FLAG_HELP.deepcache),
+};
+
+export const samplingOptions = {
+  model: modelOption,
+  sampler: text({ placeholder: 'NAME[:KEY=VALUE,...]', default: 'heun', parse: parseSamplerSpec, description: `sampler: ${samplerSyntax}` }),
+  steps: int({ placeholder: 'N', min: 1, default: 18, description: 'sampler steps (heun and RK samplers cost more than one evaluation per step)' }),
+  grid: text({ placeholder: 'SPEC', parse: (raw: string) => (parseGridSpec(raw), raw), description: "time grid (default: the objective's: karras for edm, logsnr for vp, rf for rf)" }),
+  n: int({ placeholder: 'N', min: 1, default: 16, description: 'number of samples' }),
+  seed: int({ placeholder: 'S', min: 0, default: 0, description: 'noise seed; sample k depends only on (seed, k)' }),
+  guidance: num({ placeholder: 'W', default: 1, description: 'classifier-free guidance weight (1 = plain conditional)' }),
+  'guidance-interval': text({ placeholder: 'LOW,HIGH', description: 'guide only at noise levels (EDM sigma) in [LOW, HIGH]; elsewhere one evaluation per step instead of two' }),
+  class: text({ placeholder: 'K[,K...]', description: 'class index or name per sample (cycled); default: all classes in turn' }),
+  batch: int({ placeholder: 'B', min: 1, default: 64, description: 'samples per network call' }),
+  ...accelOptions,
+};
+
+/** The acceleration flags as one AccelConfig (at most one caching method). */
+export function accelConfig(values: Partial<Record<keyof AccelFlags, string | undefined>>): AccelConfig {
+  const flags: AccelFlags = {};
+  for (const name of Object.keys(accelOptions) as (keyof AccelFlags)[]) if (values[name] !== undefined) flags[name] = values[name];
+  return parseAccelFlags(flags);
+}
+
+/** Parses --guidance-interval LOW,HIGH: the noise levels (EDM sigma) where guidance applies. */
+export function parseGuidanceInterval(raw: string | undefined, guidance: number): GuidanceInterval | undefined {
+  if (raw === undefined) return undefined;
+  const bounds = raw.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)));
+  if (bounds.length !== 2 || !bounds.every((b) => Number.isFinite(b) && b >= 0) || bounds[0]! > bounds[1]!) {
+    throw new UsageError(`--guidance-interval expects LOW,HIGH with 0 <= LOW <= HIGH (noise levels, e.g. 0.3,5), got '${raw}'`);
+  }
+  if (guidance === 1) throw new UsageError('--guidance-interval needs --guidance other than 1 (guidance 1 is the plain conditional model everywhere)');
+  return { low: bounds[0]!, high: bounds[1]! };
+}
+
+/** Parses --class: indices or class names, comma separated. */
+export function parseClasses(trained: TrainedModel, raw: string | undefined): number[] | undefined {
+  if (raw === undefined) return undefined;
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const names = trained.config.classNames ?? [];
+  return items.map((item) => {
+    const byName = names.indexOf(item);
+    if (byName >= 0) return byName;
+    const index = Number(item);
+    if (!Number.isInteger(index)) throw new UsageError(`--class: '${item}' is neither a class index nor a class name (${names.join(', ') || 'the model has no class names'})`);
+    return index;
+  });
+}
+
+interface SamplingValues {
+  sampler: SamplerChoice;
+  steps: number;
+  grid?: string;
+  n: number;
+  seed: number;
+  guidance: number;
+  'guidance-interval'?: string;
+  batch: number;
+}
+
+/** generate()'s options from the shared sampling flags (without classes, which need the model). */
+export function generateOptions(values: SamplingValues & Partial<Record<keyof AccelFlags, string | undefined>>): GenerateOptions & { accel: AccelConfig } {
+  return {
+    sampler: values.sampler.name,
+    samplerSettings: values.sampler.settings,
+    steps: values.steps,
+    grid: values.grid,
+    n: values.n,
+    seed: values.seed,
+    guidance: values.guidance,
+    guidanceInterval: parseGuidanceInterval(values['guidance-interval'], values.guidance),
+    batch: values.batch,
+    accel: accelConfig(values),
+  };
+}
