@@ -5,6 +5,8 @@
 //                               webgpu need onnxruntime-node's provider libraries, see docs/scale.md)
 //   HASTEN_ORT_THREADS=N        intra-op threads of each session (default: the machine's cores)
 
+import { InputError } from './input-error.js';
+
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
@@ -12,7 +14,7 @@ export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 export function executionProvider(env: NodeJS.ProcessEnv = process.env): ExecutionProvider {
   const raw = env.HASTEN_EP;
   if (raw === undefined || raw === '') return 'cpu';
-  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(raw)) throw new Error(`HASTEN_EP=${raw}: expected one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(raw)) throw new InputError(`HASTEN_EP=${raw}: expected one of ${EXECUTION_PROVIDERS.join(', ')}`);
   return raw as ExecutionProvider;
 }
 
@@ -21,7 +23,7 @@ export function threadsFromEnv(env: NodeJS.ProcessEnv = process.env): number | u
   const raw = env.HASTEN_ORT_THREADS;
   if (raw === undefined || raw === '') return undefined;
   const threads = Number(raw);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`HASTEN_ORT_THREADS=${raw}: expected a positive integer`);
+  if (!Number.isInteger(threads) || threads < 1) throw new InputError(`HASTEN_ORT_THREADS=${raw}: expected a positive integer`);
   return threads;
 }
 

@@ -2,13 +2,14 @@
 // loaded and its sessions compiled for the next shard), refuse a shard whose settings hash differs
 // from this worker's, skip one whose artefact already verifies, else compute and write it.
 
+import { InputError } from '../engine/input-error.js';
 import { readArtefact, writeArtefact } from './artefact.js';
 import type { PreparedJob, ShardJob } from './job.js';
 import { getJob } from './jobs/index.js';
 import { type ShardTask, canonicalJson, settingsHash } from './shard.js';
 
 /** A shard this worker must not compute: its settings resolve to another hash here. Retrying elsewhere may help; retrying here cannot. */
-export class ShardRefused extends Error {
+export class ShardRefused extends InputError {
   override name = 'ShardRefused';
 }
 

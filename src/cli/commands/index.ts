@@ -5,6 +5,7 @@ import { analyzeRedundancyCommand } from './analyze-redundancy.js';
 import { benchAccelCommand } from './bench-accel.js';
 import { benchEngineCommand } from './bench-engine.js';
 import { benchReflowCommand } from './bench-reflow.js';
+import { benchScaleCommand } from './bench-scale.js';
 import { benchSamplers } from './bench-samplers.js';
 import { benchTrainCommand } from './bench-train.js';
 import { dataPreviewCommand } from './data-preview.js';
@@ -14,6 +15,7 @@ import { reflowCommands } from './reflow.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 import { trainFeaturesCommand } from './train-features.js';
+import { workerCommand } from './worker.js';
 
 export const commands: Command[] = [
   dataPreviewCommand,
@@ -22,12 +24,14 @@ export const commands: Command[] = [
   sampleCommand,
   evalCommand,
   exportCommand,
+  workerCommand,
   ...reflowCommands,
   benchEngineCommand,
   benchSamplers,
   benchTrainCommand,
   benchAccelCommand,
   benchReflowCommand,
+  benchScaleCommand,
   analyzeFeatureChangeCommand,
   analyzeSkipLossCommand,
   analyzeRedundancyCommand,

@@ -4,6 +4,7 @@
 // pairs, the reflow loss by time.
 
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { type Command, defineCommand } from '../command.js';
 import { choice, int, json, num, text, UsageError } from '../options.js';
 import { modelOption, samplerName } from '../sampling.js';
@@ -14,7 +15,8 @@ import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { ROUND_TRIP_DEFAULTS, modelRoundTrip } from '../../reflow/invert.js';
 import { LOSS_BY_TIME_DEFAULTS, lossByTime } from '../../reflow/loss-by-time.js';
 import { REFLOW_LOSS_DEFAULTS, perceptualWeightings, reflowLossNames } from '../../reflow/loss.js';
-import { PAIR_DEFAULTS, generatePairs, openPairs } from '../../reflow/pairs.js';
+import { PAIR_DEFAULTS, type PairManifest, generatePairs, openPairs } from '../../reflow/pairs.js';
+import { isSharded, portableModel, runShardedCommand, scaleOptions } from '../scale.js';
 import { STRAIGHTNESS_DEFAULTS, modelStraightness } from '../../reflow/straightness.js';
 import { TIME_DISTRIBUTION_DEFAULTS, timeDistribution, timeDistributionNames } from '../../reflow/timesteps.js';
 import { REFLOW_TRAIN_DEFAULTS, type ReflowTrainConfig, reflowTrainConfig, trainReflow } from '../../reflow/train.js';
@@ -36,6 +38,7 @@ const reflowPairs = defineCommand({
     'shard-size': int({ placeholder: 'N', min: 1, default: PAIR_DEFAULTS.shardSize, description: 'pairs per shard: the most an interruption can lose' }),
     batch: int({ placeholder: 'B', min: 1, default: PAIR_DEFAULTS.batch, description: 'samples per network call' }),
     out: text({ placeholder: 'DIR', required: true, description: 'pair directory; an unfinished one is continued' }),
+    ...scaleOptions,
     json: json('print { out, pairs, shards, generated, reused, nfe, stopped, seconds } as JSON'),
   },
   details: 'Rerunning the same command after an interruption verifies the finished shards and continues from the first missing one.\nExample: hasten reflow pairs --teacher toy2d --sampler heun --steps 18 --n 20000 --out runs/toy2d-pairs',
@@ -53,6 +56,13 @@ const reflowPairs = defineCommand({
       batch: values.batch,
     };
     const started = performance.now();
+    if (isSharded(values)) {
+      const report = await runShardedCommand<PairManifest>('pairs', { ...settings, teacher: portableModel(values.teacher, await loadTrainedModel(values.teacher)), out: resolve(out) }, values, 'pairs');
+      const summary = { out, pairs: report.result.count, shards: report.shards, generated: report.shards - report.reused, reused: report.reused, nfe: report.result.nfe, stopped: false, seconds: report.wallS };
+      if (values.json) console.log(JSON.stringify(summary));
+      else console.log(`finished: ${summary.pairs} pairs in ${out} (${summary.generated} shards computed, ${summary.reused} found in ${values.results}; ${summary.nfe} teacher evaluations per pair)`);
+      return;
+    }
     const progress = values.json ? undefined : new Progress({ label: 'pairs', total: Math.ceil(settings.count / settings.shardSize), unit: 'shard' });
     const result = await stoppable('reflow pairs: stopping after this shard', async (shouldStop) => {
       try {

@@ -7,7 +7,8 @@ import { json, text } from '../options.js';
 import { generateOptions, parseClasses, samplingOptions } from '../sampling.js';
 import { imageGrid } from '../../data/image-io.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
-import { generate } from '../../pipeline/generate.js';
+import { type GenerateResult, generate } from '../../pipeline/generate.js';
+import { isSharded, portableModel, runShardedCommand, sampleShardSize, samplingSettings, scaleOptions } from '../scale.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
 
@@ -17,6 +18,8 @@ export const sampleCommand = defineCommand({
   options: {
     ...samplingOptions,
     out: text({ placeholder: 'FILE.png', required: true, description: 'where to write the grid' }),
+    ...scaleOptions,
+    'shard-size': sampleShardSize,
     json: json('print { nfe, wall_s, out } as JSON'),
   },
   details: 'Example: hasten sample --model shapes --sampler heun --steps 18 --n 16 --out grid.png\nStochastic: --sampler heun:churn=40 or ddim:eta=1 (fresh noise per sample and step from --seed).\nAccelerations: docs/accel.md (Skip-Tuning combines with one caching method).',
@@ -26,12 +29,16 @@ export const sampleCommand = defineCommand({
     const started = performance.now();
     const trained = await loadTrainedModel(values.model);
     const classes = parseClasses(trained, values.class);
-    const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
-    let result;
-    try {
-      result = await generate(trained, { ...options, classes, onBatch: (done) => progress?.update(done) });
-    } finally {
-      progress?.finish();
+    let result: GenerateResult;
+    if (isSharded(values)) {
+      result = (await runShardedCommand<GenerateResult>('grid', samplingSettings(portableModel(values.model, trained), options, classes, values['shard-size']), values, 'sample')).result;
+    } else {
+      const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
+      try {
+        result = await generate(trained, { ...options, classes, onBatch: (done) => progress?.update(done) });
+      } finally {
+        progress?.finish();
+      }
     }
     const isImage = result.images.shape.length === 4;
     writeFileSync(values.out, isImage ? imageGrid(result.images, { columns: Math.ceil(Math.sqrt(n)) }) : scatterPlot(result.images, { labels: result.labels?.map((c) => BigInt(c)) }));
