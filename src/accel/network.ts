@@ -37,6 +37,29 @@ interface CachingSetup {
   shapes: Map<string, number[]>;
 }
 
+/**
+ * What a sampler run needs of a network to apply the accelerations: its calls and what they cache.
+ * hasten's traced models (AcceleratedNetwork) and imported ONNX graphs (src/import) both provide it.
+ */
+export interface CachingNetwork {
+  /** Skip-Tuning's schedule, if the calls take its factors (the skipScale feed, [rows, numSkips]). */
+  skipTuning?: SkipTuning;
+  /** Long skips, outermost first. */
+  readonly numSkips: number;
+  /**
+   * One network call: feeds x, noise (the noise label), any conditioning, skipScale; with `cacheRows`, the
+   * cached features (of that many rows) replace what they were computed from. Returns 'out' and, on a
+   * full call of a caching method, every cached feature by name.
+   */
+  call(feeds: Record<string, HostTensor>, cacheRows?: number): Promise<Record<string, HostTensor>>;
+}
+
+/** A caching method and the names of the features its full calls return and its reusing calls take. */
+export interface CacheSpec {
+  caching: Caching;
+  names: readonly string[];
+}
+
 const rowsOf = (t: HostTensor): number => t.shape[0]!;
 
 function withRows(shape: readonly number[], rows: number): number[] {
@@ -44,13 +67,13 @@ function withRows(shape: readonly number[], rows: number): number[] {
 }
 
 /** `copies` copies of a tensor stacked along the batch axis, copy-major (the layout matchBatch tiles to). */
-function tileRows<T extends HostTensor>(t: T, copies: number): T {
+export function tileRows<T extends HostTensor>(t: T, copies: number): T {
   const data = new (t.data.constructor as new (n: number) => T['data'])(t.data.length * copies);
   for (let c = 0; c < copies; c++) (data as Float32Array).set(t.data as Float32Array, c * t.data.length);
   return { ...t, shape: withRows(t.shape, rowsOf(t) * copies), data } as T;
 }
 
-export class AcceleratedNetwork {
+export class AcceleratedNetwork implements CachingNetwork {
   /** FLOPs of every network call made so far (all runs). */
   flops = 0;
   /** Skip-Tuning's schedule; the factors are graph inputs, so changing it between runs never recompiles. */
@@ -79,6 +102,10 @@ export class AcceleratedNetwork {
     return this.setup?.caching;
   }
 
+  get numSkips(): number {
+    return this.model instanceof UNet ? this.model.numSkips : 0;
+  }
+
   /**
    * Every ONNX Runtime session has its own thread pool. A caching method alternates between two
    * sessions, and threads of the idle one that spin after its run take the cores from the other
@@ -95,7 +122,7 @@ export class AcceleratedNetwork {
 
   /** A fresh run: its own caches, for one sampler run over one batch. */
   run(plan: RunPlan): AcceleratedRun {
-    return new AcceleratedRun(this, plan, this.setup);
+    return new AcceleratedRun(this, plan, this.setup && { caching: this.setup.caching, names: this.setup.modules.map(cacheName) });
   }
 
   /** The full forward (capturing the cached modules) or, with `cacheRows`, the one reusing caches of that many rows. */
@@ -150,7 +177,7 @@ export class AcceleratedRun {
   /** Decoder outputs computed ahead, in one batched call, for the non-key steps after a key step. */
   private readonly ahead = new Map<number, { label: number; out: Float32Array }>();
 
-  constructor(private readonly network: AcceleratedNetwork, private readonly plan: RunPlan, private readonly setup: CachingSetup | undefined) {
+  constructor(private readonly network: CachingNetwork, private readonly plan: RunPlan, private readonly setup: CacheSpec | undefined) {
     this.steps = plan.grid.length - 1;
     if (setup) this.key = keySteps(cachingKeys(setup.caching), this.steps);
   }
@@ -183,7 +210,7 @@ export class AcceleratedRun {
     const cached = this.cache;
     if (this.key![call.step] || !cached || cached.rows !== rows) {
       const outputs = await this.network.call(withScale);
-      this.cache = { rows, feeds: Object.fromEntries(this.setup.modules.map((path) => [cacheName(path), outputs[cacheName(path)]!])) };
+      this.cache = { rows, feeds: Object.fromEntries(this.setup.names.map((name) => [name, outputs[name]!])) };
       this.ahead.clear();
       if (call.stage === 0 && this.decodesAhead) await this.decodeAhead(feeds, call.step, rows);
       return outputs.out!.data as Float32Array;
@@ -211,8 +238,8 @@ export class AcceleratedRun {
     const noise = new Float32Array(group.length * rows);
     labels.forEach((l, c) => noise.fill(l, c * rows, (c + 1) * rows));
     // The decoder does not read x: the tiled current x only gives the traced (and pruned) encoder consistent shapes.
-    const batched: Record<string, HostTensor> = { x: tileRows(feeds.x!, group.length), noise: { dtype: 'float32', shape: [noise.length], data: noise } };
-    if (feeds.label) batched.label = tileRows(feeds.label, group.length);
+    const batched: Record<string, HostTensor> = { noise: { dtype: 'float32', shape: [noise.length], data: noise } };
+    for (const [name, t] of Object.entries(feeds)) if (name !== 'noise') batched[name] = tileRows(t, group.length);
     const out = (await this.network.call({ ...this.withSkipScale(batched, group, rows), ...this.cache!.feeds }, rows)).out!.data as Float32Array;
     const perCopy = out.length / group.length;
     group.forEach((j, c) => this.ahead.set(j, { label: labels[c]!, out: out.slice(c * perCopy, (c + 1) * perCopy) }));
@@ -222,7 +249,7 @@ export class AcceleratedRun {
   private withSkipScale(feeds: Record<string, HostTensor>, steps: number[], rows: number): Record<string, HostTensor> {
     const tuning = this.network.skipTuning;
     if (!tuning) return feeds;
-    const numSkips = (this.network.model as UNet).numSkips;
+    const numSkips = this.network.numSkips;
     const labels = feeds.noise!.data as Float32Array;
     const data = new Float32Array(steps.length * rows * numSkips);
     steps.forEach((step, c) => {

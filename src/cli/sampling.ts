@@ -5,7 +5,8 @@ import { ACCEL_FLAG_HELP, type AccelConfig, type AccelFlags, parseAccelFlags } f
 import { parseGridSpec } from '../diffusion/grids.js';
 import { type SamplerChoice, getSampler, parseSamplerSpec, samplerNames, samplerSyntax } from '../diffusion/samplers/index.js';
 import type { GenerateOptions, GuidanceInterval } from '../pipeline/generate.js';
-import type { TrainedModel } from '../pipeline/model-store.js';
+import { type TrainedModel, loadTrainedModel } from '../pipeline/model-store.js';
+import { type Switch, type SwitchSpec, parseSwitches } from '../pipeline/switching.js';
 import { int, num, text, UsageError } from './options.js';
 
 /** --model NAME|PATH, required. */
@@ -34,8 +35,14 @@ export const samplingOptions = {
   'guidance-interval': text({ placeholder: 'LOW,HIGH', description: 'guide only at noise levels (EDM sigma) in [LOW, HIGH]; elsewhere one evaluation per step instead of two' }),
   class: text({ placeholder: 'K[,K...]', description: 'class index or name per sample (cycled); default: all classes in turn' }),
   batch: int({ placeholder: 'B', min: 1, default: 64, description: 'samples per network call' }),
+  switch: text({ placeholder: 'MODEL@sigma>A', parse: parseSwitches, description: 'other models at some noise levels: MODEL@sigma>A, MODEL@sigma<B or MODEL@A<sigma<B, comma-separated (first match wins); --model runs elsewhere' }),
   ...accelOptions,
 };
+
+/** The models of --switch, opened. */
+export async function openSwitches(specs: SwitchSpec[] | undefined): Promise<Switch[]> {
+  return Promise.all((specs ?? []).map(async (spec) => ({ ...spec, model: await loadTrainedModel(spec.model) })));
+}
 
 /** The acceleration flags as one AccelConfig (at most one caching method). */
 export function accelConfig(values: Partial<Record<keyof AccelFlags, string | undefined>>): AccelConfig {

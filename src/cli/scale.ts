@@ -49,6 +49,11 @@ interface ScaleValues {
   results: string;
 }
 
+/** A setting that does not travel to workers yet: one clear error instead of a silently different run. */
+export function unshardable(flag: string | false): void {
+  if (flag) throw new UsageError(`${flag} does not run in shards yet: drop --workers and --queue`);
+}
+
 /** Whether the command runs in shards at all: more than one worker, or a queue. */
 export const isSharded = (values: ScaleValues): boolean => values.workers > 1 || values.queue !== undefined;
 

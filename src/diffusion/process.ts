@@ -138,12 +138,19 @@ export function vpCosine({ s = 0.008, tMax = 0.9946, tMin = 1e-3 } = {}): Proces
  */
 export function ddpmDiscrete({ steps = 1000, betaStart = 1e-4, betaEnd = 0.02 } = {}): Process {
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`ddpmDiscrete: steps must be a positive integer, got ${steps}`);
+  return ddpmFromBetas(Float64Array.from({ length: steps }, (_, i) => (steps === 1 ? betaStart : betaStart + ((betaEnd - betaStart) * i) / (steps - 1))));
+}
+
+/** Discrete DDPM from its betas (beta_1..beta_N, any schedule), with the knots and timesteps of ddpmDiscrete. */
+export function ddpmFromBetas(betas: Float64Array): Process {
+  const steps = betas.length;
+  if (steps < 1 || !betas.every((b) => b > 0 && b < 1)) throw new Error('ddpmFromBetas: need at least one beta, each in (0, 1)');
   const alphaBarKnots = new Float64Array(steps + 1);
   const oneMinusKnots = new Float64Array(steps + 1);
   let logAlphaBar = 0;
   alphaBarKnots[0] = 1;
   for (let k = 1; k <= steps; k++) {
-    const beta = steps === 1 ? betaStart : betaStart + ((betaEnd - betaStart) * (k - 1)) / (steps - 1);
+    const beta = betas[k - 1]!;
     logAlphaBar += Math.log1p(-beta);
     alphaBarKnots[k] = Math.exp(logAlphaBar);
     oneMinusKnots[k] = -Math.expm1(logAlphaBar);

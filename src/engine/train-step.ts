@@ -16,6 +16,7 @@ export interface TrainStepOptions {
   clipGradNorm?: number; // clip the global gradient norm to this value; 0 turns clipping off
   update?: 'graph' | 'host'; // where the AdamW update runs: 'graph' measured faster (docs/results/engine.md)
   threads?: number; // ONNX Runtime intra-op threads; defaults to all cores
+  frozen?: ParamTree; // parameters the loss reads but never trains (a teacher's, a feature network's): fed every step, no gradient
 }
 
 export interface StepResult {
@@ -47,10 +48,16 @@ export class TrainStep {
   private readonly compiled: CompiledFunction;
   readonly optimizer: AdamW;
   private readonly updateOnHost: boolean;
+  /** What the graph's parameters are fed from: the trained ones, then the frozen ones. */
+  private readonly feedParams: ParamTree;
 
   constructor(params: ParamTree, loss: LossFn, readonly options: TrainStepOptions = {}) {
     for (const name of params.keys()) if (name.startsWith(RESERVED)) throw new Error(`parameter names may not start with '${RESERVED}': '${name}'`);
+    const frozen = options.frozen ?? new Map();
+    const both = [...frozen.keys()].find((name) => params.has(name));
+    if (both) throw new Error(`parameter '${both}' is both trained and frozen`);
     this.params = params;
+    this.feedParams = frozen.size > 0 ? new Map([...params, ...frozen]) : params;
     this.settings = { ...ADAMW_DEFAULTS, ...options.optimizer };
     this.flat = flattenInPlace(params);
     this.optimizer = new AdamW(params, this.settings);
@@ -116,7 +123,7 @@ export class TrainStep {
         [`${RESERVED}decay`]: scalar(learningRate * weightDecay),
       });
     }
-    const out = await this.compiled.run(feeds, this.params);
+    const out = await this.compiled.run(feeds, this.feedParams);
     const loss = out.loss!.data[0] as number;
     const gradNorm = out.gradNorm!.data[0] as number;
     const metrics: Record<string, number> = {};

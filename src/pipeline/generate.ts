@@ -3,6 +3,9 @@
 // accelerations (src/accel), honest NFE and FLOPs.
 
 import type { HostTensor } from '../engine/host-tensor.js';
+import type { Denoiser } from '../diffusion/denoiser.js';
+import type { Process } from '../diffusion/process.js';
+import type { SamplerOptions } from '../diffusion/samplers/index.js';
 import { RngStream } from '../engine/rng.js';
 import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
 import { type SamplerSettings, checkSamplerSettings, getSampler } from '../diffusion/samplers/index.js';
@@ -10,7 +13,8 @@ import { type StepCallback, freshNoiseFrom } from '../diffusion/samplers/common.
 import type { DenoiseCall } from '../diffusion/denoiser.js';
 import { type NetworkRunner, type ObjectiveName, networkDenoiser, noiseLevel, objectiveProcess } from '../train/objectives.js';
 import type { AccelConfig } from '../accel/config.js';
-import { AcceleratedNetwork } from '../accel/network.js';
+import { AcceleratedNetwork, type RunPlan, tileRows } from '../accel/network.js';
+import type { Caching } from '../accel/caching.js';
 import { AccelSettingError } from '../accel/errors.js';
 import type { TrainedModel } from './model-store.js';
 import { InputError } from '../engine/input-error.js';
@@ -32,8 +36,40 @@ export interface GenerateOptions {
   onStep?: StepCallback;
   onBatch?: (done: number, total: number) => void;
   accel?: AccelConfig; // training-free accelerations (Skip-Tuning, a caching method); none: the plain model
-  network?: AcceleratedNetwork; // an already compiled network of this model to run instead (overrides accel)
+  network?: SamplingNetwork; // an already compiled network of this model to run instead (overrides accel)
   switches?: Switch[]; // other models for ranges of noise levels (multi-U-Net switching); they run plain, the main model elsewhere
+}
+
+/** A network with its accelerations, as generate runs it: one AcceleratedRun-like run per batch. */
+export interface SamplingNetwork {
+  flops: number; // FLOPs of every call so far
+  readonly caching?: Caching;
+  run(plan: RunPlan): { forward: NetForward; samplerOptions: Pick<SamplerOptions, 'beforeStep'> };
+  dispose(): Promise<void>;
+}
+
+/** Conditioning feeds of a batch (by feed name, one row per sample) and, for guidance, the unconditional ones. */
+export interface Conditioning {
+  cond: Record<string, HostTensor>;
+  uncond?: Record<string, HostTensor>;
+}
+
+/**
+ * What generate() samples. hasten's own trained models are one kind (trainedTarget); models imported
+ * from other tools (src/import) are another: each brings its process, parameterisation and conditioning.
+ */
+export interface SamplingTarget {
+  name: string;
+  dataShape: number[];
+  process: Process;
+  defaultGrid: string;
+  network(accel: AccelConfig | undefined): SamplingNetwork;
+  /** The x0 denoiser over a runner's raw network outputs, for batches of `batch` samples. */
+  denoiser(runner: NetworkRunner, batch: number): Denoiser;
+  /** Conditioning of samples start..start+count-1, or undefined for an unconditional model. */
+  conditioning(start: number, count: number): Conditioning | undefined;
+  /** Class labels of the n samples, where the model has classes. */
+  labels?: number[];
 }
 
 export interface GenerateResult {
@@ -68,33 +104,62 @@ export interface GuidedRunnerOptions {
  * most useful at middle noise levels).
  */
 export function guidedRunner(trained: TrainedModel, forward: NetForward, labels: bigint[] | undefined, guidance: number, options: GuidedRunnerOptions = {}): NetworkRunner {
-  const { model } = trained;
-  const dataShape = trained.config.dataShape;
+  return conditionedRunner(trained.config.dataShape, forward, labels && classConditioning(labels, trained.model.config.numClasses), guidance, options);
+}
+
+/** Class labels as conditioning feeds: the unconditional label is the null class numClasses. */
+export function classConditioning(labels: bigint[], numClasses: number): Conditioning {
+  const tensor = (values: bigint[]): HostTensor => ({ dtype: 'int64', shape: [values.length], data: BigInt64Array.from(values) });
+  return { cond: { label: tensor(labels) }, uncond: { label: tensor(labels.map(() => BigInt(numClasses))) } };
+}
+
+/** guidedRunner over any conditioning feeds: guided calls run the rows [cond; uncond] as one batch. */
+export function conditionedRunner(dataShape: number[], forward: NetForward, conditioning: Conditioning | undefined, guidance: number, options: GuidedRunnerOptions = {}): NetworkRunner {
   const { interval, onEvaluations } = options;
+  if (conditioning && guidance !== 1 && !conditioning.uncond) throw new Error('guidance needs unconditional inputs beside the conditional ones');
   return async (input, noiseLabels, batch, call) => {
     const x = (rows: number, data: Float32Array): HostTensor => ({ dtype: 'float32', shape: [rows, ...dataShape], data });
     const level = noiseLevel(noiseLabels[0]!);
-    const guided = labels !== undefined && guidance !== 1 && (!interval || (level >= interval.low && level <= interval.high));
+    const guided = conditioning !== undefined && guidance !== 1 && (!interval || (level >= interval.low && level <= interval.high));
     onEvaluations?.(guided ? 2 : 1);
-    if (!guided) {
-      const label: HostTensor | undefined = labels && { dtype: 'int64', shape: [batch], data: BigInt64Array.from(labels) };
-      return forward({ x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels }, ...(label && { label }) }, call);
-    }
-    // Conditional and unconditional halves in one call: [x; x] with [labels; null].
-    const doubled = new Float32Array(2 * input.length);
-    doubled.set(input);
-    doubled.set(input, input.length);
+    if (!guided) return forward({ x: x(batch, input), noise: { dtype: 'float32', shape: [batch], data: noiseLabels }, ...conditioning?.cond }, call);
+    // Conditional and unconditional halves in one call: [x; x] with [cond; uncond].
     const noise = new Float32Array(2 * batch);
     noise.set(noiseLabels);
     noise.set(noiseLabels, batch);
-    const nullLabel = BigInt(model.config.numClasses);
-    const allLabels = BigInt64Array.from([...labels, ...labels.map(() => nullLabel)]);
-    const out = await forward({ x: x(2 * batch, doubled), noise: { dtype: 'float32', shape: [2 * batch], data: noise }, label: { dtype: 'int64', shape: [2 * batch], data: allLabels } }, call);
+    const feeds: Record<string, HostTensor> = { x: tileRows(x(batch, input), 2), noise: { dtype: 'float32', shape: [2 * batch], data: noise } };
+    for (const [name, cond] of Object.entries(conditioning.cond)) feeds[name] = stackRows(cond, conditioning.uncond![name]!);
+    const out = await forward(feeds, call);
     const result = new Float32Array(input.length);
     for (let i = 0; i < result.length; i++) result[i] = out[input.length + i]! + guidance * (out[i]! - out[input.length + i]!);
     return result;
   };
 }
+
+/** Two tensors of equal rows stacked along the batch axis. */
+function stackRows(a: HostTensor, b: HostTensor): HostTensor {
+  const data = new (a.data.constructor as new (n: number) => HostTensor['data'])(a.data.length + b.data.length);
+  (data as Float32Array).set(a.data as Float32Array);
+  (data as Float32Array).set(b.data as Float32Array, a.data.length);
+  return { ...a, shape: [a.shape[0]! + b.shape[0]!, ...a.shape.slice(1)], data } as HostTensor;
+}
+
+/** A trained hasten model as a sampling target for samples first .. first + n - 1; `classes` as sampleClasses takes them. */
+export function trainedTarget(trained: TrainedModel, n: number, classes?: number[], first = 0): SamplingTarget {
+  const labels = sampleClasses(trained, n, classes, first);
+  return {
+    name: trained.name,
+    dataShape: trained.config.dataShape,
+    process: objectiveProcess(trained.config.objective),
+    defaultGrid: DEFAULT_GRIDS[trained.config.objective.name],
+    network: (accel) => new AcceleratedNetwork(trained.model, trained.params, accel, trained.name),
+    denoiser: (runner, batch) => networkDenoiser(trained.config.objective, runner, batch).denoiser,
+    conditioning: (start, count) => labels && classConditioning(labels.slice(start, start + count).map((c) => BigInt(c)), trained.model.config.numClasses),
+    labels,
+  };
+}
+
+const isTrainedModel = (model: TrainedModel | SamplingTarget): model is TrainedModel => 'params' in model;
 
 /** The classes of samples first .. first + n - 1. */
 export function sampleClasses(trained: TrainedModel, n: number, classes?: number[], first = 0): number[] | undefined {
@@ -110,16 +175,16 @@ export function sampleClasses(trained: TrainedModel, n: number, classes?: number
   });
 }
 
-export async function generate(trained: TrainedModel, options: GenerateOptions): Promise<GenerateResult> {
+export async function generate(model: TrainedModel | SamplingTarget, options: GenerateOptions): Promise<GenerateResult> {
   const sampler = getSampler(options.sampler);
   const samplerSettings = options.samplerSettings ?? {};
   checkSamplerSettings(sampler, samplerSettings);
   const { n, seed, steps, guidance = 1, first = 0 } = options;
   if (!Number.isSafeInteger(first) || first < 0) throw new RangeError(`generate: first must be a non-negative integer, got ${first}`);
+  const target = isTrainedModel(model) ? trainedTarget(model, n, options.classes, first) : model;
   const batchSize = Math.min(options.batch ?? 64, n);
-  const dataShape = trained.config.dataShape;
+  const dataShape = target.dataShape;
   const perSample = dataShape.reduce((a, b) => a * b, 1);
-  const labels = sampleClasses(trained, n, options.classes, first);
   const caching = options.network ? options.network.caching : options.accel?.caching;
   if (options.guidanceInterval && caching) {
     // A cache filled at an unguided step holds one row per sample, a guided step needs two.
@@ -127,13 +192,14 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
   }
   if (options.noise && options.noise.length !== n * perSample) throw new Error(`generate: noise holds ${options.noise.length} values, ${n} samples of ${dataShape.join('x')} need ${n * perSample}`);
   const switches = options.switches ?? [];
-  for (const s of switches) checkSwitchable(trained, s.model);
-  const network = options.network ?? new AcceleratedNetwork(trained.model, trained.params, options.accel, trained.name);
+  if (switches.length > 0 && !isTrainedModel(model)) throw new Error(`multi-U-Net switching takes hasten models; '${target.name}' is not one`);
+  for (const s of switches) checkSwitchable(model as TrainedModel, s.model);
+  const network = options.network ?? target.network(options.accel);
   const switched = switches.map((s) => ({ ...s, network: new AcceleratedNetwork(s.model.model, s.model.params, {}, s.model.name) }));
   const flopsOf = (): number => switched.reduce((sum, s) => sum + s.network.flops, network.flops);
   const flopsBefore = flopsOf();
-  const process = objectiveProcess(trained.config.objective);
-  const grid = makeGrid(process, parseGridSpec(options.grid ?? DEFAULT_GRIDS[trained.config.objective.name]), steps);
+  const process = target.process;
+  const grid = makeGrid(process, parseGridSpec(options.grid ?? target.defaultGrid), steps);
   const noiseStream = RngStream.fromSeed(seed, 'sample-noise');
   // Stochastic samplers' fresh noise: a function of (seed, sample, step), so it does not depend on the batch split.
   const freshStream = RngStream.fromSeed(seed, 'sampler-noise');
@@ -144,13 +210,12 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
       const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : noiseStream.normal({ start: first + start, count }, dataShape, new Float64Array(count * perSample));
-      const chunkLabels = labels?.slice(start, start + count).map((c) => BigInt(c));
       const plan = { sampler, process, grid, noise };
       const run = network.run(plan);
       const forward = switched.length === 0 ? run.forward : switchingForward(run.forward, switched.map((s) => ({ ...s, forward: s.network.run(plan).forward })));
       let evaluations = 0;
-      const runner = guidedRunner(trained, forward, chunkLabels, guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
-      const { denoiser } = networkDenoiser(trained.config.objective, runner, count);
+      const runner = conditionedRunner(dataShape, forward, target.conditioning(start, count), guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
+      const denoiser = target.denoiser(runner, count);
       const samplerOptions = { onStep: options.onStep, freshNoise: freshNoiseFrom(freshStream, first + start, dataShape), ...run.samplerOptions };
       const result = await sampler.sample(denoiser, process, noise, grid, samplerOptions, samplerSettings);
       images.set(Float32Array.from(result.x), start * perSample);
@@ -161,5 +226,5 @@ export async function generate(trained: TrainedModel, options: GenerateOptions):
     if (!options.network) await network.dispose();
     for (const s of switched) await s.network.dispose();
   }
-  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels, nfe, wallS: (performance.now() - started) / 1000, flops: flopsOf() - flopsBefore };
+  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels: target.labels, nfe, wallS: (performance.now() - started) / 1000, flops: flopsOf() - flopsBefore };
 }

@@ -3,6 +3,7 @@
 // Spec syntax, one switch: MODEL@sigma>A, MODEL@sigma<B or MODEL@A<sigma<B, with sigma the EDM
 // noise level sigma/alpha of the call and the bounds exclusive; several switches are comma-separated.
 
+import { InputError } from '../engine/input-error.js';
 import type { TrainedModel } from './model-store.js';
 import type { NetForward } from './generate.js';
 import { noiseLevel } from '../train/objectives.js';
@@ -21,7 +22,7 @@ export interface Switch extends NoiseRange {
   model: TrainedModel;
 }
 
-export class SwitchSpecError extends Error {
+export class SwitchSpecError extends InputError {
   override name = 'SwitchSpecError';
 }
 

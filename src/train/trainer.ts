@@ -8,7 +8,7 @@ import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
 import { cloneParams } from '../engine/host-tensor.js';
 import { loadCheckpoint, saveCheckpoint, underPrefix, withPrefix } from '../engine/checkpoint.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
-import { ModuleContext } from '../models/module-context.js';
+import { ModuleContext, cacheName } from '../models/module-context.js';
 import { RngStream } from '../engine/rng.js';
 import { TrainStep } from '../engine/train-step.js';
 import { emaBeta, learningRateSchedule, updateEma } from '../engine/optim.js';
@@ -88,11 +88,16 @@ export function checkpointDir(out: string): string {
 /**
  * What a run learns from: the feeds of each step (the network inputs x, noise and label or caption,
  * plus whatever `loss` reads) and the loss of the network's output. Feeds must depend only on the
- * step, so that a resumed run sees exactly the batches an uninterrupted one would have.
+ * step, so that a resumed run sees exactly the batches an uninterrupted one would have. A loss may
+ * also read the outputs of modules it names in `capture` (feature distillation), read parameters
+ * outside the model that never train (`frozen`, e.g. a feature network's), and return named terms
+ * beside the loss, which the log records.
  */
 export interface BatchSource {
-  feeds(step: number): Record<string, HostTensor>;
-  loss(output: Tensor, inputs: Record<string, Tensor>): Tensor;
+  feeds(step: number): Record<string, HostTensor> | Promise<Record<string, HostTensor>>;
+  loss(output: Tensor, inputs: Record<string, Tensor>, captured: ReadonlyMap<string, Tensor>): Tensor | ({ loss: Tensor } & Record<string, Tensor>);
+  capture?: ReadonlySet<string>;
+  frozen?: ParamTree;
 }
 
 /** The conditioning feeds of one step, with classifier-free guidance's dropout to the null condition. */
@@ -150,8 +155,16 @@ async function trimLog(logPath: string, startStep: number): Promise<void> {
   if (kept.length < lines.length) await writeFileAtomic(logPath, kept.map((line) => `${line}\n`).join(''));
 }
 
-/** Trains (or resumes) into `out`, on `source` (default: the config's objective on its dataset); the checkpoint holds everything needed to sample. */
-export async function train(config: TrainConfig, out: string, { resume = false, callbacks = {}, source }: { resume?: boolean; callbacks?: TrainerCallbacks; source?: BatchSource } = {}): Promise<TrainResult> {
+export interface TrainOptions {
+  resume?: boolean;
+  callbacks?: TrainerCallbacks;
+  source?: BatchSource; // default: the config's objective on its dataset
+  /** Which model parameters train; the others stay at their starting values (default: all train). */
+  trainable?: (name: string) => boolean;
+}
+
+/** Trains (or resumes) into `out`; the checkpoint holds everything needed to sample. */
+export async function train(config: TrainConfig, out: string, { resume = false, callbacks = {}, source, trainable }: TrainOptions = {}): Promise<TrainResult> {
   const dataset = openDataset(config.data, { resolution: config.resolution });
   const batches = source ?? objectiveSource(config, dataset);
   const model = createModel(config.model);
@@ -179,18 +192,22 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
     startStep = loaded.step ?? 0;
   }
 
-  const step = new TrainStep(params, (graph, inputs) => {
-    const ctx = new ModuleContext(graph);
+  const fixed: ParamTree = new Map([...params].filter(([name]) => trainable && !trainable(name)));
+  const trained: ParamTree = new Map([...params].filter(([name]) => !fixed.has(name)));
+  if (trained.size === 0) throw new Error('no parameter of the model trains: the trainable filter matched none');
+  const step = new TrainStep(trained, (graph, inputs) => {
+    const ctx = new ModuleContext(graph, { capture: batches.capture });
     const output = model.forward(ctx, { x: inputs.x!, noise: inputs.noise!, label: inputs.label, caption: inputs.caption });
-    return batches.loss(output, inputs);
-  }, { clipGradNorm: config.clipGradNorm });
+    return batches.loss(output, inputs, new Map([...(batches.capture ?? [])].map((path) => [path, ctx.captured.get(cacheName(path))!])));
+  }, { clipGradNorm: config.clipGradNorm, frozen: new Map([...fixed, ...(batches.frozen ?? [])]) });
   if (restoredOptimizer) step.loadStateTensors(restoredOptimizer, ckpt);
   if (!ema || ema.size === 0) ema = cloneParams(step.params);
+  for (const name of fixed.keys()) ema.delete(name);
 
   const schedule = learningRateSchedule({ peak: config.lr, warmupSteps: config.warmup, decay: config.lrDecay, totalSteps: Math.max(config.steps, config.warmup + 1) });
   const save = async (at: number): Promise<void> => {
-    const extra = new Map([...withPrefix(EMA_PREFIX, ema!), ...withPrefix(OPTIMIZER_PREFIX, step.stateTensors())]);
-    await saveCheckpoint(ckpt, { params: step.params, config: { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null }, extra, step: at });
+    const extra = new Map([...withPrefix(EMA_PREFIX, new Map([...fixed, ...ema!])), ...withPrefix(OPTIMIZER_PREFIX, step.stateTensors())]);
+    await saveCheckpoint(ckpt, { params: new Map([...fixed, ...step.params]), config: { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null }, extra, step: at });
   };
 
   const progress = callbacks.quiet ? undefined : new Progress({ label: 'train', total: config.steps, unit: 'it' }, startStep);
@@ -203,7 +220,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
   try {
     while (current < config.steps) {
       const lr = schedule(current);
-      const result = await step.step(batches.feeds(current), lr);
+      const result = await step.step(await batches.feeds(current), lr);
       if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) {
         throw new TrainingDiverged(`training diverged at step ${current}: loss ${result.loss}, gradient norm ${result.gradNorm}, learning rate ${lr}. ` +
           `The parameters were not updated; the last good checkpoint is in ${ckpt}. Try a lower --lr or a longer warm-up.`);
@@ -212,7 +229,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
       current++;
       lastLoss = result.loss;
       if (current % config.logEvery === 0 || current === config.steps) {
-        const entry = { step: current, loss: result.loss, grad_norm: result.gradNorm, lr, seconds: (performance.now() - started) / 1000 };
+        const entry = { step: current, loss: result.loss, ...result.metrics, grad_norm: result.gradNorm, lr, seconds: (performance.now() - started) / 1000 };
         appendFileSync(logPath, `${JSON.stringify(entry)}\n`);
         callbacks.onLog?.(entry);
       }

@@ -3,12 +3,13 @@
 import { resolve } from 'node:path';
 import { defineCommand } from '../command.js';
 import { int, json, text } from '../options.js';
-import { generateOptions, parseClasses, samplingOptions } from '../sampling.js';
+import { generateOptions, openSwitches, parseClasses, samplingOptions } from '../sampling.js';
 import { describeAccel } from '../../accel/config.js';
 import { describeSampler } from '../../diffusion/samplers/index.js';
 import { type ModelEvaluation, evaluateModel } from '../../pipeline/evaluate-model.js';
+import { describeSwitch } from '../../pipeline/switching.js';
 import type { EvalSettings } from '../../scale/jobs/eval.js';
-import { isSharded, portableModel, runShardedCommand, sampleShardSize, samplingSettings, scaleOptions } from '../scale.js';
+import { isSharded, portableModel, runShardedCommand, sampleShardSize, samplingSettings, scaleOptions, unshardable } from '../scale.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
 
@@ -28,21 +29,23 @@ export const evalCommand = defineCommand({
     const options = generateOptions(values);
     const trained = await loadTrainedModel(values.model);
     const classes = parseClasses(trained, values.class);
+    const switches = await openSwitches(values.switch);
     let result;
     if (isSharded(values)) {
+      unshardable(switches.length > 0 && '--switch');
       const settings: EvalSettings = { ...samplingSettings(portableModel(values.model, trained), options, classes, values['shard-size']), ...(values.features !== undefined && { features: resolve(values.features) }) };
       result = (await runShardedCommand<ModelEvaluation>('eval', settings, values, 'eval')).result;
     } else {
       const progress = values.json ? undefined : new Progress({ label: 'eval', total: options.n, unit: 'img' });
       try {
-        result = await evaluateModel(trained, { ...options, classes, features: values.features, onBatch: (done) => progress?.update(done) });
+        result = await evaluateModel(trained, { ...options, classes, switches, features: values.features, onBatch: (done) => progress?.update(done) });
       } finally {
         progress?.finish();
       }
     }
     if (values.json) {
       const guidance = { guidance: options.guidance, ...(options.guidanceInterval && { guidance_interval: [options.guidanceInterval.low, options.guidanceInterval.high] }) };
-      console.log(JSON.stringify({ model: trained.name, sampler: describeSampler(values.sampler), steps: options.steps, ...guidance, accel: describeAccel(options.accel), ...result }));
+      console.log(JSON.stringify({ model: trained.name, sampler: describeSampler(values.sampler), steps: options.steps, ...guidance, accel: describeAccel(options.accel), ...(switches.length > 0 && { switch: switches.map(describeSwitch).join(',') }), ...result }));
       return;
     }
     const rows = Object.entries(result).flatMap(([key, value]): [string, unknown][] =>

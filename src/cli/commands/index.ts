@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { analyzeFeatureChangeCommand, analyzeSkipLossCommand } from './analyze.js';
 import { analyzeRedundancyCommand } from './analyze-redundancy.js';
 import { benchAccelCommand } from './bench-accel.js';
+import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
 import { benchReflowCommand } from './bench-reflow.js';
 import { benchScaleCommand } from './bench-scale.js';
@@ -26,6 +27,7 @@ export const commands: Command[] = [
   exportCommand,
   workerCommand,
   ...reflowCommands,
+  compressCommand,
   benchEngineCommand,
   benchSamplers,
   benchTrainCommand,

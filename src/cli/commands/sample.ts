@@ -4,11 +4,11 @@
 import { writeFileSync } from 'node:fs';
 import { defineCommand } from '../command.js';
 import { json, text } from '../options.js';
-import { generateOptions, parseClasses, samplingOptions } from '../sampling.js';
+import { generateOptions, openSwitches, parseClasses, samplingOptions } from '../sampling.js';
 import { imageGrid } from '../../data/image-io.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
 import { type GenerateResult, generate } from '../../pipeline/generate.js';
-import { isSharded, portableModel, runShardedCommand, sampleShardSize, samplingSettings, scaleOptions } from '../scale.js';
+import { isSharded, portableModel, runShardedCommand, sampleShardSize, samplingSettings, scaleOptions, unshardable } from '../scale.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
 
@@ -29,13 +29,15 @@ export const sampleCommand = defineCommand({
     const started = performance.now();
     const trained = await loadTrainedModel(values.model);
     const classes = parseClasses(trained, values.class);
+    const switches = await openSwitches(values.switch);
     let result: GenerateResult;
     if (isSharded(values)) {
+      unshardable(switches.length > 0 && '--switch');
       result = (await runShardedCommand<GenerateResult>('grid', samplingSettings(portableModel(values.model, trained), options, classes, values['shard-size']), values, 'sample')).result;
     } else {
       const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
       try {
-        result = await generate(trained, { ...options, classes, onBatch: (done) => progress?.update(done) });
+        result = await generate(trained, { ...options, classes, switches, onBatch: (done) => progress?.update(done) });
       } finally {
         progress?.finish();
       }

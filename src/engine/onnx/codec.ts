@@ -65,10 +65,24 @@ function isHostTensor(value: unknown): value is HostTensor {
   return typeof value === 'object' && value !== null && 'dtype' in value && 'data' in value && 'shape' in value;
 }
 
-function tensorToProto(name: string, tensor: HostTensor): object {
+/** Where initializers too large to keep inline go: one data file beside the model, as ONNX's external data. */
+interface ExternalDataWriter {
+  location: string; // file name, relative to the model file
+  minBytes: number; // tensors at least this large go to the file
+  chunks: Uint8Array[];
+  length: number;
+}
+
+function tensorToProto(name: string, tensor: HostTensor, external?: ExternalDataWriter): object {
   const data = tensor.data;
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return { name, dims: tensor.shape, data_type: DTYPE_CODES[tensor.dtype], raw_data: bytes };
+  const base = { name, dims: tensor.shape, data_type: DTYPE_CODES[tensor.dtype] };
+  if (!external || bytes.length < external.minBytes) return { ...base, raw_data: bytes };
+  const offset = external.length;
+  external.chunks.push(bytes);
+  external.length += bytes.length;
+  const entries = { location: external.location, offset: String(offset), length: String(bytes.length) };
+  return { ...base, data_location: 1, external_data: Object.entries(entries).map(([key, value]) => ({ key, value })) };
 }
 
 function attributeToProto(name: string, value: OnnxAttribute, declared?: OnnxAttributeType): object {
@@ -94,6 +108,26 @@ function valueInfoToProto(info: OnnxValueInfo): object {
 }
 
 export function encodeModel(model: OnnxModel): Uint8Array {
+  return encodeWith(model);
+}
+
+/**
+ * The model with every initializer of at least `minBytes` in a separate data file, as exporters
+ * write models over protobuf's 2 GB limit: `location` is the data file's name beside the model.
+ */
+export function encodeModelWithExternalData(model: OnnxModel, location: string, minBytes = 1024): { model: Uint8Array; data: Uint8Array } {
+  const external: ExternalDataWriter = { location, minBytes, chunks: [], length: 0 };
+  const bytes = encodeWith(model, external);
+  const data = new Uint8Array(external.length);
+  let offset = 0;
+  for (const chunk of external.chunks) {
+    data.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return { model: bytes, data };
+}
+
+function encodeWith(model: OnnxModel, external?: ExternalDataWriter): Uint8Array {
   const message = ModelProto.fromObject({
     ir_version: model.irVersion,
     opset_import: model.opsets,
@@ -110,7 +144,7 @@ export function encodeModel(model: OnnxModel): Uint8Array {
         domain: n.domain ?? '',
         attribute: Object.entries(n.attributes).map(([name, value]) => attributeToProto(name, value, n.attributeTypes?.[name])),
       })),
-      initializer: [...model.graph.initializers].map(([name, t]) => tensorToProto(name, t)),
+      initializer: [...model.graph.initializers].map(([name, t]) => tensorToProto(name, t, external)),
       input: model.graph.inputs.map(valueInfoToProto),
       output: model.graph.outputs.map(valueInfoToProto),
     },
@@ -137,10 +171,24 @@ function halfToFloat(h: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
-function protoToTensor(proto: Decoded, where: string): HostTensor {
+/** Reads `length` bytes at `offset` of an external data file named `location` (relative to the model). */
+export type ExternalDataReader = (location: string, offset: number, length: number | undefined, where: string) => Uint8Array;
+
+function externalBytes(proto: Decoded, where: string, read: ExternalDataReader | undefined): Uint8Array {
+  const entries = new Map<string, string>((proto.external_data ?? []).map((e: Decoded) => [e.key, e.value]));
+  const location = entries.get('location');
+  if (!location) throw new Error(`${where}: external data without a location`);
+  if (!read) throw new Error(`${where}: weights are in the external file '${location}', which this reader was not given`);
+  const length = entries.has('length') ? Number(entries.get('length')) : undefined;
+  return read(location, Number(entries.get('offset') ?? 0), length, where);
+}
+
+function protoToTensor(proto: Decoded, where: string, read?: ExternalDataReader): HostTensor {
   const shape = (proto.dims ?? []).map(toNumber);
   const code = proto.data_type as number;
-  const raw: Uint8Array | undefined = proto.raw_data && proto.raw_data.length > 0 ? proto.raw_data : undefined;
+  const raw: Uint8Array | undefined = proto.data_location === 1
+    ? externalBytes(proto, where, read)
+    : proto.raw_data && proto.raw_data.length > 0 ? proto.raw_data : undefined;
   if (code === FLOAT16_CODE) {
     const halves = raw ? new Uint16Array(raw.slice().buffer) : Uint16Array.from(proto.int32_data ?? []);
     return { dtype: 'float32', shape, data: Float32Array.from(halves, halfToFloat) };
@@ -186,8 +234,8 @@ function protoToValueInfo(proto: Decoded): OnnxValueInfo {
   return { name: proto.name, dtype, shape: dims.map((d) => (d.dim_param ? String(d.dim_param) : toNumber(d.dim_value ?? 0))) };
 }
 
-/** Parses an ONNX file's bytes; `source` names the file in error messages. */
-export function decodeModel(bytes: Uint8Array, source = 'model'): OnnxModel {
+/** Parses an ONNX file's bytes; `source` names the file in error messages; `readExternal` supplies weights kept in external data files. */
+export function decodeModel(bytes: Uint8Array, source = 'model', readExternal?: ExternalDataReader): OnnxModel {
   let proto: Decoded;
   try {
     proto = ModelProto.decode(bytes) as unknown as Decoded;
@@ -197,7 +245,7 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): OnnxModel {
   if (!proto.graph) throw new Error(`${source}: the ONNX model has no graph`);
   const g = proto.graph;
   const initializers = new Map<string, HostTensor>();
-  for (const t of g.initializer ?? []) initializers.set(t.name, protoToTensor(t, `${source}: initializer '${t.name}'`));
+  for (const t of g.initializer ?? []) initializers.set(t.name, protoToTensor(t, `${source}: initializer '${t.name}'`, readExternal));
   return {
     irVersion: toNumber(proto.ir_version ?? 0),
     opsets: (proto.opset_import ?? []).map((o: Decoded) => ({ domain: o.domain ?? '', version: toNumber(o.version) })),

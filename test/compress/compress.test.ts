@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { COMPRESS_DEFAULTS, type CompressSettings, compress, phasesOf, readCompressSettings } from '../../src/compress/compress.js';
+import { DistillSource, sharedBlocks } from '../../src/compress/distill.js';
+import { CompressError, assembleStudent } from '../../src/compress/assemble.js';
+import { openDataset } from '../../src/data/registry.js';
+import { loadCheckpoint, saveCheckpoint } from '../../src/engine/checkpoint.js';
+import { FeatureNet, checkFeatureNetConfig, initFeatureNetParams } from '../../src/eval/feature-net.js';
+import { createModel } from '../../src/models/registry.js';
+import type { UNet } from '../../src/models/unet.js';
+import { loadTrainedModel, type TrainedModel } from '../../src/pipeline/model-store.js';
+import { objectiveSettings } from '../../src/train/objectives.js';
+import { TRAIN_DEFAULTS, type TrainConfig, checkpointDir, train } from '../../src/train/trainer.js';
+import { randomParams } from '../models/helpers.js';
+
+const model = createModel({
+  arch: 'unet', resolution: 16, baseChannels: 8, channelMultipliers: [1, 2], blocksPerLevel: 1,
+  attentionResolutions: [8], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16, numClasses: 8,
+}) as UNet;
+const trainConfig: TrainConfig = { ...TRAIN_DEFAULTS, data: 'shapes', resolution: 16, model: model.config, objective: objectiveSettings('edm'), cond: 'class', batch: 4, steps: 2, warmup: 1, logEvery: 1, checkpointEvery: 1 };
+const teacher: TrainedModel = { name: 'tiny', location: '', model, params: randomParams(model, 0), config: { ...trainConfig, dataShape: [3, 16, 16], classNames: null }, saveId: 'random' };
+const remove = ['enc.0.0', 'enc.1.0.attn', 'dec.1.1'];
+const settings = (overrides: Partial<CompressSettings> = {}): CompressSettings => ({
+  ...COMPRESS_DEFAULTS, teacher: 'tiny', remove, ...overrides,
+  training: { ...COMPRESS_DEFAULTS.training, steps: 4, batch: 4, warmup: 1, checkpointEvery: 1, logEvery: 1, ...overrides.training },
+});
+const tempDir = (): string => mkdtempSync(join(tmpdir(), 'hasten-compress-'));
+const logOf = (dir: string): Record<string, number>[] => readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+
+test('distill: each loss term is logged; a student equal to its teacher has zero output, feature and semantic loss', async () => {
+  const dir = tempDir();
+  await saveCheckpoint(join(dir, 'init'), { params: teacher.params, config: {} });
+  const featureConfig = checkFeatureNetConfig({ arch: 'feature-net', data: 'shapes', imageShape: [3, 16, 16], stageWidths: [8, 8], groups: 4, featureDim: 8, numClasses: 8, classNames: null });
+  const featureNet = new FeatureNet(featureConfig, initFeatureNetParams(featureConfig, 1));
+  const source = new DistillSource(trainConfig, openDataset('shapes', { resolution: 16 }), { model, params: teacher.params }, model, { data: 1, output: 1, feature: 1, semantic: 1 }, featureNet);
+  try {
+    assert.deepEqual([...source.capture], sharedBlocks(model, model));
+    await train({ ...trainConfig, steps: 1, init: join(dir, 'init') }, dir, { source, callbacks: { quiet: true }, trainable: (name) => name.startsWith('out.') });
+    const [first] = logOf(dir);
+    assert.ok(first!.data! > 0);
+    for (const term of ['output', 'feature', 'semantic'] as const) assert.ok(first![term]! >= 0 && first![term]! < 1e-9, `${term}: ${first![term]}`);
+    assert.ok(Math.abs(first!.loss! - first!.data!) < 1e-6);
+  } finally {
+    await source.dispose();
+    await featureNet.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('compress: one-shot distillation stops and resumes, and the student loads as a model', async () => {
+  const dir = tempDir();
+  try {
+    let steps = 0;
+    const first = await compress(teacher, settings(), dir, { callbacks: { quiet: true, shouldStop: () => ++steps === 2 } });
+    assert.equal(first.stopped, true);
+    await assert.rejects(compress(teacher, settings(), dir), (e: Error) => e instanceof CompressError && /--resume/.test(e.message));
+    const resumed = await compress(teacher, readCompressSettings(dir), dir, { resume: true, callbacks: { quiet: true } });
+    assert.equal(resumed.stopped, false);
+    const log = logOf(dir);
+    assert.deepEqual(log.map((e) => e.step), [1, 2, 3, 4]);
+    for (const entry of log) assert.ok(entry.data! > 0 && entry.output! >= 0 && entry.feature! >= 0 && !('semantic' in entry));
+    const student = await loadTrainedModel(dir);
+    assert.deepEqual((student.model as UNet).config.removedModules, remove);
+    const start = await loadCheckpoint(join(dir, 'init'));
+    const expected = assembleStudent(model, teacher.params, remove).params;
+    for (const [name, t] of start.params) assert.deepEqual(t.data, expected.get(name)!.data, `${name} starts from the teacher`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('compress: incubation trains each pruned stage alone inside the frozen teacher, then the assembled student', async () => {
+  const dir = tempDir();
+  try {
+    const pruned = ['enc.1.0.attn', 'dec.1.1', 'mid'];
+    const job = settings({ remove: pruned, schedule: 'incubate', training: { ...COMPRESS_DEFAULTS.training, steps: 5 } });
+    const student = assembleStudent(model, teacher.params, pruned).model;
+    const phases = phasesOf(job, student, dir);
+    // The bypassed middle keeps no parameter: nothing to incubate there.
+    assert.deepEqual(phases.map((p) => [p.name, p.steps, p.removed]), [['incubate enc.1', 1, ['enc.1.0.attn']], ['incubate dec.1', 1, ['dec.1.1']], ['assemble', 3, pruned]]);
+    const seen: string[] = [];
+    await compress(teacher, job, dir, { callbacks: { quiet: true, onPhase: (phase) => seen.push(phase.name) } });
+    assert.deepEqual(seen, phases.map((p) => p.name));
+    const stage = await loadCheckpoint(checkpointDir(join(dir, 'incubate', 'enc.1')));
+    assert.deepEqual(stage.params.get('mid.0.res.conv0.weight')!.data, teacher.params.get('mid.0.res.conv0.weight')!.data, 'outside its stage the teacher stays frozen');
+    assert.notDeepEqual(stage.params.get('enc.1.0.res.conv0.weight')!.data, teacher.params.get('enc.1.0.res.conv0.weight')!.data, 'the stage trains');
+    assert.deepEqual(stage.params.get('enc.1.0.attn.self.qkv.weight'), undefined);
+    const assembled = await loadCheckpoint(join(dir, 'init'));
+    const stageEma = (await loadCheckpoint(checkpointDir(join(dir, 'incubate', 'enc.1')))).extra.get('ema/enc.1.0.res.conv0.weight')!;
+    assert.deepEqual(assembled.params.get('enc.1.0.res.conv0.weight')!.data, stageEma.data, 'the assembled student starts from the incubated stage');
+    assert.equal((await loadTrainedModel(dir)).step, 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
