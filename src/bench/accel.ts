@@ -11,7 +11,7 @@ import { availableParallelism, cpus, loadavg, platform, arch } from 'node:os';
 import { type AccelConfig, type AccelFlags, ACCEL_FLAG_HELP, describeAccel, isPlain, parseAccelFlags } from '../accel/config.js';
 import type { CachingMethod } from '../accel/caching.js';
 import { AccelSettingError } from '../accel/errors.js';
-import { AcceleratedNetwork } from '../accel/network.js';
+import { CompiledNetwork } from '../pipeline/sampling-network.js';
 import type { SkipTuning } from '../accel/skip-tuning.js';
 import { openDataset } from '../data/registry.js';
 import { getSampler, stepsForNfe } from '../diffusion/samplers/index.js';
@@ -144,10 +144,10 @@ export const sweepGrid = (steps: number[], rhos: number[]): SweepGridPoint[] => 
 export type SweepRunner = (points: SweepGridPoint[]) => Promise<SweepPoint[]>;
 
 /** A Skip-Tuning network for sweepPoint: rho is a graph input, so no point of a sweep recompiles. */
-export const skipTuningSweepNetwork = (trained: TrainedModel): AcceleratedNetwork => new AcceleratedNetwork(trained.model, trained.params, { skipTuning: constantRho(1) }, trained.name);
+export const skipTuningSweepNetwork = (trained: TrainedModel): CompiledNetwork => new CompiledNetwork(trained.model, trained.params, { skipTuning: constantRho(1) }, trained.name);
 
 /** FD and class accuracy of n samples at one sweep point (null without a feature network). */
-export async function skipTuningSweepPoint(trained: TrainedModel, network: AcceleratedNetwork, featureNet: FeatureNet | undefined, run: { sampler: string; seed: number; n: number; batch: number }, point: SweepGridPoint): Promise<SweepPoint> {
+export async function skipTuningSweepPoint(trained: TrainedModel, network: CompiledNetwork, featureNet: FeatureNet | undefined, run: { sampler: string; seed: number; n: number; batch: number }, point: SweepGridPoint): Promise<SweepPoint> {
   network.skipTuning = constantRho(point.rho);
   const result = await generate(trained, { ...run, steps: point.steps, network });
   if (!featureNet) return { nfe: result.nfe, rho: point.rho, fd: null, accuracy: null };
@@ -162,7 +162,7 @@ export async function runAccelBench(trained: TrainedModel, settings: Partial<Acc
   const configs: AccelConfig[] = [{}, ...s.configs.filter((c) => !isPlain(c))];
   const sweepSteps = [...new Set(s.sweepNfe.map((nfe) => stepsForNfe(sampler, nfe)))];
   // Built before any long work, so that a setting that does not fit the model fails at once.
-  const networks = configs.map((config) => new AcceleratedNetwork(trained.model, trained.params, config, trained.name));
+  const networks = configs.map((config) => new CompiledNetwork(trained.model, trained.params, config, trained.name));
   const sweepNetwork = sweepSteps.length > 0 && !runSweep ? skipTuningSweepNetwork(trained) : undefined;
   const featureNet = shippedFeatureNetDir(openDataset(trained.config.data, { resolution: trained.config.resolution })) ? await openFeatureNet(trained) : undefined;
   if (!featureNet) onProgress(`no feature network fits ${trained.config.data} at ${trained.config.dataShape.join('x')}: FD and accuracy are null`);

@@ -12,7 +12,7 @@ import type { HostTensor } from '../engine/host-tensor.js';
 import { RngStream } from '../engine/rng.js';
 import type { ImageEvaluation } from '../eval/evaluate.js';
 import type { FeatureNet } from '../eval/feature-net.js';
-import { AcceleratedNetwork } from '../accel/network.js';
+import { CompiledNetwork } from '../pipeline/sampling-network.js';
 import { moduleFlops } from '../models/flops.js';
 import type { RemovableModule, UNet } from '../models/unet.js';
 import { EVALUATION_SEED_OFFSET, openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
@@ -88,7 +88,7 @@ interface Outputs {
 }
 
 /** The network's denoised output on the noised real images at each level, and its sampler end result. */
-async function outputsOf(trained: TrainedModel, network: AcceleratedNetwork, settings: RedundancySettings, featureNet: FeatureNet): Promise<Outputs> {
+async function outputsOf(trained: TrainedModel, network: CompiledNetwork, settings: RedundancySettings, featureNet: FeatureNet): Promise<Outputs> {
   const { objective } = trained.config;
   const process = objectiveProcess(objective);
   const dataset = openDataset(trained.config.data, { resolution: trained.config.resolution });
@@ -125,12 +125,12 @@ function measured(model: UNet, outputs: Outputs, reference: Outputs): Measured {
 }
 
 /** Median over interleaved pairs of (time of `a`) / (time of `b`), and `a`'s median time, for one forward at `batch`. */
-async function interleavedRatio(a: AcceleratedNetwork, b: AcceleratedNetwork, feeds: Record<string, HostTensor>, repeats: number): Promise<{ ratio: number; aMs: number }> {
+async function interleavedRatio(a: CompiledNetwork, b: CompiledNetwork, feeds: Record<string, HostTensor>, repeats: number): Promise<{ ratio: number; aMs: number }> {
   await a.call(feeds);
   await b.call(feeds);
   const ratios: number[] = [];
   const aTimes: number[] = [];
-  const time = async (network: AcceleratedNetwork): Promise<number> => {
+  const time = async (network: CompiledNetwork): Promise<number> => {
     const started = performance.now();
     await network.call(feeds);
     return performance.now() - started;
@@ -166,7 +166,7 @@ export async function redundancy(trained: TrainedModel, options: Partial<Redunda
   });
   const started = performance.now();
   const featureNet = callbacks.featureNet ?? (await openFeatureNet(trained));
-  const full = new AcceleratedNetwork(teacher, trained.params, {}, trained.name);
+  const full = new CompiledNetwork(teacher, trained.params, {}, trained.name);
   const rows: RedundancyRow[] = (callbacks.previous ?? []).filter((row) => byPath.has(row.path));
   try {
     const reference = await outputsOf(trained, full, settings, featureNet);
@@ -176,7 +176,7 @@ export async function redundancy(trained: TrainedModel, options: Partial<Redunda
       if (rows.some((row) => row.path === candidate.path)) continue;
       const student = assembleStudent(teacher, trained.params, [candidate.path]);
       const pruned: TrainedModel = { ...trained, name: `${trained.name} without ${candidate.path}`, model: student.model, params: student.params };
-      const network = new AcceleratedNetwork(student.model, student.params, {}, pruned.name);
+      const network = new CompiledNetwork(student.model, student.params, {}, pruned.name);
       try {
         const outputs = await outputsOf(pruned, network, settings, featureNet);
         const timing = await interleavedRatio(full, network, feeds, settings.timingRepeats);

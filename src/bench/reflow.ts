@@ -152,7 +152,7 @@ async function trainStudent(config: ReflowTrainConfig, out: string, log: BenchLo
     if (saved.step === config.steps) return log(`  ${out}: already trained, reused`);
     log(`  ${out}: resuming at step ${saved.step}`);
   }
-  await trainReflow(config, out, { resume: existsSync(checkpoint), callbacks: { quiet: true } });
+  await trainReflow(config, out, { resume: existsSync(checkpoint), callbacks: {} });
 }
 
 export async function runReflowBench(settings: ReflowBenchSettings, log: BenchLog = () => undefined): Promise<ReflowBenchResult> {

@@ -67,3 +67,15 @@ export class Progress {
     if (this.interactive && this.done < this.options.total) this.stream.write('\n');
   }
 }
+
+/** Trainer callbacks that draw a bar: `finish` when the run ends, however it ends. */
+export function trainingProgress(label: string): { onStart: (startStep: number, steps: number) => void; onStep: (step: number, figures: { loss: number; lr: number }) => void; finish: () => void } {
+  let bar: Progress | undefined;
+  return {
+    onStart: (startStep, steps) => {
+      bar = new Progress({ label, total: steps, unit: 'it' }, startStep);
+    },
+    onStep: (step, figures) => bar?.update(step, figures),
+    finish: () => bar?.finish(),
+  };
+}

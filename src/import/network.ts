@@ -8,7 +8,7 @@
 import { AccelSettingError } from '../accel/errors.js';
 import type { AccelConfig } from '../accel/config.js';
 import type { Caching } from '../accel/caching.js';
-import { AcceleratedRun, type CachingNetwork, type RunPlan, tileRows } from '../accel/network.js';
+import { SamplingRun, type CachingNetwork, type RunPlan, tileRows } from '../pipeline/sampling-network.js';
 import type { SkipTuning } from '../accel/skip-tuning.js';
 import type { HostTensor } from '../engine/host-tensor.js';
 import { encodeModel, type OnnxModel } from '../engine/onnx/codec.js';
@@ -110,8 +110,8 @@ export class ImportedNetwork implements CachingNetwork {
     }
   }
 
-  run(plan: RunPlan): AcceleratedRun {
-    return new AcceleratedRun(this, plan, this.caching && { caching: this.caching, names: this.cacheNames });
+  run(plan: RunPlan): SamplingRun {
+    return new SamplingRun(this, plan, this.caching && { caching: this.caching, names: this.cacheNames });
   }
 
   async call(feeds: Record<string, HostTensor>, cacheRows?: number): Promise<Record<string, HostTensor>> {

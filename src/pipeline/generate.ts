@@ -13,7 +13,7 @@ import { type StepCallback, freshNoiseFrom } from '../diffusion/samplers/common.
 import type { DenoiseCall } from '../diffusion/denoiser.js';
 import { type NetworkRunner, type ObjectiveName, networkDenoiser, noiseLevel, objectiveProcess } from '../train/objectives.js';
 import type { AccelConfig } from '../accel/config.js';
-import { AcceleratedNetwork, type RunPlan, tileRows } from '../accel/network.js';
+import { CompiledNetwork, type RunPlan, tileRows } from './sampling-network.js';
 import type { Caching } from '../accel/caching.js';
 import { AccelSettingError } from '../accel/errors.js';
 import type { TrainedModel } from './model-store.js';
@@ -40,7 +40,7 @@ export interface GenerateOptions {
   switches?: Switch[]; // other models for ranges of noise levels (multi-U-Net switching); they run plain, the main model elsewhere
 }
 
-/** A network with its accelerations, as generate runs it: one AcceleratedRun-like run per batch. */
+/** A network with its accelerations, as generate runs it: one SamplingRun-like run per batch. */
 export interface SamplingNetwork {
   flops: number; // FLOPs of every call so far
   readonly caching?: Caching;
@@ -152,7 +152,7 @@ export function trainedTarget(trained: TrainedModel, n: number, classes?: number
     dataShape: trained.config.dataShape,
     process: objectiveProcess(trained.config.objective),
     defaultGrid: DEFAULT_GRIDS[trained.config.objective.name],
-    network: (accel) => new AcceleratedNetwork(trained.model, trained.params, accel, trained.name),
+    network: (accel) => new CompiledNetwork(trained.model, trained.params, accel, trained.name),
     denoiser: (runner, batch) => networkDenoiser(trained.config.objective, runner, batch).denoiser,
     conditioning: (start, count) => labels && classConditioning(labels.slice(start, start + count).map((c) => BigInt(c)), trained.model.config.numClasses),
     labels,
@@ -195,7 +195,7 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
   if (switches.length > 0 && !isTrainedModel(model)) throw new Error(`multi-U-Net switching takes hasten models; '${target.name}' is not one`);
   for (const s of switches) checkSwitchable(model as TrainedModel, s.model);
   const network = options.network ?? target.network(options.accel);
-  const switched = switches.map((s) => ({ ...s, network: new AcceleratedNetwork(s.model.model, s.model.params, {}, s.model.name) }));
+  const switched = switches.map((s) => ({ ...s, network: new CompiledNetwork(s.model.model, s.model.params, {}, s.model.name) }));
   const flopsOf = (): number => switched.reduce((sum, s) => sum + s.network.flops, network.flops);
   const flopsBefore = flopsOf();
   const process = target.process;

@@ -21,7 +21,7 @@ import { RngStream } from '../engine/rng.js';
 import { decodeSafetensors, encodeSafetensors } from '../engine/safetensors.js';
 import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
 import { getSampler } from '../diffusion/samplers/index.js';
-import { AcceleratedNetwork } from '../accel/network.js';
+import { CompiledNetwork } from '../pipeline/sampling-network.js';
 import { DEFAULT_GRIDS, generate } from '../pipeline/generate.js';
 import { type TrainedModel, loadTrainedModel } from '../pipeline/model-store.js';
 import { objectiveProcess } from '../train/objectives.js';
@@ -162,7 +162,7 @@ export async function preparePairs(settings: PairSettings): Promise<PreparedPair
 }
 
 /** The tensors of pairs [first, first + count): noise, the teacher's sample from it, and the label. */
-export async function makePairShard({ teacher, generation }: PreparedPairs, network: AcceleratedNetwork, shard: { first: number; count: number }): Promise<Map<string, HostTensor>> {
+export async function makePairShard({ teacher, generation }: PreparedPairs, network: CompiledNetwork, shard: { first: number; count: number }): Promise<Map<string, HostTensor>> {
   const { noise, labels } = pairInputs(generation, shard.first, shard.count);
   const { images } = await generate(teacher, {
     sampler: generation.sampler, steps: generation.steps, grid: generation.grid, guidance: generation.guidance, seed: generation.seed, batch: generation.batch,
@@ -178,7 +178,7 @@ export async function makePairShard({ teacher, generation }: PreparedPairs, netw
 }
 
 /** A teacher network for makePairShard (dispose it when done). */
-export const pairNetwork = ({ teacher }: PreparedPairs): AcceleratedNetwork => new AcceleratedNetwork(teacher.model, teacher.params, {}, teacher.name);
+export const pairNetwork = ({ teacher }: PreparedPairs): CompiledNetwork => new CompiledNetwork(teacher.model, teacher.params, {}, teacher.name);
 
 /** The manifest a directory of these pairs has so far; an error when it holds pairs of other settings. */
 function openDirectory(dir: string, generation: Generation): PairManifest | undefined {

@@ -1,5 +1,6 @@
 // The training loop: deterministic batches and noise per step, a compiled training step, EMA,
-// atomic checkpoints every N steps and on Ctrl-C, exact resume, a JSONL log and a progress bar.
+// atomic checkpoints every N steps and on request (Ctrl-C), exact resume, a JSONL log, and progress
+// reported through callbacks (the CLI draws the bar).
 // A non-finite loss stops training with a diagnostic and leaves the last good checkpoint in place.
 
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -20,7 +21,6 @@ import { initParams, checkParams } from '../models/init.js';
 import { tokenizeCaptions } from '../models/embeddings.js';
 import { type ObjectiveSettings, prepareBatch } from './objectives.js';
 import { weightedLoss } from './loss.js';
-import { Progress } from '../cli/progress.js';
 
 export const LR_DECAYS = ['constant', 'cosine', 'linear'] as const;
 export type LrDecay = (typeof LR_DECAYS)[number];
@@ -61,10 +61,14 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'data' | 'model' | 'objective'> =
 };
 
 export interface TrainerCallbacks {
+  /** Told once before the first step: the step the run starts from (after a resume, not 0) and its last step. */
+  onStart?: (startStep: number, steps: number) => void;
+  /** After every step, with the steps done so far. */
+  onStep?: (step: number, figures: { loss: number; lr: number }) => void;
+  /** Each entry as it is written to log.jsonl. */
   onLog?: (entry: Record<string, number>) => void;
   /** Checked after every step: return true to checkpoint and stop (Ctrl-C). */
   shouldStop?: () => boolean;
-  quiet?: boolean;
 }
 
 export class TrainingDiverged extends Error {
@@ -210,7 +214,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
     await saveCheckpoint(ckpt, { params: new Map([...fixed, ...step.params]), config: { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null }, extra, step: at });
   };
 
-  const progress = callbacks.quiet ? undefined : new Progress({ label: 'train', total: config.steps, unit: 'it' }, startStep);
+  callbacks.onStart?.(startStep, config.steps);
   const logPath = join(out, 'log.jsonl');
   await trimLog(logPath, startStep);
   const started = performance.now();
@@ -233,7 +237,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
         appendFileSync(logPath, `${JSON.stringify(entry)}\n`);
         callbacks.onLog?.(entry);
       }
-      progress?.update(current, { loss: result.loss, lr });
+      callbacks.onStep?.(current, { loss: result.loss, lr });
       const stopRequested = callbacks.shouldStop?.() ?? false;
       if (current % config.checkpointEvery === 0 || current === config.steps || stopRequested) await save(current);
       if (stopRequested) {
@@ -242,7 +246,6 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
       }
     }
   } finally {
-    progress?.finish();
     await step.dispose();
   }
   const seconds = (performance.now() - started) / 1000;

@@ -38,7 +38,7 @@ test('distill: each loss term is logged; a student equal to its teacher has zero
   const source = new DistillSource(trainConfig, openDataset('shapes', { resolution: 16 }), { model, params: teacher.params }, model, { data: 1, output: 1, feature: 1, semantic: 1 }, featureNet);
   try {
     assert.deepEqual([...source.capture], sharedBlocks(model, model));
-    await train({ ...trainConfig, steps: 1, init: join(dir, 'init') }, dir, { source, callbacks: { quiet: true }, trainable: (name) => name.startsWith('out.') });
+    await train({ ...trainConfig, steps: 1, init: join(dir, 'init') }, dir, { source, trainable: (name) => name.startsWith('out.') });
     const [first] = logOf(dir);
     assert.ok(first!.data! > 0);
     for (const term of ['output', 'feature', 'semantic'] as const) assert.ok(first![term]! >= 0 && first![term]! < 1e-9, `${term}: ${first![term]}`);
@@ -54,10 +54,10 @@ test('compress: one-shot distillation stops and resumes, and the student loads a
   const dir = tempDir();
   try {
     let steps = 0;
-    const first = await compress(teacher, settings(), dir, { callbacks: { quiet: true, shouldStop: () => ++steps === 2 } });
+    const first = await compress(teacher, settings(), dir, { callbacks: { shouldStop: () => ++steps === 2 } });
     assert.equal(first.stopped, true);
     await assert.rejects(compress(teacher, settings(), dir), (e: Error) => e instanceof CompressError && /--resume/.test(e.message));
-    const resumed = await compress(teacher, readCompressSettings(dir), dir, { resume: true, callbacks: { quiet: true } });
+    const resumed = await compress(teacher, readCompressSettings(dir), dir, { resume: true });
     assert.equal(resumed.stopped, false);
     const log = logOf(dir);
     assert.deepEqual(log.map((e) => e.step), [1, 2, 3, 4]);
@@ -82,7 +82,7 @@ test('compress: incubation trains each pruned stage alone inside the frozen teac
     // The bypassed middle keeps no parameter: nothing to incubate there.
     assert.deepEqual(phases.map((p) => [p.name, p.steps, p.removed]), [['incubate enc.1', 1, ['enc.1.0.attn']], ['incubate dec.1', 1, ['dec.1.1']], ['assemble', 3, pruned]]);
     const seen: string[] = [];
-    await compress(teacher, job, dir, { callbacks: { quiet: true, onPhase: (phase) => seen.push(phase.name) } });
+    await compress(teacher, job, dir, { callbacks: { onPhase: (phase) => seen.push(phase.name) } });
     assert.deepEqual(seen, phases.map((p) => p.name));
     const stage = await loadCheckpoint(checkpointDir(join(dir, 'incubate', 'enc.1')));
     assert.deepEqual(stage.params.get('mid.0.res.conv0.weight')!.data, teacher.params.get('mid.0.res.conv0.weight')!.data, 'outside its stage the teacher stays frozen');

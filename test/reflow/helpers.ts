@@ -18,6 +18,6 @@ export async function tinyTeacher(dir: string, steps = 3): Promise<string> {
     lr: 3e-3,
     warmup: 5,
     checkpointEvery: steps,
-  }, out, { callbacks: { quiet: true } });
+  }, out);
   return out;
 }

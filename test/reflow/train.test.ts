@@ -47,7 +47,7 @@ test('reflow training starts from the teacher and lowers the reflow loss on its 
   const config = reflowTrainConfig(teacher, await openPairs(pairDir), reflow(), { steps: 120, batch: 128, lr: 1e-2, warmup: 5, checkpointEvery: 1000 });
   assert.deepEqual([config.objective.name, config.objective.network, config.init], ['rf', 'edm', teacher.location]);
   const out = join(scratch, 'student');
-  await trainReflow(config, out, { callbacks: { quiet: true } });
+  await trainReflow(config, out);
   const before = await meanReflowLoss(teacherDir);
   const after = await meanReflowLoss(out);
   assert.ok(after < 0.7 * before, `reflow loss did not fall: teacher ${before.toFixed(3)}, student ${after.toFixed(3)}`);
@@ -59,10 +59,10 @@ test('resuming a reflow run (u-shaped t, x0-space perceptual Huber, real data mi
   const config = reflowTrainConfig(teacher, await openPairs(pairDir), settings, { steps: 6, batch: 32, warmup: 2, checkpointEvery: 3, labelDropout: 0.2 });
   const straight = join(scratch, 'straight');
   const interrupted = join(scratch, 'interrupted');
-  await trainReflow(config, straight, { callbacks: { quiet: true } });
+  await trainReflow(config, straight);
   let steps = 0;
-  await trainReflow(config, interrupted, { callbacks: { quiet: true, shouldStop: () => ++steps === 3 } });
-  await trainReflow(config, interrupted, { resume: true, callbacks: { quiet: true } });
+  await trainReflow(config, interrupted, { callbacks: { shouldStop: () => ++steps === 3 } });
+  await trainReflow(config, interrupted, { resume: true, callbacks: {} });
   const a = await loadCheckpoint(checkpointDir(straight));
   const b = await loadCheckpoint(checkpointDir(interrupted));
   for (const [name, tensor] of a.params) assert.deepEqual(b.params.get(name)!.data, tensor.data, `parameter ${name} differs after resume`);
@@ -71,12 +71,12 @@ test('resuming a reflow run (u-shaped t, x0-space perceptual Huber, real data mi
 test('the perceptual term traces the frozen shapes feature network into a U-Net student\'s training graph', async () => {
   const unet = resolveModelConfig({ arch: 'unet', resolution: 32, baseChannels: 8, channelMultipliers: [1, 2], blocksPerLevel: 1, attentionResolutions: [], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16, numClasses: 8 });
   const imageTeacher = join(scratch, 'unet-teacher');
-  await train({ ...TRAIN_DEFAULTS, data: 'shapes', model: unet, objective: objectiveSettings('edm'), cond: 'class', steps: 1, batch: 2 }, imageTeacher, { callbacks: { quiet: true } });
+  await train({ ...TRAIN_DEFAULTS, data: 'shapes', model: unet, objective: objectiveSettings('edm'), cond: 'class', steps: 1, batch: 2 }, imageTeacher);
   const imagePairs = join(scratch, 'image-pairs');
   await generatePairs({ teacher: imageTeacher, sampler: 'euler', steps: 1, guidance: 1, count: 4, seed: 0, shardSize: 4, batch: 4 }, imagePairs);
   const teacher = await loadTrainedModel(imageTeacher);
   const config = reflowTrainConfig(teacher, await openPairs(imagePairs), reflow({ pairs: imagePairs, loss: { ...REFLOW_LOSS_DEFAULTS, kind: 'perceptual-huber' } }), { steps: 2, batch: 2, warmup: 1 });
-  const result = await trainReflow(config, join(scratch, 'unet-student'), { callbacks: { quiet: true } });
+  const result = await trainReflow(config, join(scratch, 'unet-student'));
   assert.ok(Number.isFinite(result.lastLoss) && result.lastLoss > 0);
 });
 

@@ -31,12 +31,12 @@ test('stopping and resuming gives the same parameters as an uninterrupted run', 
   const straight = tempDir();
   const interrupted = tempDir();
   try {
-    await train(tinyConfig(), straight, { callbacks: { quiet: true } });
+    await train(tinyConfig(), straight);
     let steps = 0;
-    const first = await train(tinyConfig(), interrupted, { callbacks: { quiet: true, shouldStop: () => ++steps === 3 } });
+    const first = await train(tinyConfig(), interrupted, { callbacks: { shouldStop: () => ++steps === 3 } });
     assert.equal(first.step, 3);
     assert.equal(first.stopped, true);
-    await train(tinyConfig(), interrupted, { resume: true, callbacks: { quiet: true } });
+    await train(tinyConfig(), interrupted, { resume: true, callbacks: {} });
     const a = await loadCheckpoint(checkpointDir(straight));
     const b = await loadCheckpoint(checkpointDir(interrupted));
     assert.equal(a.step, 6);
@@ -55,12 +55,12 @@ test('a resumed run drops the log entries its checkpoint never saw, so each step
   const loggedSteps = (dir: string): number[] =>
     readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { step: number }).step);
   try {
-    await train(tinyConfig(), straight, { callbacks: { quiet: true } });
+    await train(tinyConfig(), straight);
     let steps = 0;
-    await train(tinyConfig(), killed, { callbacks: { quiet: true, shouldStop: () => ++steps === 3 } });
+    await train(tinyConfig(), killed, { callbacks: { shouldStop: () => ++steps === 3 } });
     // A kill during step 6 leaves the step-3 checkpoint, log entries for steps 4 and 5 and a cut line.
     appendFileSync(join(killed, 'log.jsonl'), '{"step":4,"loss":1}\n{"step":5,"loss":1}\n{"step":6,"lo');
-    await train(tinyConfig(), killed, { resume: true, callbacks: { quiet: true } });
+    await train(tinyConfig(), killed, { resume: true, callbacks: {} });
     assert.deepEqual(loggedSteps(killed), loggedSteps(straight));
     assert.deepEqual(loggedSteps(killed), [1, 2, 3, 4, 5, 6]);
   } finally {
@@ -73,7 +73,7 @@ test('training lowers the loss', async () => {
   const out = tempDir();
   try {
     const losses: number[] = [];
-    await train(tinyConfig({ steps: 150, batch: 128, lr: 3e-3, warmup: 10, checkpointEvery: 1000 }), out, { callbacks: { quiet: true, onLog: (e) => losses.push(e.loss!) } });
+    await train(tinyConfig({ steps: 150, batch: 128, lr: 3e-3, warmup: 10, checkpointEvery: 1000 }), out, { callbacks: { onLog: (e) => losses.push(e.loss!) } });
     const early = losses.slice(0, 10).reduce((a, b) => a + b) / 10;
     const late = losses.slice(-20).reduce((a, b) => a + b) / 20;
     assert.ok(late < 0.8 * early, `loss did not fall: first steps ${early.toFixed(3)}, last steps ${late.toFixed(3)}`);
@@ -93,7 +93,7 @@ test('a class-conditional U-Net trains on shapes for a step', async () => {
       steps: 2,
       batch: 4,
     });
-    const result = await train(config, out, { callbacks: { quiet: true } });
+    const result = await train(config, out);
     assert.ok(Number.isFinite(result.lastLoss));
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -104,8 +104,8 @@ test('--init starts a run from another run\'s averaged (EMA) parameters', async 
   const source = tempDir();
   const fineTune = tempDir();
   try {
-    await train(tinyConfig({ steps: 2 }), source, { callbacks: { quiet: true } });
-    await train(tinyConfig({ steps: 1, lr: 0, warmup: 0, seed: 7, init: checkpointDir(source) }), fineTune, { callbacks: { quiet: true } });
+    await train(tinyConfig({ steps: 2 }), source);
+    await train(tinyConfig({ steps: 1, lr: 0, warmup: 0, seed: 7, init: checkpointDir(source) }), fineTune);
     const a = await loadCheckpoint(checkpointDir(source));
     const b = await loadCheckpoint(checkpointDir(fineTune));
     const averaged = underPrefix('ema/', a.extra);

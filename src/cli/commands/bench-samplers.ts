@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { loadGaussianMixture, shippedProblemPath } from '../../diffusion/gmm.js';
 import { gridSyntax, makeGrid, parseGridSpec } from '../../diffusion/grids.js';
 import { processByName, processNames } from '../../diffusion/process.js';
-import { runSamplerBenchmark, type SamplerBenchmarkResult } from '../../diffusion/sampler-benchmark.js';
+import { runSamplerBenchmark, type SamplerBenchmarkResult } from '../../bench/samplers.js';
 import { getSampler, samplerNames, stepsForNfe } from '../../diffusion/samplers/index.js';
 import { lineChart } from '../../plot/svg.js';
 import { defineCommand } from '../command.js';

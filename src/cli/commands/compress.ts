@@ -79,7 +79,6 @@ export const compressCommand = defineCommand({
     const result = await stoppable('compress: stopping after this step and saving a checkpoint', (shouldStop) => compress(teacher, settings, out, {
       resume: values.resume,
       callbacks: {
-        quiet: true,
         shouldStop,
         onPhase: (phase, index, total) => {
           progress?.finish();

@@ -21,7 +21,7 @@ import { STRAIGHTNESS_DEFAULTS, modelStraightness } from '../../reflow/straightn
 import { TIME_DISTRIBUTION_DEFAULTS, timeDistribution, timeDistributionNames } from '../../reflow/timesteps.js';
 import { REFLOW_TRAIN_DEFAULTS, type ReflowTrainConfig, reflowTrainConfig, trainReflow } from '../../reflow/train.js';
 import { modelVelocity, odeMethods } from '../../reflow/velocity.js';
-import { Progress } from '../progress.js';
+import { Progress, trainingProgress } from '../progress.js';
 import { resumedConfig, scheduleOptions, scheduleSettings } from './train.js';
 
 const reflowPairs = defineCommand({
@@ -127,7 +127,8 @@ const reflowTrain = defineCommand({
         realFraction: values['real-fraction'],
       }, { ...scheduleSettings(values), labelDropout: values['label-dropout'], seed: values.seed });
     }
-    const result = await stoppable('reflow train: stopping after this step and saving a checkpoint', (shouldStop) => trainReflow(config, out, { resume: values.resume, callbacks: { shouldStop } }));
+    const progress = trainingProgress('train');
+    const result = await stoppable('reflow train: stopping after this step and saving a checkpoint', (shouldStop) => trainReflow(config, out, { resume: values.resume, callbacks: { ...progress, shouldStop } }).finally(progress.finish));
     const summary = { out, step: result.step, steps: config.steps, stopped: result.stopped, loss: result.lastLoss, images_per_second: result.imagesPerSecond };
     if (values.json) console.log(JSON.stringify(summary));
     else console.log(`${result.stopped ? 'stopped' : 'finished'} at step ${result.step}/${config.steps}; checkpoint in ${checkpointDir(out)} (${result.imagesPerSecond.toFixed(1)} samples/s)`);

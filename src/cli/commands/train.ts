@@ -11,6 +11,7 @@ import { resolveModelLocation } from '../../pipeline/model-store.js';
 import { CONDITIONINGS, modelConfigForData } from '../../train/model-for-data.js';
 import { OBJECTIVE_DEFAULTS, objectiveNames, objectiveSettings } from '../../train/objectives.js';
 import { LR_DECAYS, TRAIN_DEFAULTS, type TrainConfig, train, checkpointDir } from '../../train/trainer.js';
+import { trainingProgress } from '../progress.js';
 import { stoppable } from '../stoppable.js';
 
 function parseModelSettings(raw: string): Record<string, unknown> {
@@ -87,7 +88,8 @@ export const trainCommand = defineCommand({
         init: values.init,
       };
     }
-    const result = await stoppable('train: stopping after this step and saving a checkpoint', (shouldStop) => train(config, out, { resume: values.resume, callbacks: { shouldStop } }));
+    const progress = trainingProgress('train');
+    const result = await stoppable('train: stopping after this step and saving a checkpoint', (shouldStop) => train(config, out, { resume: values.resume, callbacks: { ...progress, shouldStop } }).finally(progress.finish));
     const summary = { out, step: result.step, steps: config.steps, stopped: result.stopped, loss: result.lastLoss, images_per_second: result.imagesPerSecond };
     if (values.json) console.log(JSON.stringify(summary));
     else console.log(`${result.stopped ? 'stopped' : 'finished'} at step ${result.step}/${config.steps}; checkpoint in ${checkpointDir(out)} (${result.imagesPerSecond.toFixed(1)} samples/s)`);

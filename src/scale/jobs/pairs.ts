@@ -1,7 +1,7 @@
 // `reflow pairs` as a sharded job: a shard is one shard of the pair directory; the merge writes the
 // directory generatePairs writes for the same settings, byte for byte.
 
-import type { AcceleratedNetwork } from '../../accel/network.js';
+import type { CompiledNetwork } from '../../pipeline/sampling-network.js';
 import { type PairManifest, type PairSettings, type PreparedPairs, makePairShard, pairNetwork, preparePairs, writePairs } from '../../reflow/pairs.js';
 import type { ShardJob } from '../job.js';
 
@@ -11,7 +11,7 @@ export interface PairJobSettings extends PairSettings {
 
 interface PairContext {
   prepared: PreparedPairs;
-  network: AcceleratedNetwork;
+  network: CompiledNetwork;
 }
 
 export const pairsJob: ShardJob<PairJobSettings, PairContext, PairManifest> = {

@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { type AccelConfig, describeAccel } from '../../accel/config.js';
-import { AcceleratedNetwork } from '../../accel/network.js';
+import { CompiledNetwork } from '../../pipeline/sampling-network.js';
 import { checkpointFiles } from '../../engine/checkpoint.js';
 import type { SamplerSettings } from '../../diffusion/samplers/index.js';
 import { DEFAULT_GRIDS, type GenerateResult, type GuidanceInterval, generate } from '../../pipeline/generate.js';
@@ -30,7 +30,7 @@ export const DEFAULT_SAMPLE_SHARD_SIZE = 256; // a few minutes of the shapes mod
 
 export interface SamplingContext {
   trained: TrainedModel;
-  network: AcceleratedNetwork;
+  network: CompiledNetwork;
   settings: SamplingSettings;
 }
 
@@ -43,7 +43,7 @@ export async function prepareSampling(settings: SamplingSettings): Promise<{ con
   checkShardSize(settings.shardSize, Math.min(settings.batch, settings.n));
   const trained = await loadTrainedModel(settings.model);
   const accel = settings.accel ?? {};
-  const network = new AcceleratedNetwork(trained.model, trained.params, accel, trained.name);
+  const network = new CompiledNetwork(trained.model, trained.params, accel, trained.name);
   const identity = {
     weights: await weightsDigest(trained.location),
     sampler: settings.sampler,

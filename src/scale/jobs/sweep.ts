@@ -1,7 +1,7 @@
 // The Skip-Tuning sweep of `hasten bench accel` (rho x NFE) as a sharded job: an item is one sweep
 // point, scored on n samples; the merge lists the points in grid order, as the bench does in one process.
 
-import type { AcceleratedNetwork } from '../../accel/network.js';
+import type { CompiledNetwork } from '../../pipeline/sampling-network.js';
 import { type SweepGridPoint, type SweepPoint, skipTuningSweepNetwork, skipTuningSweepPoint } from '../../bench/accel.js';
 import { openDataset } from '../../data/registry.js';
 import type { HostTensor } from '../../engine/host-tensor.js';
@@ -23,7 +23,7 @@ export interface SweepSettings {
 
 interface SweepContext {
   trained: TrainedModel;
-  network: AcceleratedNetwork;
+  network: CompiledNetwork;
   featureNet?: FeatureNet; // the shipped one for the model's data, as the bench uses; none: FD and accuracy are null
   settings: SweepSettings;
 }

@@ -8,7 +8,7 @@ import { makeGrid, parseGridSpec } from '../../../src/diffusion/grids.js';
 import { initialState, processByName } from '../../../src/diffusion/process.js';
 import { Rng } from '../../../src/diffusion/random.js';
 import { referenceSolution } from '../../../src/diffusion/reference-ode.js';
-import { convergenceOrder, sampleErrors } from '../../../src/diffusion/sampler-benchmark.js';
+import { convergenceOrder, sampleErrors } from '../../../src/bench/samplers.js';
 import { getSampler, stepsForNfe } from '../../../src/diffusion/samplers/index.js';
 
 const mixture = loadGaussianMixture(shippedProblemPath('smooth-gmm'));

@@ -4,13 +4,13 @@
 // (drawn with the evaluation seed, never seen in training), with one fixed noise draw, for the plain
 // network and with Skip-Tuning, in the space of the shipped feature network's feature layer.
 //
-// Both go through AcceleratedNetwork's forward pass, exactly as sampling does. Skip-Tuning's time
+// Both go through CompiledNetwork's forward pass, exactly as sampling does. Skip-Tuning's time
 // schedules are defined on sampler steps, so the sigmas, noisiest first, stand in for the steps of a
 // trajectory: time=decreasing attenuates fully at the largest sigma and not at all at the smallest.
 
-import { AccelSettingError } from './errors.js';
-import { AcceleratedNetwork, type RunPlan } from './network.js';
-import { type SkipTuning, describeSkipTuning } from './skip-tuning.js';
+import { AccelSettingError } from '../accel/errors.js';
+import { CompiledNetwork, type RunPlan } from '../pipeline/sampling-network.js';
+import { type SkipTuning, describeSkipTuning } from '../accel/skip-tuning.js';
 import { openDataset } from '../data/registry.js';
 import { getSampler } from '../diffusion/samplers/index.js';
 import { RngStream } from '../engine/rng.js';
@@ -83,8 +83,8 @@ export async function skipLoss(trained: TrainedModel, options: SkipLossOptions =
   if (new Set(sigmas).size !== sigmas.length) throw new RangeError(`skip loss: each sigma once, got ${sigmas.join(', ')}`);
   for (const [key, value] of Object.entries({ n, batch })) if (!Number.isInteger(value) || value < 1) throw new RangeError(`skip loss: ${key} must be a positive integer, got ${value}`);
   const { model, params, config } = trained;
-  const tuned = new AcceleratedNetwork(model, params, { skipTuning }, trained.name);
-  const plain = new AcceleratedNetwork(model, params, {}, trained.name);
+  const tuned = new CompiledNetwork(model, params, { skipTuning }, trained.name);
+  const plain = new CompiledNetwork(model, params, {}, trained.name);
   if (model.config.captionTokens > 0 || model.config.condVectorDim > 0) throw new AccelSettingError(`skip loss feeds class labels only; model '${trained.name}' is conditioned on captions or vectors`);
   const dataset = openDataset(config.data, { resolution: config.resolution });
   const conditional = model.config.numClasses > 0;

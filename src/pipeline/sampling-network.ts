@@ -1,13 +1,13 @@
-// A trained network with training-free accelerations applied, as the forward pass the samplers'
-// denoiser calls. Policies act through the model's own hooks (Skip-Tuning's skipScale input, the
+// A trained network as the forward pass the samplers' denoiser calls: the plain compiled network, or
+// one with training-free accelerations (src/accel) plugged in. Policies act through the model's own hooks (Skip-Tuning's skipScale input, the
 // ModuleContext capture/reuse plan), so the model code is never forked, and an empty config traces
 // exactly the plain graph. Every call is charged the FLOPs of the graph it ran.
 //
-// Caches are per sampler run (AcceleratedRun) and keyed by the sampler's step index. Rows are never
+// Caches are per sampler run (SamplingRun) and keyed by the sampler's step index. Rows are never
 // mixed: with classifier-free guidance the conditional and unconditional halves are rows of one
 // batch, so each keeps its own cached features.
 
-import { AccelSettingError } from './errors.js';
+import { AccelSettingError } from '../accel/errors.js';
 import type { DenoiseCall } from '../diffusion/denoiser.js';
 import type { Process } from '../diffusion/process.js';
 import type { SamplerDefinition, SamplerOptions } from '../diffusion/samplers/index.js';
@@ -17,10 +17,10 @@ import { flopsByScope } from '../models/flops.js';
 import { type DiffusionNet, type ForwardOptions, netTraceFn } from '../models/layers.js';
 import { type ModulePlan, cacheName } from '../models/module-context.js';
 import { UNet } from '../models/unet.js';
-import { type Caching, cachingKeys, moduleOutputShapes, resolveCaching } from './caching.js';
-import type { AccelConfig } from './config.js';
-import { type SkipTuning, skipFactors } from './skip-tuning.js';
-import { keySteps } from './step-pattern.js';
+import { type Caching, cachingKeys, moduleOutputShapes, resolveCaching } from '../accel/caching.js';
+import type { AccelConfig } from '../accel/config.js';
+import { type SkipTuning, skipFactors } from '../accel/skip-tuning.js';
+import { keySteps } from '../accel/step-pattern.js';
 
 /** What a run needs to know in advance: the sampler, its grid, and the run's standard-normal initial noise. */
 export interface RunPlan {
@@ -39,7 +39,7 @@ interface CachingSetup {
 
 /**
  * What a sampler run needs of a network to apply the accelerations: its calls and what they cache.
- * hasten's traced models (AcceleratedNetwork) and imported ONNX graphs (src/import) both provide it.
+ * hasten's traced models (CompiledNetwork) and imported ONNX graphs (src/import) both provide it.
  */
 export interface CachingNetwork {
   /** Skip-Tuning's schedule, if the calls take its factors (the skipScale feed, [rows, numSkips]). */
@@ -73,7 +73,7 @@ export function tileRows<T extends HostTensor>(t: T, copies: number): T {
   return { ...t, shape: withRows(t.shape, rowsOf(t) * copies), data } as T;
 }
 
-export class AcceleratedNetwork implements CachingNetwork {
+export class CompiledNetwork implements CachingNetwork {
   /** FLOPs of every network call made so far (all runs). */
   flops = 0;
   /** Skip-Tuning's schedule; the factors are graph inputs, so changing it between runs never recompiles. */
@@ -121,8 +121,8 @@ export class AcceleratedNetwork implements CachingNetwork {
   }
 
   /** A fresh run: its own caches, for one sampler run over one batch. */
-  run(plan: RunPlan): AcceleratedRun {
-    return new AcceleratedRun(this, plan, this.setup && { caching: this.setup.caching, names: this.setup.modules.map(cacheName) });
+  run(plan: RunPlan): SamplingRun {
+    return new SamplingRun(this, plan, this.setup && { caching: this.setup.caching, names: this.setup.modules.map(cacheName) });
   }
 
   /** The full forward (capturing the cached modules) or, with `cacheRows`, the one reusing caches of that many rows. */
@@ -170,7 +170,7 @@ export class AcceleratedNetwork implements CachingNetwork {
 }
 
 /** One sampler run: the forward pass for its denoiser and the sampler options (prior noise injection). */
-export class AcceleratedRun {
+export class SamplingRun {
   private readonly steps: number;
   private readonly key?: boolean[];
   private cache?: { feeds: Record<string, HostTensor>; rows: number };

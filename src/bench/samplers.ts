@@ -3,12 +3,12 @@
 // ODE from that noise (truncation error) and with fresh samples of the mixture (distribution).
 
 import { slicedWasserstein } from '../eval/swd.js';
-import { gmmDenoiser, sampleMixture, type GaussianMixture } from './gmm.js';
-import { makeGrid, type GridSpec } from './grids.js';
-import { initialState, type Process } from './process.js';
-import { mixSeed, Rng } from './random.js';
-import { referenceSolution } from './reference-ode.js';
-import { getSampler, stepsForNfe } from './samplers/index.js';
+import { gmmDenoiser, sampleMixture, type GaussianMixture } from '../diffusion/gmm.js';
+import { makeGrid, type GridSpec } from '../diffusion/grids.js';
+import { initialState, type Process } from '../diffusion/process.js';
+import { mixSeed, Rng } from '../diffusion/random.js';
+import { referenceSolution } from '../diffusion/reference-ode.js';
+import { getSampler, stepsForNfe } from '../diffusion/samplers/index.js';
 
 export interface SamplerBenchmarkConfig {
   mixture: GaussianMixture;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAccelFlags } from '../../src/accel/config.js';
-import { AcceleratedNetwork } from '../../src/accel/network.js';
+import { CompiledNetwork } from '../../src/pipeline/sampling-network.js';
 import { parseSkipTuning } from '../../src/accel/skip-tuning.js';
 import { makeGrid, parseGridSpec } from '../../src/diffusion/grids.js';
 import { getSampler } from '../../src/diffusion/samplers/index.js';
@@ -77,7 +77,7 @@ test('accel network: Heun-type samplers cache by step, so both stages of a non-k
 });
 
 test('accel network: at a non-key step the decoder reads each row\'s own cache (guidance halves stay apart)', async () => {
-  const network = new AcceleratedNetwork(model, params, parseAccelFlags({ 'encoder-propagation': 'every=2,noise=0,parallel=off' }));
+  const network = new CompiledNetwork(model, params, parseAccelFlags({ 'encoder-propagation': 'every=2,noise=0,parallel=off' }));
   const process = objectiveProcess(trained.config.objective);
   const grid = makeGrid(process, parseGridSpec('karras'), 4);
   const inputs = randomInputs(model, 4, 3); // rows 0-1 and 2-3 play the conditional and unconditional halves
@@ -104,7 +104,7 @@ test('accel network: at a non-key step the decoder reads each row\'s own cache (
 });
 
 test('accel network: a Skip-Tuning sweep changes only graph inputs and never recompiles', async () => {
-  const network = new AcceleratedNetwork(model, params, { skipTuning: parseSkipTuning('1') });
+  const network = new CompiledNetwork(model, params, { skipTuning: parseSkipTuning('1') });
   const results: Float32Array[] = [];
   for (const rho of ['1', '0.7', 'inner=0.4,outer=1,time=decreasing']) {
     network.skipTuning = parseSkipTuning(rho);
@@ -116,7 +116,7 @@ test('accel network: a Skip-Tuning sweep changes only graph inputs and never rec
 });
 
 test('accel network: prior noise injection adds alpha·|(alpha_t, sigma_t)|·z from the chosen fraction of the steps', () => {
-  const network = new AcceleratedNetwork(model, params, parseAccelFlags({ 'encoder-propagation': 'every=2,noise=0.01,noise-from=0.5' }));
+  const network = new CompiledNetwork(model, params, parseAccelFlags({ 'encoder-propagation': 'every=2,noise=0.01,noise-from=0.5' }));
   const process = objectiveProcess(trained.config.objective);
   const noise = Float64Array.from({ length: 192 }, (_, i) => (i % 7) - 3);
   const run = network.run({ sampler: getSampler('ddim'), process, grid: makeGrid(process, parseGridSpec('karras'), 10), noise });
@@ -126,13 +126,13 @@ test('accel network: prior noise injection adds alpha·|(alpha_t, sigma_t)|·z f
   run.samplerOptions.beforeStep!(5, 1.5, x);
   const amount = 0.01 * Math.hypot(1, 1.5);
   assert.ok(maxDiff(x, noise.map((z) => amount * z)) < 1e-12);
-  assert.deepEqual(new AcceleratedNetwork(model, params, parseAccelFlags({ 'encoder-propagation': 'every=2,noise=0' })).run({ sampler: getSampler('ddim'), process, grid: makeGrid(process, parseGridSpec('karras'), 10), noise }).samplerOptions, {});
+  assert.deepEqual(new CompiledNetwork(model, params, parseAccelFlags({ 'encoder-propagation': 'every=2,noise=0' })).run({ sampler: getSampler('ddim'), process, grid: makeGrid(process, parseGridSpec('karras'), 10), noise }).samplerOptions, {});
 });
 
 test('accel network: settings that do not fit the model are one clear error', () => {
   const mlp = createModel({ arch: 'mlp', dataDim: 2 });
-  assert.throws(() => new AcceleratedNetwork(mlp, new Map(), parseAccelFlags({ 'skip-tuning': '0.8' })), /--skip-tuning needs a U-Net/);
-  assert.throws(() => new AcceleratedNetwork(mlp, new Map(), parseAccelFlags({ 'encoder-propagation': 'every=2' })), /needs a U-Net or a DiT/);
+  assert.throws(() => new CompiledNetwork(mlp, new Map(), parseAccelFlags({ 'skip-tuning': '0.8' })), /--skip-tuning needs a U-Net/);
+  assert.throws(() => new CompiledNetwork(mlp, new Map(), parseAccelFlags({ 'encoder-propagation': 'every=2' })), /needs a U-Net or a DiT/);
 });
 
 test('accel network: on the DiT the first K blocks act as the encoder', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FeatureChangeRecorder, featureChange, featureChangeChart, relativeChange, summariseRoles } from '../../src/accel/feature-change.js';
+import { FeatureChangeRecorder, featureChange, featureChangeChart, relativeChange, summariseRoles } from '../../src/analysis/feature-change.js';
 import { initParams } from '../../src/models/init.js';
 import { createModel } from '../../src/models/registry.js';
 import type { TrainedModel } from '../../src/pipeline/model-store.js';

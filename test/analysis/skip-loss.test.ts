@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { parseSkipTuning } from '../../src/accel/skip-tuning.js';
-import { logSpaced, skipLoss, skipLossChart } from '../../src/accel/skip-loss.js';
+import { logSpaced, skipLoss, skipLossChart } from '../../src/analysis/skip-loss.js';
 import { FeatureNet, type FeatureNetConfig, initFeatureNetParams } from '../../src/eval/feature-net.js';
 import { createModel } from '../../src/models/registry.js';
 import type { TrainedModel } from '../../src/pipeline/model-store.js';
