@@ -127,7 +127,7 @@ function rms(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(sum / a.length);
 }
 
-function machine(): AccelBenchResult['machine'] {
+export function machine(): AccelBenchResult['machine'] {
   return { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), platform: `${platform()}-${arch()}`, node: process.version, load_average: loadavg()[0]!, hasten_ort_spin: process.env.HASTEN_ORT_SPIN ?? null };
 }
 

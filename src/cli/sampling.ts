@@ -35,9 +35,11 @@ export const samplingOptions = {
   'guidance-interval': text({ placeholder: 'LOW,HIGH', description: 'guide only at noise levels (EDM sigma) in [LOW, HIGH]; elsewhere one evaluation per step instead of two' }),
   class: text({ placeholder: 'K[,K...]', description: 'class index or name per sample (cycled); default: all classes in turn' }),
   batch: int({ placeholder: 'B', min: 1, default: 64, description: 'samples per network call' }),
-  switch: text({ placeholder: 'MODEL@sigma>A', parse: parseSwitches, description: 'other models at some noise levels: MODEL@sigma>A, MODEL@sigma<B or MODEL@A<sigma<B, comma-separated (first match wins); --model runs elsewhere' }),
   ...accelOptions,
 };
+
+/** --switch: other models at some noise levels (multi-U-Net switching); a command that declares it passes openSwitches(values.switch) to generate. */
+export const switchOption = text({ placeholder: 'MODEL@sigma>A', parse: parseSwitches, description: 'other models at some noise levels: MODEL@sigma>A, MODEL@sigma<B or MODEL@A<sigma<B, comma-separated (first match wins); --model runs elsewhere (docs/compress.md)' });
 
 /** The models of --switch, opened. */
 export async function openSwitches(specs: SwitchSpec[] | undefined): Promise<Switch[]> {

@@ -26,7 +26,7 @@ export function grad(output: Tensor, wrt: readonly Tensor[]): Tensor[] {
     if (outputGrads.every((g) => g === null)) continue;
     if (!node.inputs.some((t) => dependsOnWrt.has(t.id))) continue;
     if (!node.op.vjp) throw new Error(`grad: op '${node.op.name}' (in '${node.scope || 'top level'}') has no gradient rule`);
-    const inputGrads = graph.scope(`grad(${node.scope})`, () => node.op.vjp!(outputGrads, node));
+    const inputGrads = graph.scope(`grad:${node.op.name}(${node.scope})`, () => node.op.vjp!(outputGrads, node));
     node.inputs.forEach((input, k) => {
       const g = inputGrads[k];
       if (!g || !dependsOnWrt.has(input.id)) return;

@@ -13,13 +13,19 @@ export interface OutputSpec {
 
 /** Emits ONNX nodes for one traced node. Names are ONNX value names. */
 export interface Emitter {
-  node(opType: string, inputs: string[], outputs: string[], attrs?: Attrs): void;
+  /** An ONNX node; `domain` names an operator set other than the standard one. */
+  node(opType: string, inputs: string[], outputs: string[], attrs?: Attrs, domain?: string): void;
   /** A fresh intermediate value name. */
   temp(hint?: string): string;
   /** An int64 constant (shapes, axes, pads), shared between nodes that need the same one. */
   int64s(values: readonly number[]): string;
   /** A constant tensor. */
   constant(tensor: HostTensor): string;
+  /**
+   * Channel block of ONNX Runtime's NCHWc CPU kernels (com.microsoft.nchwc) when the model may use
+   * them, 0 for portable ONNX (files, browsers).
+   */
+  readonly nchwcBlock: number;
 }
 
 export interface OpDef<A extends Attrs = Attrs> {

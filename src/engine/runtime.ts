@@ -7,7 +7,8 @@ import { dirname, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { DType, HostTensor, ParamTree } from './host-tensor.js';
 import { Graph, type Tensor, formatShape } from './graph.js';
-import { type OnnxModel, encodeModel } from './onnx/codec.js';
+import { ONNX_IR_VERSION, ONNX_OPSET, type OnnxModel, encodeModel } from './onnx/codec.js';
+import { NCHWC_DOMAIN } from './ops/nchwc.js';
 import { lowerToOnnx } from './onnx/lower.js';
 import { executionProviderList, providerError, threadsFromEnv } from './execution-provider.js';
 
@@ -19,6 +20,8 @@ export interface SessionOptions {
    * machine but wastes the cores when other processes compete for them; HASTEN_ORT_SPIN=0 turns it off.
    */
   spin?: boolean;
+  /** Whether the session writes ONNX Runtime's per-op trace; defaults to whether HASTEN_ORT_PROFILE is set. */
+  profile?: boolean;
 }
 
 const spinByDefault = process.env.HASTEN_ORT_SPIN !== '0';
@@ -36,6 +39,44 @@ function checkProfileFolder(prefix: string): void {
   }
 }
 
+// HASTEN_ORT_NCHWC=0 lowers convolutions of graphs with run-time weights to plain ONNX instead of
+// ONNX Runtime's NCHWc kernels (for comparisons; the NCHWc path is faster on CPUs that have it).
+const nchwcEnabled = process.env.HASTEN_ORT_NCHWC !== '0';
+let nchwcBlockProbe: Promise<number> | undefined;
+
+/**
+ * The channel block of ONNX Runtime's NCHWc CPU kernels on this machine (8 with AVX2, 16 with
+ * AVX-512), read off a one-node model that reorders 4 channels into one block; 0 where the kernels
+ * are missing or turned off.
+ */
+export function nchwcBlockSize(): Promise<number> {
+  nchwcBlockProbe ??= (async () => {
+    if (!nchwcEnabled) return 0;
+    try {
+      const session = await OnnxSession.create({
+        irVersion: ONNX_IR_VERSION,
+        opsets: [{ domain: '', version: ONNX_OPSET }, { domain: NCHWC_DOMAIN, version: 1 }],
+        producerName: 'hasten',
+        producerVersion: '0.1.0',
+        metadata: {},
+        graph: {
+          name: 'nchwc_probe',
+          nodes: [{ opType: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: ['x'], outputs: ['y'], attributes: {} }],
+          inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4, 1, 1] }],
+          outputs: [{ name: 'y', dtype: 'float32', shape: [1, 'blocked', 1, 1] }],
+          initializers: new Map(),
+        },
+      }, { threads: 1, profile: false });
+      const { y } = await session.run({ x: { dtype: 'float32', shape: [1, 4, 1, 1], data: new Float32Array(4) } });
+      await session.dispose();
+      return y!.shape[1]!;
+    } catch {
+      return 0;
+    }
+  })();
+  return nchwcBlockProbe;
+}
+
 const ORT_TYPES: Record<DType, ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' };
 
 export function toOrt(t: HostTensor): ort.Tensor {
@@ -49,10 +90,11 @@ export function fromOrt(t: ort.Tensor): HostTensor {
 }
 
 export class OnnxSession {
-  private constructor(private readonly session: ort.InferenceSession) {}
+  private constructor(private readonly session: ort.InferenceSession, private readonly profiling: boolean) {}
 
   static async create(model: OnnxModel | Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
-    if (profilePrefix) checkProfileFolder(profilePrefix);
+    const profile = profilePrefix !== undefined && (options.profile ?? true);
+    if (profile) checkProfileFolder(profilePrefix);
     const bytes = model instanceof Uint8Array ? model : encodeModel(model);
     const session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: options.threads ?? threadsFromEnv() ?? availableParallelism(),
@@ -64,9 +106,9 @@ export class OnnxSession {
       // step 60% more peak memory for no speed (docs/results/engine.md).
       enableMemPattern: false,
       extra: { session: { intra_op: { allow_spinning: (options.spin ?? spinByDefault) ? '1' : '0' } } },
-      ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
+      ...(profile ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
     }).catch((error: unknown) => { throw providerError(error); });
-    return new OnnxSession(session);
+    return new OnnxSession(session, profile);
   }
 
   get inputNames(): readonly string[] {
@@ -91,7 +133,7 @@ export class OnnxSession {
   }
 
   async dispose(): Promise<void> {
-    if (profilePrefix) this.session.endProfiling();
+    if (this.profiling) this.session.endProfiling();
     await this.session.release();
   }
 }
@@ -139,10 +181,10 @@ export class CompiledFunction {
     return this.sessions.size;
   }
 
-  /** Traces and lowers without running: for export, FLOP counts and inspection. */
-  lower(specs: Record<string, InputSpec>): { model: OnnxModel; traced: Traced } {
+  /** Traces and lowers without running: for export, FLOP counts and inspection (portable ONNX unless `nchwcBlock` is given). */
+  lower(specs: Record<string, InputSpec>, nchwcBlock = 0): { model: OnnxModel; traced: Traced } {
     const traced = traceFunction(this.fn, specs);
-    const model = lowerToOnnx(traced.graph, traced.outputs, { params: this.options.params, name: this.options.name });
+    const model = lowerToOnnx(traced.graph, traced.outputs, { params: this.options.params, name: this.options.name, nchwcBlock });
     return { model, traced };
   }
 
@@ -152,7 +194,10 @@ export class CompiledFunction {
     if (!entry) {
       const specs = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, { shape: [...t.shape], dtype: t.dtype }]));
       entry = (async () => {
-        const { model, traced } = this.lower(specs);
+        // With weights fed at run time ONNX Runtime cannot move convolutions onto its NCHWc kernels
+        // itself (it does so for constant weights), so the lowering does.
+        const nchwcBlock = this.options.params === 'inputs' ? await nchwcBlockSize() : 0;
+        const { model, traced } = this.lower(specs, nchwcBlock);
         return { session: await OnnxSession.create(model, this.options), traced };
       })();
       entry.catch(() => this.sessions.delete(signature));

@@ -91,12 +91,16 @@ export class TrainStep {
     const names = [...this.params.keys()];
     const paramTensors = names.map((name) => g.param(name, this.params.get(name)!.shape));
     const grads = grad(loss, paramTensors);
+    return g.scope('update', () => this.traceUpdate(g, inputs, grads, { loss, ...metrics }, decayMask));
+  }
+
+  /** Gradient norm, clipping and the AdamW update over the flat parameter buffer. */
+  private traceUpdate(g: Graph, inputs: Record<string, Tensor>, grads: Tensor[], outputs: Record<string, Tensor>, decayMask: Float32Array): Record<string, Tensor> {
     let flatGrad = F.concat(grads.map((t) => F.reshape(t, [-1])), 0);
     const gradNorm = F.sqrt(F.sum(F.square(flatGrad)));
     const clip = this.options.clipGradNorm ?? 0;
     if (clip > 0) flatGrad = F.mul(flatGrad, F.minimum(F.div(clip, F.add(gradNorm, 1e-6)), 1));
-    const outputs: Record<string, Tensor> = { loss, gradNorm, ...metrics };
-    if (this.updateOnHost) return { ...outputs, grad: flatGrad };
+    if (this.updateOnHost) return { ...outputs, gradNorm, grad: flatGrad };
 
     const { beta1, beta2, epsilon, weightDecay } = this.settings;
     const { [`${RESERVED}theta`]: theta, [`${RESERVED}m`]: m, [`${RESERVED}v`]: v, [`${RESERVED}stepSize`]: stepSize, [`${RESERVED}correction`]: correction, [`${RESERVED}decay`]: decay } = inputs;
@@ -104,7 +108,7 @@ export class TrainStep {
     const v2 = F.add(F.mul(v!, beta2), F.mul(F.square(flatGrad), 1 - beta2));
     const step = F.div(F.mul(m2, stepSize!), F.add(F.div(F.sqrt(v2), correction!), epsilon));
     const decayed = weightDecay > 0 ? F.mul(theta!, F.sub(1, F.mul(g.constant({ dtype: 'float32', shape: [decayMask.length], data: decayMask }), decay!))) : theta!;
-    return { ...outputs, theta: F.sub(decayed, step), m: m2, v: v2 };
+    return { ...outputs, gradNorm, theta: F.sub(decayed, step), m: m2, v: v2 };
   }
 
   /** One update at `learningRate` on `batch`. A non-finite loss or gradient leaves the parameters untouched. */

@@ -195,7 +195,7 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
   if (switches.length > 0 && !isTrainedModel(model)) throw new Error(`multi-U-Net switching takes hasten models; '${target.name}' is not one`);
   for (const s of switches) checkSwitchable(model as TrainedModel, s.model);
   const network = options.network ?? target.network(options.accel);
-  const switched = switches.map((s) => ({ ...s, network: new CompiledNetwork(s.model.model, s.model.params, {}, s.model.name) }));
+  const switched = switches.map((s) => ({ ...s, owned: !s.network, network: s.network ?? new CompiledNetwork(s.model.model, s.model.params, {}, s.model.name) }));
   const flopsOf = (): number => switched.reduce((sum, s) => sum + s.network.flops, network.flops);
   const flopsBefore = flopsOf();
   const process = target.process;
@@ -224,7 +224,7 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
     }
   } finally {
     if (!options.network) await network.dispose();
-    for (const s of switched) await s.network.dispose();
+    for (const s of switched) if (s.owned) await s.network.dispose();
   }
   return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels: target.labels, nfe, wallS: (performance.now() - started) / 1000, flops: flopsOf() - flopsBefore };
 }

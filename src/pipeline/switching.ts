@@ -4,6 +4,7 @@
 // noise level sigma/alpha of the call and the bounds exclusive; several switches are comma-separated.
 
 import { InputError } from '../engine/input-error.js';
+import type { CompiledNetwork } from './sampling-network.js';
 import type { TrainedModel } from './model-store.js';
 import type { NetForward } from './generate.js';
 import { noiseLevel } from '../train/objectives.js';
@@ -20,6 +21,7 @@ export interface SwitchSpec extends NoiseRange {
 
 export interface Switch extends NoiseRange {
   model: TrainedModel;
+  network?: CompiledNetwork; // an already compiled network of this model (kept open after the run); default: compiled per run
 }
 
 export class SwitchSpecError extends InputError {

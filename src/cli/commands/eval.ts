@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { defineCommand } from '../command.js';
 import { int, json, text } from '../options.js';
-import { generateOptions, openSwitches, parseClasses, samplingOptions } from '../sampling.js';
+import { generateOptions, openSwitches, parseClasses, samplingOptions, switchOption } from '../sampling.js';
 import { describeAccel } from '../../accel/config.js';
 import { describeSampler } from '../../diffusion/samplers/index.js';
 import { type ModelEvaluation, evaluateModel } from '../../pipeline/evaluate-model.js';
@@ -18,6 +18,7 @@ export const evalCommand = defineCommand({
   summary: 'measure sample quality (FD, KID, class accuracy; or SWD, MMD for points) against real data',
   options: {
     ...samplingOptions,
+    switch: switchOption,
     n: int({ placeholder: 'N', min: 2, default: 2000, description: 'samples to generate and compare' }),
     features: text({ placeholder: 'DIR', description: 'feature network for FD/KID (default: the shipped one for the dataset)' }),
     ...scaleOptions,

@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { analyzeFeatureChangeCommand, analyzeSkipLossCommand } from './analyze.js';
 import { analyzeRedundancyCommand } from './analyze-redundancy.js';
 import { benchAccelCommand } from './bench-accel.js';
+import { benchCompressCommand } from './bench-compress.js';
 import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
 import { benchReflowCommand } from './bench-reflow.js';
@@ -32,6 +33,7 @@ export const commands: Command[] = [
   benchSamplers,
   benchTrainCommand,
   benchAccelCommand,
+  benchCompressCommand,
   benchReflowCommand,
   benchScaleCommand,
   analyzeFeatureChangeCommand,

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { defineCommand } from '../command.js';
 import { json, text } from '../options.js';
-import { generateOptions, openSwitches, parseClasses, samplingOptions } from '../sampling.js';
+import { generateOptions, openSwitches, parseClasses, samplingOptions, switchOption } from '../sampling.js';
 import { imageGrid } from '../../data/image-io.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
 import { type GenerateResult, generate } from '../../pipeline/generate.js';
@@ -17,6 +17,7 @@ export const sampleCommand = defineCommand({
   summary: 'draw samples from a model into a PNG grid',
   options: {
     ...samplingOptions,
+    switch: switchOption,
     out: text({ placeholder: 'FILE.png', required: true, description: 'where to write the grid' }),
     ...scaleOptions,
     'shard-size': sampleShardSize,

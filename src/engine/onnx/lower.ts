@@ -11,6 +11,8 @@ export interface LowerOptions {
   params: 'inputs' | ParamTree;
   name?: string;
   metadata?: Record<string, string>;
+  /** Channel block of ONNX Runtime's NCHWc CPU kernels to lower convolutions onto; 0 or absent: portable ONNX only. */
+  nchwcBlock?: number;
 }
 
 /** The nodes needed to compute `outputs`, in trace (topological) order. */
@@ -31,8 +33,15 @@ export function lowerToOnnx(graph: Graph, outputs: Record<string, Tensor>, optio
   const initializers = new Map<string, HostTensor>();
   const int64Cache = new Map<string, string>();
   let tempCount = 0;
+  // Every ONNX node is named after the traced node it lowers ("<scope>/<op>#<n>"), so ONNX Runtime's
+  // per-op trace (HASTEN_ORT_PROFILE) says which op, module and gradient rule its time belongs to.
+  let origin = '';
+  const domains = new Set<string>();
   const emitter: Emitter = {
-    node: (opType, inputs, outs, attrs = {}) => nodes.push({ opType, inputs, outputs: outs, attributes: attrs as OnnxNode['attributes'] }),
+    node: (opType, inputs, outs, attrs = {}, domain) => {
+      if (domain) domains.add(domain);
+      nodes.push({ opType, inputs, outputs: outs, attributes: attrs as OnnxNode['attributes'], name: `${origin}#${nodes.length}`, ...(domain ? { domain } : {}) });
+    },
     temp: (hint = 't') => `_${hint}${tempCount++}`,
     int64s: (values) => {
       const key = values.join(',');
@@ -49,6 +58,7 @@ export function lowerToOnnx(graph: Graph, outputs: Record<string, Tensor>, optio
       initializers.set(name, tensor);
       return name;
     },
+    nchwcBlock: options.nchwcBlock ?? 0,
   };
 
   const bakedParams = options.params === 'inputs' ? undefined : options.params;
@@ -66,8 +76,10 @@ export function lowerToOnnx(graph: Graph, outputs: Record<string, Tensor>, optio
   const usedParams = new Set<string>();
   for (const node of body) {
     for (const input of node.inputs) if (input.kind === 'param') usedParams.add(input.name!);
+    origin = `${node.scope}/${node.op.name}`;
     node.op.lower(emitter, node.inputs.map(nameOf), node.outputs.map(nameOf), node.attrs, node);
   }
+  origin = 'outputs/identity';
   for (const [outName, t] of Object.entries(outputs)) {
     if (t.kind === 'param') usedParams.add(t.name!);
     emitter.node('Identity', [nameOf(t)], [outName]);
@@ -90,7 +102,7 @@ export function lowerToOnnx(graph: Graph, outputs: Record<string, Tensor>, optio
 
   return {
     irVersion: ONNX_IR_VERSION,
-    opsets: [{ domain: '', version: ONNX_OPSET }],
+    opsets: [{ domain: '', version: ONNX_OPSET }, ...[...domains].map((domain) => ({ domain, version: 1 }))],
     producerName: 'hasten',
     producerVersion: '0.1.0',
     metadata: options.metadata ?? {},

@@ -1,11 +1,11 @@
 // Convolution, transposed convolution, average pooling and nearest upsampling over NCHW tensors.
-// The weight gradient is one large GEMM over all kernel offsets (im2col of the input with the batch
-// folded into the contraction), which ONNX Runtime runs near its matmul peak.
+// On ONNX Runtime's CPU kernels, convolutions, their input gradients and their weight gradients are
+// lowered onto the NCHWc kernels (nchwc.ts); elsewhere they are plain ONNX.
 
 import { type Attrs, type OpDef, type Tensor, ShapeError, apply1, formatShape } from '../graph.js';
-import { concat, fill, pad, reshape, slice, transposeLast2 } from './shape.js';
+import { fill, reshape } from './shape.js';
 import { div } from './elementwise.js';
-import { matmul } from './linalg.js';
+import { emitNchwcConv, emitNchwcConvWeightGrad, nchwcFits, nchwcWeightGradFits } from './nchwc.js';
 import { sum } from './reduce.js';
 
 type Pair = [number, number];
@@ -66,48 +66,136 @@ const conv2dOp: OpDef<ConvAttrs> = {
     return [{ shape: [n!, cout!, ho, wo], dtype: x!.dtype }];
   },
   lower: (emit, inputs, outputs, attrs, node) => {
-    const w = node.inputs[1]!;
-    emit.node('Conv', inputs, outputs, { ...onnxConvAttrs(attrs), kernel_shape: w.shape.slice(2) });
+    const [x, w] = node.inputs as [Tensor, Tensor];
+    const [n, cin] = x.shape as number[];
+    const [cout, , kh, kw] = w.shape as number[];
+    if (attrs.groups === 1 && x.dtype === 'float32' && nchwcFits(emit, cin!)) {
+      emitNchwcConv(emit, inputs[0]!, inputs[1]!, inputs[2], outputs[0]!, { batch: n!, inChannels: cin!, outChannels: cout!, kernel: [kh!, kw!], stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation });
+      return;
+    }
+    emit.node('Conv', inputs, outputs, { ...onnxConvAttrs(attrs), kernel_shape: [kh!, kw!] });
   },
   vjp: ([g], { inputs: [x, w, b], attrs }) => {
-    const [, , h, wd] = x!.shape as number[];
-    const [, , kh, kw] = w!.shape as number[];
-    const outputPadding: Pair = [
-      h! - ((g!.shape[2]! - 1) * attrs.stride[0] + attrs.dilation[0] * (kh! - 1) + 1 - 2 * attrs.padding[0]),
-      wd! - ((g!.shape[3]! - 1) * attrs.stride[1] + attrs.dilation[1] * (kw! - 1) + 1 - 2 * attrs.padding[1]),
-    ];
-    const dx = apply1(convTranspose2dOp, [g!, w!], { ...attrs, outputPadding });
-    const dw = convWeightGrad(x!, g!, [kh!, kw!], attrs);
+    const dx = convInputGrad(g!, w!, x!.shape, attrs);
+    const dw = apply1(conv2dWeightGradOp, [x!, g!], { ...attrs, kernel: [w!.shape[2]!, w!.shape[3]!] });
     return b ? [dx, dw, sum(g!, [0, 2, 3])] : [dx, dw];
   },
   flops: ({ inputs: [, w], outputs: [y] }) => 2 * y!.size * (w!.shape[1]! * w!.shape[2]! * w!.shape[3]!),
 };
 
 /**
- * dW[o, i, p, q] = sum over batch and output positions of gy[n, o, y, x] * xpad[n, i, y*s + p*d, x*s + q*d].
- * One batched matmul per kernel offset on the shifted input window, summed over the batch. This
- * measured faster than gathering all windows into one im2col matrix for a single GEMM: the gather's
- * slices and concatenation cost more memory traffic than the larger GEMM saves (docs/results/engine.md).
+ * The gradient of conv2d(x, w) with respect to x (of shape `inputShape`) given the output gradient g.
+ * At stride 1 it is itself a convolution, of g with the adjoint kernel (in and out channels swapped,
+ * flipped in space), which runs faster than ConvTranspose (docs/results/engine.md); other strides
+ * use ConvTranspose.
  */
-function convWeightGrad(x: Tensor, gy: Tensor, [kh, kw]: Pair, { stride, padding, dilation, groups }: ConvAttrs): Tensor {
-  const [n, cin] = x.shape as number[];
-  const [, cout, ho, wo] = gy.shape as number[];
-  const padded = pad(x, [[0, 0], [0, 0], [padding[0], padding[0]], [padding[1], padding[1]]]);
-  const positions = ho! * wo!;
-  const gyRows = reshape(gy, [n!, groups, cout! / groups, positions]);
-  const perOffset: Tensor[] = [];
-  for (let p = 0; p < kh; p++) {
-    for (let q = 0; q < kw; q++) {
-      const window = slice(padded, {
-        2: [p * dilation[0], p * dilation[0] + stride[0] * (ho! - 1) + 1, stride[0]],
-        3: [q * dilation[1], q * dilation[1] + stride[1] * (wo! - 1) + 1, stride[1]],
-      });
-      const windowRows = reshape(window, [n!, groups, cin! / groups, positions]);
-      perOffset.push(reshape(sum(matmul(gyRows, transposeLast2(windowRows)), 0), [cout!, cin! / groups, 1])); // [cout, cin/g, 1]
-    }
+function convInputGrad(g: Tensor, w: Tensor, inputShape: readonly number[], attrs: ConvAttrs): Tensor {
+  const [, , h, wd] = inputShape as number[];
+  const [, , kh, kw] = w.shape as number[];
+  const reach: Pair = [attrs.dilation[0] * (kh! - 1), attrs.dilation[1] * (kw! - 1)];
+  const padding: Pair = [reach[0] - attrs.padding[0], reach[1] - attrs.padding[1]];
+  if (attrs.stride[0] === 1 && attrs.stride[1] === 1 && padding[0] >= 0 && padding[1] >= 0) {
+    return apply1(conv2dOp, [g, apply1(adjointKernelOp, [w], { groups: attrs.groups })], { stride: [1, 1], padding, dilation: attrs.dilation, groups: attrs.groups });
   }
-  return reshape(concat(perOffset, 2), [cout!, cin! / groups, kh, kw]);
+  const outputPadding: Pair = [
+    h! - ((g.shape[2]! - 1) * attrs.stride[0] + reach[0] + 1 - 2 * attrs.padding[0]),
+    wd! - ((g.shape[3]! - 1) * attrs.stride[1] + reach[1] + 1 - 2 * attrs.padding[1]),
+  ];
+  return apply1(convTranspose2dOp, [g, w], { ...attrs, outputPadding });
 }
+
+interface GroupsAttrs extends Attrs {
+  groups: number;
+}
+/**
+ * The kernel of the adjoint convolution: [out, in/groups, kh, kw] -> [in, out/groups, kh, kw] with
+ * in and out channels swapped within each group and the kernel flipped in space. It is its own
+ * inverse, so its gradient is itself applied to the incoming gradient.
+ */
+const adjointKernelOp: OpDef<GroupsAttrs> = {
+  name: 'adjointKernel',
+  infer: ([w], { groups }) => {
+    const [cout, cinPerGroup, kh, kw] = w!.shape as number[];
+    return [{ shape: [cinPerGroup! * groups, cout! / groups, kh!, kw!], dtype: w!.dtype }];
+  },
+  lower: (emit, [w], [y], { groups }, node) => {
+    const [cout, cinPerGroup, kh, kw] = node.inputs[0]!.shape as number[];
+    const swapped = emit.temp('swapped');
+    if (groups === 1) {
+      emit.node('Transpose', [w!], [swapped], { perm: [1, 0, 2, 3] });
+    } else {
+      const split = emit.temp('byGroup');
+      const moved = emit.temp('swappedByGroup');
+      emit.node('Reshape', [w!, emit.int64s([groups, cout! / groups, cinPerGroup!, kh!, kw!])], [split]);
+      emit.node('Transpose', [split], [moved], { perm: [0, 2, 1, 3, 4] });
+      emit.node('Reshape', [moved, emit.int64s([cinPerGroup! * groups, cout! / groups, kh!, kw!])], [swapped]);
+    }
+    const lowest = -(2 ** 62);
+    emit.node('Slice', [swapped, emit.int64s([-1, -1]), emit.int64s([lowest, lowest]), emit.int64s([2, 3]), emit.int64s([-1, -1])], [y!]);
+  },
+  vjp: ([g], { attrs }) => [apply1(adjointKernelOp, [g!], attrs)],
+};
+
+interface WeightGradAttrs extends ConvAttrs {
+  kernel: Pair;
+}
+/**
+ * The weight gradient of a convolution from its input x and output gradient gy:
+ * dW[o, i, p, q] = sum over batch and output positions of gy[n, o, y, x] * xpad[n, i, y*s + p*d, x*s + q*d].
+ * On ONNX Runtime's CPU kernels it is one NCHWc convolution (nchwc.ts); in portable ONNX, one
+ * batched matmul per kernel offset on the shifted input window, summed over the batch.
+ */
+const conv2dWeightGradOp: OpDef<WeightGradAttrs> = {
+  name: 'conv2dWeightGrad',
+  infer: ([x, gy], attrs) => {
+    const [n, cin, h, wd] = x!.shape as number[];
+    const [ng, cout, ho, wo] = gy!.shape as number[];
+    const [kh, kw] = attrs.kernel;
+    if (n !== ng || ho !== convOutSize(h!, kh, attrs, 0) || wo !== convOutSize(wd!, kw, attrs, 1)) {
+      throw new ShapeError(`conv2dWeightGrad: output gradient ${formatShape(gy!.shape)} does not match input ${formatShape(x!.shape)} with kernel ${formatShape(attrs.kernel)}`);
+    }
+    return [{ shape: [cout!, cin! / attrs.groups, kh, kw], dtype: x!.dtype }];
+  },
+  lower: (emit, [x, gy], [dw], attrs, node) => {
+    const [n, cin] = node.inputs[0]!.shape as number[];
+    const [, cout, ho, wo] = node.inputs[1]!.shape as number[];
+    const { kernel: [kh, kw], stride, padding, dilation, groups } = attrs;
+    if (groups === 1 && node.inputs[0]!.dtype === 'float32' && nchwcWeightGradFits(emit, cout!)) {
+      emitNchwcConvWeightGrad(emit, x!, gy!, dw!, { batch: n!, inChannels: cin!, outChannels: cout!, kernel: attrs.kernel, stride, padding, dilation, outSize: [ho!, wo!] });
+      return;
+    }
+    const padded = emit.temp('padded');
+    emit.node('Pad', [x!, emit.int64s([0, 0, padding[0], padding[1], 0, 0, padding[0], padding[1]])], [padded], { mode: 'constant' });
+    const positions = ho! * wo!;
+    const gyRows = emit.temp('gradRows');
+    emit.node('Reshape', [gy!, emit.int64s([n!, groups, cout! / groups, positions])], [gyRows]);
+    const perOffset: string[] = [];
+    for (let p = 0; p < kh; p++) {
+      for (let q = 0; q < kw; q++) {
+        const [window, rows, columns, products, summed, part] = ['window', 'windowRows', 'windowColumns', 'products', 'summed', 'offset'].map((hint) => emit.temp(hint)) as [string, string, string, string, string, string];
+        const top = p * dilation[0];
+        const left = q * dilation[1];
+        emit.node('Slice', [padded, emit.int64s([top, left]), emit.int64s([top + stride[0] * (ho! - 1) + 1, left + stride[1] * (wo! - 1) + 1]), emit.int64s([2, 3]), emit.int64s([stride[0], stride[1]])], [window]);
+        emit.node('Reshape', [window, emit.int64s([n!, groups, cin! / groups, positions])], [rows]);
+        emit.node('Transpose', [rows], [columns], { perm: [0, 1, 3, 2] });
+        emit.node('MatMul', [gyRows, columns], [products]);
+        emit.node('ReduceSum', [products, emit.int64s([0])], [summed], { keepdims: 0 });
+        emit.node('Reshape', [summed, emit.int64s([cout!, cin! / groups, 1])], [part]);
+        perOffset.push(part);
+      }
+    }
+    const stacked = emit.temp('stacked');
+    emit.node('Concat', perOffset, [stacked], { axis: 2 });
+    emit.node('Reshape', [stacked, emit.int64s([cout!, cin! / groups, kh, kw])], [dw!]);
+  },
+  // dW is bilinear in x and gy: its adjoint in x is the convolution's input gradient with the
+  // incoming gradient as the kernel, and in gy the convolution of x with it.
+  vjp: ([g], { inputs: [x, gy], attrs: { stride, padding, dilation, groups } }) => {
+    const conv: ConvAttrs = { stride, padding, dilation, groups };
+    return [convInputGrad(gy!, g!, x!.shape, conv), apply1(conv2dOp, [x!, g!], conv)];
+  },
+  flops: ({ inputs: [x, gy], attrs }) => 2 * gy!.size * (x!.shape[1]! / attrs.groups) * attrs.kernel[0] * attrs.kernel[1],
+};
 
 const convTranspose2dOp: OpDef<ConvTransposeAttrs> = {
   name: 'convTranspose2d',
@@ -131,7 +219,7 @@ const convTranspose2dOp: OpDef<ConvTransposeAttrs> = {
   vjp: ([g], { inputs: [x, w, b], attrs }) => {
     const dx = apply1(conv2dOp, [g!, w!], { stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation, groups: attrs.groups });
     // A transposed convolution is the adjoint of a convolution from its output space to its input space.
-    const dw = convWeightGrad(g!, x!, [w!.shape[2]!, w!.shape[3]!], attrs);
+    const dw = apply1(conv2dWeightGradOp, [g!, x!], { stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation, groups: attrs.groups, kernel: [w!.shape[2]!, w!.shape[3]!] });
     return b ? [dx, dw, sum(g!, [0, 2, 3])] : [dx, dw];
   },
   flops: ({ inputs: [x, w] }) => 2 * x!.size * (w!.shape[1]! * w!.shape[2]! * w!.shape[3]!),

@@ -1,0 +1,72 @@
+// `hasten bench compress`: a compressed student against its teacher: the student alone, multi-U-Net
+// switching at each switch point and the A-SDM stack, on the same samplers, steps and noise.
+
+import { parseBenchConfig } from '../../bench/accel.js';
+import { COMPRESS_BENCH_DEFAULTS, type CompressBenchResult, type SamplerSetting, runCompressBench } from '../../bench/compress.js';
+import { describeSampler, parseSamplerSpec } from '../../diffusion/samplers/index.js';
+import { loadTrainedModel } from '../../pipeline/model-store.js';
+import { defineCommand } from '../command.js';
+import { json, list, int, num, text, UsageError } from '../options.js';
+import { modelOption } from '../sampling.js';
+
+const D = COMPRESS_BENCH_DEFAULTS;
+
+/** 'SPEC@STEPS', e.g. 'heun@18' or 'unipc:order=2@10'. */
+function parseSamplerSetting(raw: string): SamplerSetting {
+  const at = raw.lastIndexOf('@');
+  const steps = Number(raw.slice(at + 1));
+  if (at <= 0 || !Number.isInteger(steps) || steps < 1) throw new UsageError(`--sampler expects SAMPLER@STEPS, e.g. heun@18 or unipc:order=2@10, got '${raw}'`);
+  return { sampler: parseSamplerSpec(raw.slice(0, at)), steps };
+}
+
+const cell = (value: number | null, digits = 3): string => (value === null ? 'n/a' : value.toPrecision(digits));
+
+export function formatCompressTable(result: CompressBenchResult): string {
+  return [
+    `teacher ${result.teacher}, student ${result.student}; quality over n = ${result.n} samples per row (fd_floor ${cell(result.fd_floor)}); wall time: median of ${result.repeats} interleaved runs of ${result.timing_n} samples`,
+    '',
+    '| method | config | sampler | NFE | params | GFLOP/img | wall s | speedup | FLOP speedup | realised | FD | accuracy |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...result.rows.map((r) => `| ${r.method} | ${r.config} | ${r.sampler} | ${r.nfe} | ${r.params} | ${cell(r.gflops)} | ${cell(r.wall_s)} | ${cell(r.speedup)} | ${cell(r.flop_speedup)} | ${cell(r.flop_speedup_realised, 2)} | ${cell(r.fd)} | ${cell(r.accuracy)} |`),
+  ].join('\n');
+}
+
+export const benchCompressCommand = defineCommand({
+  path: ['bench', 'compress'],
+  summary: 'a compressed student against its teacher: alone, switching between them, and stacked with training-free methods',
+  options: {
+    teacher: { ...modelOption, description: 'the teacher: a shipped model name or a training output directory' },
+    student: text({ placeholder: 'NAME|PATH', required: true, description: "the student ('hasten compress' output or a shipped model)" }),
+    sampler: text({ repeatable: true, parse: parseSamplerSetting, placeholder: 'SAMPLER@STEPS', description: `a sampler and its steps; repeat for several (default: ${D.samplers.map((s) => `${describeSampler(s.sampler)}@${s.steps}`).join(', ')})` }),
+    'switch-above': list('number', { placeholder: 'S,S,...', above: 0, default: D.switchAbove, description: 'switching rows: the student where sigma > S, the teacher below' }),
+    stack: text({ repeatable: true, parse: parseBenchConfig, placeholder: "'METHOD SPEC'", description: "stack rows: the student with this training-free config, e.g. 'deepcache every=2,branch=1'; repeat for several" }),
+    'stack-switch-below': num({ placeholder: 'S', above: 0, description: 'also each stack config with the teacher where sigma < S' }),
+    n: int({ placeholder: 'N', min: 2, default: D.n, description: 'samples scored per row' }),
+    seed: int({ placeholder: 'S', min: 0, default: D.seed, description: 'noise seed, the same for every row' }),
+    batch: int({ placeholder: 'B', min: 1, default: D.batch, description: 'samples per network call in the scored runs' }),
+    'timing-n': int({ placeholder: 'N', min: 1, default: D.timingN, description: 'samples in each timed run (one batch, the same for every row)' }),
+    repeats: int({ placeholder: 'N', min: 1, default: D.repeats, description: 'timed runs per row, interleaved across rows; medians are reported' }),
+    json: json('print { teacher, student, n, timing_n, repeats, fd_floor, rows, machine } as JSON'),
+  },
+  details: [
+    'Rows per sampler: teacher, student, switching (one per --switch-above), stack (one per --stack, and with --stack-switch-below).',
+    'Each row: params, gflops (per image, as run), wall_s, speedup (over the teacher, same sampler), flop_speedup, flop_speedup_realised (speedup / flop_speedup), fd, accuracy.',
+    'Example: hasten bench compress --teacher shapes --student runs/shapes-small --stack "deepcache every=2,branch=1" --json',
+  ].join('\n'),
+  async run(values) {
+    const teacher = await loadTrainedModel(values.teacher);
+    const student = await loadTrainedModel(values.student);
+    const result = await runCompressBench(teacher, student, {
+      ...(values.sampler && { samplers: values.sampler }),
+      switchAbove: values['switch-above'],
+      stack: values.stack ?? [],
+      ...(values['stack-switch-below'] !== undefined && { stackSwitchBelow: values['stack-switch-below'] }),
+      n: values.n,
+      seed: values.seed,
+      batch: values.batch,
+      timingN: values['timing-n'],
+      repeats: values.repeats,
+    }, (message) => process.stderr.write(`bench compress: ${message}\n`));
+    console.log(values.json ? JSON.stringify(result, null, 2) : formatCompressTable(result));
+  },
+});

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseBenchConfig } from '../../src/bench/accel.js';
+import { runCompressBench } from '../../src/bench/compress.js';
+import { assembleStudent } from '../../src/compress/assemble.js';
+import { parseSamplerSpec } from '../../src/diffusion/samplers/index.js';
+import { FeatureNet, checkFeatureNetConfig, initFeatureNetParams } from '../../src/eval/feature-net.js';
+import { createModel } from '../../src/models/registry.js';
+import type { UNet } from '../../src/models/unet.js';
+import type { TrainedModel } from '../../src/pipeline/model-store.js';
+import { objectiveSettings } from '../../src/train/objectives.js';
+import { TRAIN_DEFAULTS } from '../../src/train/trainer.js';
+import { randomParams } from '../models/helpers.js';
+
+const model = createModel({
+  arch: 'unet', resolution: 16, baseChannels: 8, channelMultipliers: [1, 2], blocksPerLevel: 1,
+  attentionResolutions: [8], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16, numClasses: 8,
+}) as UNet;
+const config = { ...TRAIN_DEFAULTS, data: 'shapes', resolution: 16, model: model.config, objective: objectiveSettings('edm'), cond: 'class' as const, dataShape: [3, 16, 16], classNames: null };
+const teacher: TrainedModel = { name: 'teacher', location: '', model, params: randomParams(model, 0), config, saveId: 'random' };
+const pruned = assembleStudent(model, teacher.params, ['dec.0.up.res', 'mid']);
+const student: TrainedModel = { ...teacher, name: 'student', model: pruned.model, params: pruned.params };
+const featureConfig = checkFeatureNetConfig({ arch: 'feature-net', data: 'shapes', imageShape: [3, 16, 16], stageWidths: [8, 8], groups: 4, featureDim: 8, numClasses: 8, classNames: null });
+
+test('bench compress: teacher, student, switching and stack rows in the issue\'s format', async () => {
+  const featureNet = new FeatureNet(featureConfig, initFeatureNetParams(featureConfig, 1));
+  try {
+    const result = await runCompressBench(teacher, student, {
+      samplers: [{ sampler: parseSamplerSpec('euler'), steps: 4 }], switchAbove: [1e-3, 1e6], stack: [parseBenchConfig('deepcache every=2,branch=0')], stackSwitchBelow: 1,
+      n: 3, batch: 3, timingN: 2, repeats: 1,
+    }, () => undefined, featureNet);
+    assert.deepEqual(result.rows.map((r) => [r.method, r.config]), [
+      ['teacher', 'plain'], ['student', 'plain'], ['switching', 'student@sigma>0.001'], ['switching', 'student@sigma>1000000'],
+      ['stack', 'deepcache every=2,branch=0'], ['stack', 'deepcache every=2,branch=0 + teacher@sigma<1'],
+    ]);
+    const [plainTeacher, plainStudent, allStudent, noStudent, stack] = result.rows;
+    for (const row of result.rows) {
+      assert.deepEqual(Object.keys(row), ['method', 'model', 'config', 'sampler', 'nfe', 'params', 'gflops', 'wall_s', 'speedup', 'flop_speedup', 'flop_speedup_realised', 'fd', 'accuracy']);
+      assert.equal(row.nfe, 4);
+      assert.ok(Number.isFinite(row.fd) && row.wall_s > 0 && row.speedup > 0);
+    }
+    assert.equal(plainTeacher!.speedup, 1);
+    assert.equal(plainTeacher!.flop_speedup, 1);
+    assert.ok(plainStudent!.flop_speedup > 1 && plainStudent!.params < plainTeacher!.params);
+    assert.ok(Math.abs(allStudent!.gflops - plainStudent!.gflops) < 1e-9, 'a switch below every level runs the student throughout');
+    assert.ok(Math.abs(noStudent!.gflops - plainTeacher!.gflops) < 1e-9);
+    assert.equal(allStudent!.params, plainTeacher!.params + plainStudent!.params);
+    assert.ok(stack!.gflops < plainStudent!.gflops);
+  } finally {
+    await featureNet.dispose();
+  }
+});
