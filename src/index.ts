@@ -1,32 +1,80 @@
-// hasten's public API. The CLI (src/cli) is built on exactly these pieces.
+// hasten's public API, by layer (each builds on those above it). The CLI (src/cli) is built on these
+// exports: every module a command uses is exported here, whole. A runnable example: docs/api.md.
 
+// engine: tracing, graphs, gradients, ONNX, runtime sessions, training steps, checkpoints, random numbers
 export * from './engine/host-tensor.js';
 export { Graph, Tensor, ShapeError, type OpDef } from './engine/graph.js';
 export * as ops from './engine/ops/index.js';
 export { grad } from './engine/autodiff.js';
-export { compile, CompiledFunction, OnnxSession, traceFunction, type TraceFn } from './engine/runtime.js';
-export { encodeModel, decodeModel, type OnnxModel } from './engine/onnx/codec.js';
+export * from './engine/runtime.js';
+export * from './engine/onnx/codec.js';
 export { lowerToOnnx } from './engine/onnx/lower.js';
-export { TrainStep, type TrainStepOptions } from './engine/train-step.js';
-export { AdamW, learningRateSchedule, emaBeta, updateEma, clipGradientsByGlobalNorm } from './engine/optim.js';
-export { saveCheckpoint, loadCheckpoint, CheckpointError } from './engine/checkpoint.js';
-export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors } from './engine/safetensors.js';
-export { RngStream } from './engine/rng.js';
+export * from './engine/train-step.js';
+export * from './engine/optim.js';
+export * from './engine/checkpoint.js';
+export * from './engine/safetensors.js';
+export * from './engine/atomic-write.js';
+export * from './engine/rng.js';
+export * from './engine/input-error.js';
 
+// diffusion: processes, parameterisations, time grids, samplers, exact mixture problems
 export * from './diffusion/process.js';
 export * from './diffusion/grids.js';
 export * from './diffusion/parameterisation.js';
 export type { Denoiser, DenoiseCall } from './diffusion/denoiser.js';
-export { samplers, samplerNames, getSampler, type SamplerDefinition } from './diffusion/samplers/index.js';
+export * from './diffusion/samplers/index.js';
+export * from './diffusion/gmm.js';
 
-export { createModel, resolveModelConfig, type ModelConfig } from './models/registry.js';
-export { ModuleContext, type ModulePlan } from './models/module-context.js';
+// models: U-Net, DiT, MLP from JSON configs; the building blocks to write new ones
+export * from './models/registry.js';
+export * from './models/layers.js';
+export * from './models/module-context.js';
+export * from './models/flops.js';
 export { initParams } from './models/init.js';
 
-export { openDataset } from './data/registry.js';
-export type { Dataset, DatasetBatch } from './data/dataset.js';
+// plots
+export * from './plot/svg.js';
 
-export { train, type TrainConfig } from './train/trainer.js';
-export { objectiveSettings, networkDenoiser } from './train/objectives.js';
-export { generate, type GenerateOptions } from './pipeline/generate.js';
-export { loadTrainedModel } from './pipeline/model-store.js';
+// data, training, evaluation, acceleration policies
+export * from './data/dataset.js';
+export * from './data/registry.js';
+export * from './data/image-io.js';
+export * from './data/scatter-plot.js';
+export * from './train/trainer.js';
+export * from './train/objectives.js';
+export * from './train/model-for-data.js';
+export * from './eval/feature-net.js';
+export * from './eval/evaluate.js';
+export * from './accel/config.js';
+export * from './accel/caching.js';
+export * from './accel/skip-tuning.js';
+export * from './accel/errors.js';
+
+// pipeline: the model store, generation sessions, evaluation of a model
+export * from './pipeline/model-store.js';
+export * from './pipeline/generate.js';
+export * from './pipeline/sampling-network.js';
+export * from './pipeline/switching.js';
+export * from './pipeline/evaluate-model.js';
+
+// methods and analyses on top of generation: rectified flow++, compression, the accel analyses
+export * from './reflow/pairs.js';
+export * from './reflow/train.js';
+export * from './reflow/loss.js';
+export * from './reflow/timesteps.js';
+export * from './reflow/velocity.js';
+export * from './reflow/straightness.js';
+export * from './reflow/invert.js';
+export * from './reflow/loss-by-time.js';
+export * from './compress/assemble.js';
+export * from './compress/compress.js';
+export * from './analysis/feature-change.js';
+export * from './analysis/skip-loss.js';
+
+// benchmarks
+export * from './bench/samplers.js';
+export * from './bench/accel.js';
+export * from './bench/engine.js';
+export * from './bench/reflow.js';
+export * from './bench/redundancy.js';
+export * from './bench/train-throughput.js';

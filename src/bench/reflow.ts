@@ -46,12 +46,12 @@ export const ABLATION: readonly AblationConfig[] = [
 ];
 
 /** A sampler run: NAME, or NAME@GRID for a grid other than the objective's default. */
-export interface SamplerChoice {
+export interface SamplerAndGrid {
   sampler: string;
   grid?: string;
 }
 
-export function parseSamplerChoice(text: string): SamplerChoice {
+export function parseSamplerChoice(text: string): SamplerAndGrid {
   const [sampler = '', grid] = text.split('@');
   getSampler(sampler);
   return grid ? { sampler, grid } : { sampler };
@@ -67,8 +67,8 @@ export interface ReflowBenchSettings {
   seed: number; // evaluation noise: every model sees the same
   batch: number; // samples per network call when evaluating
   teacherNfes: number[]; // NFEs at which the teacher is measured
-  teacherSamplers: SamplerChoice[]; // candidates for the teacher's best sampler at each NFE
-  studentSamplers: (SamplerChoice & { steps: number })[]; // how students are sampled
+  teacherSamplers: SamplerAndGrid[]; // candidates for the teacher's best sampler at each NFE
+  studentSamplers: (SamplerAndGrid & { steps: number })[]; // how students are sampled
   straightness: StraightnessSettings;
   lossByTime: LossByTimeSettings;
   features?: string; // feature network for the perceptual term and FD; default: the dataset's shipped one
@@ -114,7 +114,7 @@ interface PhaseMeasurements {
   loss?: { t: number; loss: number }[]; // the loss by time, when asked for
 }
 
-const choiceName = (choice: SamplerChoice): string => (choice.grid ? `${choice.sampler}@${choice.grid}` : choice.sampler);
+const choiceName = (choice: SamplerAndGrid): string => (choice.grid ? `${choice.sampler}@${choice.grid}` : choice.sampler);
 
 /** Canonical JSON (sorted keys, no undefined) to compare a saved run's settings with a new one's. */
 function canonical(value: unknown): string {
@@ -178,7 +178,7 @@ export async function runReflowBench(settings: ReflowBenchSettings, log: BenchLo
     const pairs = await openPairs(pairDir);
 
     /** One sampler run of `trained`, scored; the real-vs-real distance at the same n goes into `floor`. */
-    const measure = async (trained: TrainedModel, config: string, choice: SamplerChoice, steps: number, straightness: number, floor: ReflowBenchResult['floor']): Promise<ReflowBenchRow> => {
+    const measure = async (trained: TrainedModel, config: string, choice: SamplerAndGrid, steps: number, straightness: number, floor: ReflowBenchResult['floor']): Promise<ReflowBenchRow> => {
       const generated = await generate(trained, { ...choice, steps, n: settings.n, seed: settings.seed, batch: settings.batch });
       const scores = await scoreSamples(trained, generated.images, generated.labels, settings.seed, featureNet);
       const row: ReflowBenchRow = { model: trained.name, config, sampler: choiceName(choice), steps, nfe: generated.nfe, accuracy: null, straightness };

@@ -4,7 +4,7 @@
 // kept block from a removed neighbour at the same level instead, where the shapes allow.
 
 import { formatShape } from '../engine/graph.js';
-import type { ParamTree } from '../engine/host-tensor.js';
+import { sameShape, type ParamTree } from '../engine/host-tensor.js';
 import { ModelConfigError } from '../models/layers.js';
 import { type Model, type ModelConfig, createModel } from '../models/registry.js';
 import { UNet, type UNetConfig } from '../models/unet.js';
@@ -88,7 +88,7 @@ export function studentParams(teacher: UNet, teacherParams: ParamTree, student: 
     const block = [...sources.keys()].find((path) => name.startsWith(`${path}.`));
     const from = block ? sources.get(block)! + name.slice(block.length) : name;
     const found = teacherParams.get(from);
-    if (!found || formatShape(found.shape) !== formatShape(shape)) throw new CompressError(`the teacher has no parameter '${from}' ${formatShape(shape)} for the student's '${name}'`);
+    if (!found || !sameShape(found.shape, shape)) throw new CompressError(`the teacher has no parameter '${from}' ${formatShape(shape)} for the student's '${name}'`);
     params.set(name, { ...found, shape: [...found.shape], data: found.data.slice() });
   }
   return params;

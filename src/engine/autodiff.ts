@@ -4,6 +4,7 @@
 import { type Tensor, ShapeError, formatShape } from './graph.js';
 import { add } from './ops/elementwise.js';
 import { fill, zerosLike } from './ops/shape.js';
+import { sameShape } from './host-tensor.js';
 
 /**
  * Gradients of a scalar `output` with respect to each tensor of `wrt` (parameters or inputs).
@@ -30,7 +31,7 @@ export function grad(output: Tensor, wrt: readonly Tensor[]): Tensor[] {
     node.inputs.forEach((input, k) => {
       const g = inputGrads[k];
       if (!g || !dependsOnWrt.has(input.id)) return;
-      if (formatShape(g.shape) !== formatShape(input.shape)) {
+      if (!sameShape(g.shape, input.shape)) {
         throw new ShapeError(`grad: rule of '${node.op.name}' gave ${formatShape(g.shape)} for input ${k} of shape ${formatShape(input.shape)}`);
       }
       const previous = grads.get(input.id);

@@ -8,7 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { CheckpointError } from './checkpoint-error.js';
-import type { HostTensor, ParamTree } from './host-tensor.js';
+import { sameShape, type HostTensor, type ParamTree } from './host-tensor.js';
 import { encodeSafetensors, loadSafetensors } from './safetensors.js';
 
 export { CheckpointError } from './checkpoint-error.js';
@@ -144,10 +144,6 @@ const MAX_LISTED_NAMES = 10;
 function listNames(names: string[]): string {
   const shown = names.slice(0, MAX_LISTED_NAMES).map((name) => `'${name}'`).join(', ');
   return names.length > MAX_LISTED_NAMES ? `${shown} and ${names.length - MAX_LISTED_NAMES} more` : shown;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((size, axis) => size === b[axis]);
 }
 
 export interface LoadParamsOptions {

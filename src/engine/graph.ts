@@ -2,7 +2,7 @@
 // nodes that produce them. Ops are applied eagerly while a model function runs, so a shape error
 // is thrown at the line that caused it, naming the op and the shapes.
 
-import { type DType, type HostTensor, numel } from './host-tensor.js';
+import { sameShape, type DType, type HostTensor, numel } from './host-tensor.js';
 
 export type Attrs = Record<string, unknown>;
 
@@ -104,7 +104,7 @@ export class Graph {
   param(name: string, shape: readonly number[]): Tensor {
     const existing = this.params.get(name);
     if (existing) {
-      if (formatShape(existing.shape) !== formatShape(shape)) {
+      if (!sameShape(existing.shape, shape)) {
         throw new ShapeError(`parameter '${name}' used with shape ${formatShape(shape)} but declared ${formatShape(existing.shape)}`);
       }
       return existing;

@@ -21,6 +21,11 @@ export interface HostTensor<D extends DType = DType> {
   data: TypedArrayOf<D>;
 }
 
+/** Whether two shapes are the same, axis by axis. */
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((size, axis) => size === b[axis]);
+}
+
 export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

@@ -8,7 +8,7 @@
 
 import type { Dataset, DatasetBatch } from '../data/dataset.js';
 import type { Seed } from '../engine/rng.js';
-import type { HostTensor } from '../engine/host-tensor.js';
+import { sameShape, type HostTensor } from '../engine/host-tensor.js';
 import { type FeatureBatch, type FeatureNet, classAccuracy, perClassAccuracy } from './feature-net.js';
 import { frechetDistance, kid } from './frechet.js';
 import { medianDistance, mmdRbf, slicedWasserstein } from './swd.js';
@@ -48,7 +48,7 @@ export async function evaluateImages(featureNet: FeatureNet, generated: Pick<Dat
 
 function checkFeatureNetFits(featureNet: FeatureNet, dataset: Dataset): void {
   const { data, imageShape } = featureNet.config;
-  if (dataset.name !== data || dataset.shape.join('x') !== imageShape.join('x')) {
+  if (dataset.name !== data || !sameShape(dataset.shape, imageShape)) {
     throw new Error(`the feature network was trained on ${data} at ${imageShape.join('x')}, not ${dataset.name} at ${dataset.shape.join('x')}: train one on this data with hasten train-features`);
   }
 }

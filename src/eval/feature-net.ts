@@ -16,7 +16,7 @@ import { type Dataset, DatasetError } from '../data/dataset.js';
 import { openDataset } from '../data/registry.js';
 import { CheckpointError, loadCheckpoint, loadParamsInto, saveCheckpoint } from '../engine/checkpoint.js';
 import type { Tensor } from '../engine/graph.js';
-import { type HostTensor, numel, type ParamTree } from '../engine/host-tensor.js';
+import { type HostTensor, numel, type ParamTree, sameShape } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';
 import { learningRateSchedule } from '../engine/optim.js';
 import { RngStream } from '../engine/rng.js';
@@ -193,7 +193,7 @@ export class FeatureNet {
   async features(images: HostTensor<'float32'>): Promise<FeatureBatch> {
     const { imageShape, featureDim, numClasses } = this.config;
     const [n, ...shape] = images.shape;
-    if (shape.join('x') !== imageShape.join('x') || !(n! >= 1)) {
+    if (!sameShape(shape, imageShape) || !(n! >= 1)) {
       throw new Error(`feature net (trained on ${this.config.data}) reads images [n, ${imageShape.join(', ')}] with n >= 1, got [${images.shape.join(', ')}]`);
     }
     this.compiled ??= compile((g, { x }) => featureNetForward(new ModuleContext(g), this.config, x!), { params: this.params, threads: this.options.threads, name: 'feature_net' });
@@ -356,6 +356,6 @@ const SHIPPED: readonly { data: string; imageShape: readonly number[]; dir: stri
 
 /** The directory of the shipped feature network for a dataset, or undefined when none ships for it. */
 export function shippedFeatureNetDir(dataset: Pick<Dataset, 'name' | 'shape'>): string | undefined {
-  const found = SHIPPED.find((s) => s.data === dataset.name && s.imageShape.join('x') === dataset.shape.join('x'));
+  const found = SHIPPED.find((s) => s.data === dataset.name && sameShape(s.imageShape, dataset.shape));
   return found && join(shippedModelsDir(), found.dir);
 }

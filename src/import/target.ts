@@ -6,7 +6,7 @@
 import type { AccelConfig } from '../accel/config.js';
 import { toDenoiser } from '../diffusion/parameterisation.js';
 import type { HostTensor } from '../engine/host-tensor.js';
-import type { Conditioning, SamplingTarget } from '../pipeline/generate.js';
+import type { ConditioningFeeds, SamplingTarget } from '../pipeline/generate.js';
 import { noiseLabel } from '../train/objectives.js';
 import type { ImportedModel } from './model-folder.js';
 import { ImportedNetwork } from './network.js';
@@ -59,7 +59,7 @@ export function importedTarget(imported: ImportedModel, n: number, conditioning:
       schedule.prediction,
       process,
     ),
-    conditioning: (start, count): Conditioning | undefined => name && conditioning.cond
+    conditioning: (start, count): ConditioningFeeds | undefined => name && conditioning.cond
       ? { cond: { [name]: rowsFor(conditioning.cond, start, count) }, ...(conditioning.uncond ? { uncond: { [name]: rowsFor(conditioning.uncond, start, count) } } : {}) }
       : undefined,
   };

@@ -3,7 +3,7 @@
 // conditioning vector, and a caption through a tiny text encoder. All of it is summed into one
 // embedding vector, activated once (ADM and DiT both apply SiLU before their per-block linears).
 
-import { type HostTensor, hostTensor } from '../engine/host-tensor.js';
+import { type HostTensor, hostTensor, sameShape } from '../engine/host-tensor.js';
 import type { Tensor } from '../engine/graph.js';
 import * as F from '../engine/ops/index.js';
 import { RngStream } from '../engine/rng.js';
@@ -132,7 +132,7 @@ function checkConditioningInputs(arch: string, config: ConditioningConfig, input
       return;
     }
     if (!tensor) throw new Error(`${arch}: the model is conditioned on ${name} (setting '${setting}'): pass a ${name} input`);
-    if (tensor.dtype !== dtype || tensor.shape.join() !== shape.join()) {
+    if (tensor.dtype !== dtype || !sameShape(tensor.shape, shape)) {
       throw new Error(`${arch}: ${name} must be ${dtype}[${shape.join(', ')}], got ${tensor.dtype}[${tensor.shape.join(', ')}]`);
     }
   };

@@ -3,7 +3,7 @@
 // their order: adding a module to a model leaves the rest of its initialisation unchanged.
 
 import { formatShape } from '../engine/graph.js';
-import { type ParamTree, numel } from '../engine/host-tensor.js';
+import { sameShape, type ParamTree, numel } from '../engine/host-tensor.js';
 import { RngStream, type Seed } from '../engine/rng.js';
 import type { DiffusionNet, ParamInit } from './layers.js';
 
@@ -34,7 +34,7 @@ export function checkParams(model: DiffusionNet, params: ParamTree): void {
   for (const [name, shape] of expected) {
     const found = params.get(name);
     if (!found) throw new Error(`${model.config.arch}: parameter '${name}' ${formatShape(shape)} is missing`);
-    if (formatShape(found.shape) !== formatShape(shape)) throw new Error(`${model.config.arch}: parameter '${name}' has shape ${formatShape(found.shape)}, the model expects ${formatShape(shape)}`);
+    if (!sameShape(found.shape, shape)) throw new Error(`${model.config.arch}: parameter '${name}' has shape ${formatShape(found.shape)}, the model expects ${formatShape(shape)}`);
   }
   for (const name of params.keys()) {
     if (!expected.has(name)) throw new Error(`${model.config.arch}: parameter '${name}' does not belong to this model`);

@@ -4,6 +4,7 @@
 // reuse a cached output instead of computing it).
 
 import { type Graph, ShapeError, type Tensor, formatShape } from '../engine/graph.js';
+import { sameShape } from '../engine/host-tensor.js';
 
 export interface ModulePlan {
   /** Module paths whose outputs become graph outputs named `cache:<path>`. */
@@ -53,7 +54,7 @@ export class ModuleContext {
   private cacheInput(name: string, shape: readonly number[]): Tensor {
     const existing = this.graph.inputs.find((t) => t.name === name);
     if (!existing) return this.graph.input(name, shape);
-    if (formatShape(existing.shape) !== formatShape(shape)) {
+    if (!sameShape(existing.shape, shape)) {
       throw new ShapeError(`cached input '${name}' is fed with shape ${formatShape(existing.shape)}, the module's output has ${formatShape(shape)}`);
     }
     return existing;

@@ -49,7 +49,7 @@ export interface SamplingNetwork {
 }
 
 /** Conditioning feeds of a batch (by feed name, one row per sample) and, for guidance, the unconditional ones. */
-export interface Conditioning {
+export interface ConditioningFeeds {
   cond: Record<string, HostTensor>;
   uncond?: Record<string, HostTensor>;
 }
@@ -67,7 +67,7 @@ export interface SamplingTarget {
   /** The x0 denoiser over a runner's raw network outputs, for batches of `batch` samples. */
   denoiser(runner: NetworkRunner, batch: number): Denoiser;
   /** Conditioning of samples start..start+count-1, or undefined for an unconditional model. */
-  conditioning(start: number, count: number): Conditioning | undefined;
+  conditioning(start: number, count: number): ConditioningFeeds | undefined;
   /** Class labels of the n samples, where the model has classes. */
   labels?: number[];
 }
@@ -108,13 +108,13 @@ export function guidedRunner(trained: TrainedModel, forward: NetForward, labels:
 }
 
 /** Class labels as conditioning feeds: the unconditional label is the null class numClasses. */
-export function classConditioning(labels: bigint[], numClasses: number): Conditioning {
+export function classConditioning(labels: bigint[], numClasses: number): ConditioningFeeds {
   const tensor = (values: bigint[]): HostTensor => ({ dtype: 'int64', shape: [values.length], data: BigInt64Array.from(values) });
   return { cond: { label: tensor(labels) }, uncond: { label: tensor(labels.map(() => BigInt(numClasses))) } };
 }
 
 /** guidedRunner over any conditioning feeds: guided calls run the rows [cond; uncond] as one batch. */
-export function conditionedRunner(dataShape: number[], forward: NetForward, conditioning: Conditioning | undefined, guidance: number, options: GuidedRunnerOptions = {}): NetworkRunner {
+export function conditionedRunner(dataShape: number[], forward: NetForward, conditioning: ConditioningFeeds | undefined, guidance: number, options: GuidedRunnerOptions = {}): NetworkRunner {
   const { interval, onEvaluations } = options;
   if (conditioning && guidance !== 1 && !conditioning.uncond) throw new Error('guidance needs unconditional inputs beside the conditional ones');
   return async (input, noiseLabels, batch, call) => {

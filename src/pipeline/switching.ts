@@ -8,6 +8,7 @@ import type { CompiledNetwork } from './sampling-network.js';
 import type { TrainedModel } from './model-store.js';
 import type { NetForward } from './generate.js';
 import { noiseLevel } from '../train/objectives.js';
+import { sameShape } from '../engine/host-tensor.js';
 
 /** Noise levels sigma/alpha strictly between low and high (either may be open: 0 or Infinity). */
 export interface NoiseRange {
@@ -68,7 +69,7 @@ export function checkSwitchable(main: TrainedModel, other: TrainedModel): void {
   const fail = (what: string): never => {
     throw new SwitchSpecError(`cannot switch between '${main.name}' and '${other.name}': ${what}`);
   };
-  if (main.config.dataShape.join('x') !== other.config.dataShape.join('x')) fail(`samples of ${main.config.dataShape.join('x')} against ${other.config.dataShape.join('x')}`);
+  if (!sameShape(main.config.dataShape, other.config.dataShape)) fail(`samples of ${main.config.dataShape.join('x')} against ${other.config.dataShape.join('x')}`);
   const a = main.config.objective;
   const b = other.config.objective;
   if ((a.network ?? a.name) !== (b.network ?? b.name) || a.name !== b.name || a.sigmaData !== b.sigmaData) fail(`objective ${a.name} against ${b.name}`);

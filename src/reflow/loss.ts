@@ -16,7 +16,7 @@
 // a per-coordinate threshold of 0.03 with H scaled 55 times smaller than here (where LPIPS dominates).
 
 import type { Graph, Tensor } from '../engine/graph.js';
-import type { ParamTree } from '../engine/host-tensor.js';
+import { sameShape, type ParamTree } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';
 import { type FeatureNetConfig, featureNetForward } from '../eval/feature-net.js';
 import { ModuleContext } from '../models/module-context.js';
@@ -64,7 +64,7 @@ class FrozenContext extends ModuleContext {
   override param(name: string, shape: readonly number[]): Tensor {
     const path = this.currentPath ? `${this.currentPath}.${name}` : name;
     const value = this.values.get(path);
-    if (!value || value.shape.join('x') !== shape.join('x')) throw new Error(`frozen network: no parameter '${path}' of shape [${shape.join(', ')}]`);
+    if (!value || !sameShape(value.shape, shape)) throw new Error(`frozen network: no parameter '${path}' of shape [${shape.join(', ')}]`);
     return this.graph.constant(value);
   }
 }

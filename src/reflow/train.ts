@@ -5,7 +5,7 @@
 
 import { type Dataset, DatasetError } from '../data/dataset.js';
 import { openDataset } from '../data/registry.js';
-import type { HostTensor } from '../engine/host-tensor.js';
+import { sameShape, type HostTensor } from '../engine/host-tensor.js';
 import { RngStream } from '../engine/rng.js';
 import { loadFeatureNet, shippedFeatureNetDir } from '../eval/feature-net.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
@@ -40,7 +40,7 @@ export const REFLOW_TRAIN_DEFAULTS = {
 /** The student's training config: the teacher's data, network and conditioning, started from its weights. */
 export function reflowTrainConfig(teacher: TrainedModel, pairs: PairSet, reflow: ReflowSettings, training: Partial<TrainConfig> = {}): ReflowTrainConfig {
   const teacherShape = teacher.config.dataShape.join('x');
-  if (pairs.dataShape.join('x') !== teacherShape) throw new InputError(`pairs in ${pairs.dir} are ${pairs.dataShape.join('x')} samples but '${teacher.name}' is a ${teacherShape} model`);
+  if (!sameShape(pairs.dataShape, teacher.config.dataShape)) throw new InputError(`pairs in ${pairs.dir} are ${pairs.dataShape.join('x')} samples but '${teacher.name}' is a ${teacherShape} model`);
   if (teacher.config.cond === 'caption') throw new InputError(`'${teacher.name}' is caption-conditioned; reflow supports unconditional and class-conditional models`);
   if (teacher.config.cond === 'class' && pairs.numClasses !== teacher.model.config.numClasses) {
     throw new InputError(`'${teacher.name}' has ${teacher.model.config.numClasses} classes but the pairs in ${pairs.dir} have ${pairs.numClasses === 0 ? 'no labels' : `${pairs.numClasses} classes`}`);
@@ -70,7 +70,7 @@ async function perceptualFeatures(reflow: ReflowSettings, dataset: Dataset): Pro
   const dir = reflow.features ?? shippedFeatureNetDir(dataset);
   if (!dir) throw new DatasetError(`no feature network ships for ${dataset.name} at ${dataset.shape.join('x')}: train one with 'hasten train-features' and pass --features DIR`);
   const net = await loadFeatureNet(dir);
-  if (net.config.imageShape.join('x') !== dataset.shape.join('x')) throw new InputError(`the feature network in ${dir} reads ${net.config.imageShape.join('x')} images, not ${dataset.shape.join('x')}`);
+  if (!sameShape(net.config.imageShape, dataset.shape)) throw new InputError(`the feature network in ${dir} reads ${net.config.imageShape.join('x')} images, not ${dataset.shape.join('x')}`);
   return featureNetMap(net.config, net.params);
 }
 

@@ -6,14 +6,14 @@ import type { Dataset } from '../data/dataset.js';
 import { DatasetError } from '../data/dataset.js';
 import { type Architecture, type ModelConfig, resolveModelConfig } from '../models/registry.js';
 
-export type Conditioning = 'none' | 'class' | 'caption';
-export const CONDITIONINGS: readonly Conditioning[] = ['none', 'class', 'caption'];
+export type ConditioningKind = 'none' | 'class' | 'caption';
+export const CONDITIONINGS: readonly ConditioningKind[] = ['none', 'class', 'caption'];
 
 /** Caption tokens a caption-conditioned model reads. */
 export const CAPTION_TOKENS = 12;
 
 /** The checked, complete config of an `arch` model for `dataset` with `cond`, plus the user's `settings`. */
-export function modelConfigForData(dataset: Dataset, arch: Architecture, cond: Conditioning, settings: Record<string, unknown> = {}): ModelConfig {
+export function modelConfigForData(dataset: Dataset, arch: Architecture, cond: ConditioningKind, settings: Record<string, unknown> = {}): ModelConfig {
   if (cond === 'class' && !dataset.numClasses) throw new DatasetError(`dataset '${dataset.name}' has no class labels; use --cond none`);
   if (cond === 'caption' && !dataset.hasCaptions) throw new DatasetError(`dataset '${dataset.name}' has no captions`);
   const shape = dataset.shape;

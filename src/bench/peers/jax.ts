@@ -13,6 +13,7 @@
 import { WORKLOAD, workloadForwardFlops, workloadParamShapes, workloadTrainFlops } from '../engine-workload.js';
 import { formatMs as fmt, gflops, median, timeRuns } from '../timing.js';
 import { type HostParams, type PeerOptions, type PeerResult, busyNote, randomNchw, randomWorkloadParams } from './tfjs.js';
+import { sameShape } from '../../engine/host-tensor.js';
 
 export type { HostParams, PeerOptions, PeerResult } from './tfjs.js';
 
@@ -131,7 +132,7 @@ export async function measure(options: PeerOptions = {}): Promise<PeerResult> {
     const shape = [...y.shape];
     const values = (await y.data()) as Float32Array;
     const warmMs = performance.now() - t0;
-    if (shape.join() !== [batch, WORKLOAD.imageChannels, r, r].join()) throw new Error(`jax-js peer: output shape [${shape}], expected [${batch}, ${WORKLOAD.imageChannels}, ${r}, ${r}]`);
+    if (!sameShape(shape, [batch, WORKLOAD.imageChannels, r, r])) throw new Error(`jax-js peer: output shape [${shape}], expected [${batch}, ${WORKLOAD.imageChannels}, ${r}, ${r}]`);
     if (!values.every(Number.isFinite)) throw new Error('jax-js peer: forward output is not finite');
     const times = await timeRuns(async () => void (await forward(jax, tree.ref(params), x.ref).data()), forwardRepeats, start + 0.4 * (deadline - start));
     tree.dispose(params);

@@ -2,7 +2,7 @@
 // either as graph inputs (training, where they change every step) or as initializers (a standalone
 // model that ONNX Runtime can pre-pack).
 
-import type { HostTensor, ParamTree } from '../host-tensor.js';
+import { sameShape, type HostTensor, type ParamTree } from '../host-tensor.js';
 import { type Emitter, type Graph, type Node, type Tensor, formatShape } from '../graph.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, type OnnxModel, type OnnxNode, type OnnxValueInfo } from './codec.js';
 
@@ -91,7 +91,7 @@ export function lowerToOnnx(graph: Graph, outputs: Record<string, Tensor>, optio
       if (!usedParams.has(name)) continue;
       const value = bakedParams.get(name);
       if (!value) throw new Error(`lowering: no value for parameter '${name}'`);
-      if (formatShape(value.shape) !== formatShape(t.shape)) {
+      if (!sameShape(value.shape, t.shape)) {
         throw new Error(`lowering: parameter '${name}' has shape ${formatShape(value.shape)} but the model expects ${formatShape(t.shape)}`);
       }
       initializers.set(name, value);

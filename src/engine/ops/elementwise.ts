@@ -1,6 +1,6 @@
 // Element-wise ops with numpy broadcasting. Each op carries its own gradient rule.
 
-import type { DType } from '../host-tensor.js';
+import { sameShape, type DType } from '../host-tensor.js';
 import { type Attrs, type OpDef, type Tensor, ShapeError, apply1, formatShape } from '../graph.js';
 import { broadcastAxes, broadcastShapes } from './broadcast.js';
 import { reshape, scalarHost } from './shape.js';
@@ -24,7 +24,7 @@ function asTensors(opName: string, a: Operand, b: Operand): [Tensor, Tensor] {
 
 /** Sums `grad` back down to `shape`, undoing a broadcast. */
 export function unbroadcast(grad: Tensor, shape: readonly number[]): Tensor {
-  if (formatShape(grad.shape) === formatShape(shape)) return grad;
+  if (sameShape(grad.shape, shape)) return grad;
   const axes = broadcastAxes(shape, grad.shape);
   const reduced = axes.length > 0 ? sum(grad, axes, true) : grad;
   return reshape(reduced, shape);

@@ -1,6 +1,6 @@
 // Ops that move data without arithmetic: reshape, transpose, concat, split, slice, pad, broadcast.
 
-import { type DType, type HostTensor, hostTensor, numel } from '../host-tensor.js';
+import { sameShape, type DType, type HostTensor, hostTensor, numel } from '../host-tensor.js';
 import { type Attrs, type Graph, type OpDef, type Tensor, ShapeError, apply1, formatShape } from '../graph.js';
 import { broadcastShapes, normalizeAxis } from './broadcast.js';
 import { unbroadcast } from './elementwise.js';
@@ -27,7 +27,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (numel(resolved) !== x.size || resolved.some((d) => d < 0 || !Number.isInteger(d))) {
     throw new ShapeError(`reshape: cannot reshape ${formatShape(x.shape)} (${x.size} elements) to ${formatShape(shape)}`);
   }
-  if (formatShape(resolved) === formatShape(x.shape)) return x;
+  if (sameShape(resolved, x.shape)) return x;
   return apply1(reshapeOp, [x], { shape: resolved });
 }
 
@@ -226,14 +226,14 @@ const expandOp: OpDef<ExpandAttrs> = {
   name: 'broadcastTo',
   infer: ([x], { shape }) => {
     const out = broadcastShapes('broadcastTo', [x!.shape, shape]);
-    if (formatShape(out) !== formatShape(shape)) throw new ShapeError(`broadcastTo: cannot broadcast ${formatShape(x!.shape)} to ${formatShape(shape)}`);
+    if (!sameShape(out, shape)) throw new ShapeError(`broadcastTo: cannot broadcast ${formatShape(x!.shape)} to ${formatShape(shape)}`);
     return [{ shape: out, dtype: x!.dtype }];
   },
   lower: (emit, [x], [y], { shape }) => emit.node('Expand', [x!, emit.int64s(shape)], [y!]),
   vjp: ([g], { inputs: [x] }) => [unbroadcast(g!, x!.shape)],
 };
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
-  if (formatShape(x.shape) === formatShape(shape)) return x;
+  if (sameShape(x.shape, shape)) return x;
   return apply1(expandOp, [x], { shape: [...shape] });
 }
 
