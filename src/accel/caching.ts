@@ -15,8 +15,7 @@
 import { AccelSettingError } from './errors.js';
 import type { DiffusionNet, ForwardOptions, ModuleKind } from '../models/layers.js';
 import { netTraceFn } from '../models/layers.js';
-import { UNet } from '../models/unet.js';
-import { DiT } from '../models/dit.js';
+import { hasLongSkips, hasMovableSplit, isEncoderDecoder } from '../models/capabilities.js';
 import { traceFunction } from '../engine/runtime.js';
 import { type StepPattern, describeStepPattern, parseStepPattern } from './step-pattern.js';
 
@@ -144,8 +143,8 @@ export interface ResolvedCaching {
 export function resolveCaching(caching: Caching, model: DiffusionNet): ResolvedCaching {
   switch (caching.method) {
     case 'encoder-propagation': {
-      if (!(model instanceof UNet) && !(model instanceof DiT)) throw new AccelSettingError(`--encoder-propagation needs a U-Net or a DiT, not a ${model.config.arch}`);
-      if (caching.blocks !== undefined && !(model instanceof DiT)) throw new AccelSettingError('--encoder-propagation: blocks=K applies to the DiT only (the U-Net split is fixed)');
+      if (!isEncoderDecoder(model)) throw new AccelSettingError(`--encoder-propagation needs a U-Net or a DiT (a network with an encoder/decoder split), not a ${model.config.arch}`);
+      if (caching.blocks !== undefined && !hasMovableSplit(model)) throw new AccelSettingError(`--encoder-propagation: blocks=K applies to the DiT only (a network whose encoder/decoder split moves); the ${model.config.arch}'s split is fixed`);
       const forwardOptions: ForwardOptions = caching.blocks !== undefined ? { encoderBlocks: caching.blocks } : {};
       return { modules: [...model.encoderOutputs(1, forwardOptions).keys()], forwardOptions };
     }
@@ -165,7 +164,7 @@ export function resolveCaching(caching: Caching, model: DiffusionNet): ResolvedC
       return { modules: modules.map((m) => m.path).filter((p) => outermost.includes(p)), forwardOptions: {} };
     }
     case 'deepcache': {
-      if (!(model instanceof UNet)) throw new AccelSettingError(`--deepcache needs a U-Net (it caches below a skip branch), not a ${model.config.arch}`);
+      if (!hasLongSkips(model)) throw new AccelSettingError(`--deepcache needs a U-Net (a network with long skips: it caches below a skip branch), not a ${model.config.arch}`);
       const skips = model.skips();
       if (caching.branch >= skips.length) throw new AccelSettingError(`--deepcache: branch must be a skip index in 0..${skips.length - 1}, got ${caching.branch}`);
       // The decoder module just before the branch's consumer produces the deep features it reads.

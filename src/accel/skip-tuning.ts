@@ -10,7 +10,7 @@
 //   time=decreasing      the attenuation fades along the trajectory: the factors above at the first
 //                        (noisiest) step, 1 at the last (the paper's choice for EDM, x-prediction)
 //   time=increasing      1 at the first step, the factors above at the last (its choice for eps-prediction)
-//   sigma=LO:HI          active only where the call's noise level rho = sigma/alpha lies in [LO, HI]
+//   sigma=LO:HI          active only where the call's noise level sigma/alpha lies in [LO, HI]
 
 import { AccelSettingError } from './errors.js';
 
@@ -71,18 +71,18 @@ export function describeSkipTuning(tuning: SkipTuning): string {
 
 /**
  * The factor of each skip (index 0 = outermost) at step `step` of `steps`, for a call at noise level
- * `rho`. Outside the sigma window, or where the time schedule has faded out, every factor is 1.
+ * `noiseLevel` (sigma/alpha). Outside the sigma window, or where the time schedule has faded out, every factor is 1.
  */
-export function skipFactors(tuning: SkipTuning, numSkips: number, step: number, steps: number, rho: number): Float32Array {
+export function skipFactors(tuning: SkipTuning, numSkips: number, step: number, steps: number, noiseLevel: number): Float32Array {
   const out = new Float32Array(numSkips).fill(1);
-  if (tuning.sigmaWindow && (rho < tuning.sigmaWindow[0] || rho > tuning.sigmaWindow[1])) return out;
+  if (tuning.sigmaWindow && (noiseLevel < tuning.sigmaWindow[0] || noiseLevel > tuning.sigmaWindow[1])) return out;
   // progress runs 0 at the first step to 1 at the last.
   const progress = steps > 1 ? Math.min(1, step / (steps - 1)) : 0;
   const strength = tuning.time === 'decreasing' ? 1 - progress : tuning.time === 'increasing' ? progress : 1;
   for (let i = 0; i < numSkips; i++) {
     const towardInner = numSkips > 1 ? i / (numSkips - 1) : 0;
-    const rhoI = tuning.outer + (tuning.inner - tuning.outer) * towardInner;
-    out[i] = 1 + (rhoI - 1) * strength;
+    const skipFactor = tuning.outer + (tuning.inner - tuning.outer) * towardInner;
+    out[i] = 1 + (skipFactor - 1) * strength;
   }
   return out;
 }

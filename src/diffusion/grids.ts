@@ -23,14 +23,14 @@ export type GridSpec = GridBounds &
     | { kind: 'power'; kappa: number }
     /** Uniform in lambda = log(alpha/sigma), i.e. in log-SNR; needs tMin > 0. */
     | { kind: 'logsnr' }
-    /** Karras et al.'s schedule: rho^(1/order) uniform, rho = sigma/alpha (default order 7). */
-    | { kind: 'karras'; order: number }
+    /** Karras et al.'s schedule: rho^(1/exponent) uniform, rho = sigma/alpha (EDM's ρ, default 7; not a solver order). */
+    | { kind: 'karras'; exponent: number }
     /** Uniform in rectified-flow time sigma/(alpha + sigma), warped by shift·s/(1 + (shift − 1)·s). */
     | { kind: 'rf'; shift: number }
   );
 
 export const gridSyntax =
-  'NAME[:key=value...] with NAME one of uniform, quadratic (= power:kappa=2), power:kappa=K, logsnr, karras[:order=7], rf[:shift=1]; any grid also takes tmin=T and tmax=T (e.g. karras:tmin=0)';
+  'NAME[:key=value...] with NAME one of uniform, quadratic (= power:kappa=2), power:kappa=K, logsnr, karras[:exponent=7], rf[:shift=1]; any grid also takes tmin=T and tmax=T (e.g. karras:tmin=0)';
 
 /** Rectified-flow time of a process time: s = rho/(1 + rho) = sigma/(alpha + sigma). */
 export function rectifiedFlowTime(process: Process, t: number): number {
@@ -79,8 +79,8 @@ function spacing(process: Process, spec: GridSpec, tMax: number, tMin: number): 
       return (u) => process.tFromLambda(lerp(lambdaMin, lambdaMax, u));
     }
     case 'karras': {
-      if (!(spec.order > 0)) throw new InputError(`karras grid: order must be > 0, got ${spec.order}`);
-      const k = spec.order;
+      if (!(spec.exponent > 0)) throw new InputError(`karras grid: exponent must be > 0, got ${spec.exponent}`);
+      const k = spec.exponent;
       const rhoMax = process.rho(tMax);
       const rhoMin = tMin > 0 ? process.rho(tMin) : 0;
       return (u) => process.tFromRho(lerp(rhoMax ** (1 / k), rhoMin ** (1 / k), u) ** k);
@@ -107,7 +107,7 @@ export function validateGrid(grid: Float64Array): void {
   if (grid[grid.length - 1] !== 0) throw new Error(`grid must end exactly at the data end t = 0, ends at ${grid[grid.length - 1]}`);
 }
 
-/** Parses the CLI form, e.g. "logsnr", "quadratic", "karras:order=7", "rf:shift=3", "karras:tmin=0". */
+/** Parses the CLI form, e.g. "logsnr", "quadratic", "karras:exponent=7", "rf:shift=3", "karras:tmin=0". */
 export function parseGridSpec(text: string): GridSpec {
   const [name = '', ...pairs] = text.trim().split(':');
   const settings = new Map<string, number>();
@@ -120,9 +120,10 @@ export function parseGridSpec(text: string): GridSpec {
     settings.set(key, value);
   }
   const allowed: Record<string, string[]> = {
-    uniform: [], quadratic: [], power: ['kappa'], logsnr: [], karras: ['order'], rf: ['shift'],
+    uniform: [], quadratic: [], power: ['kappa'], logsnr: [], karras: ['exponent'], rf: ['shift'],
   };
   const keys = allowed[name];
+  if (name === 'karras' && settings.has('order')) throw new InputError(`grid '${text}': the Karras exponent is called 'exponent' (e.g. karras:exponent=3); 'order' is a solver's order`);
   if (!keys) throw new InputError(`unknown grid '${name}' (expected ${gridSyntax})`);
   for (const key of settings.keys()) {
     if (![...keys, 'tmin', 'tmax'].includes(key)) throw new InputError(`grid '${name}' has no setting '${key}' (it takes ${[...keys, 'tmin', 'tmax'].join(', ')})`);
@@ -135,7 +136,7 @@ export function parseGridSpec(text: string): GridSpec {
     case 'quadratic': return { kind: 'power', kappa: 2, ...bounds };
     case 'power': return { kind: 'power', kappa: settings.get('kappa') ?? 2, ...bounds };
     case 'logsnr': return { kind: 'logsnr', ...bounds };
-    case 'karras': return { kind: 'karras', order: settings.get('order') ?? 7, ...bounds };
+    case 'karras': return { kind: 'karras', exponent: settings.get('exponent') ?? 7, ...bounds };
     default: return { kind: 'rf', shift: settings.get('shift') ?? 1, ...bounds };
   }
 }

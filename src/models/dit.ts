@@ -29,6 +29,7 @@ import {
   transformerLayer,
 } from './layers.js';
 import type { ModuleContext } from './module-context.js';
+import type { MovableSplit } from './capabilities.js';
 
 export const POSITION_EMBEDDINGS = ['sincos', 'learned'] as const;
 
@@ -87,7 +88,7 @@ function sinCosPositions(side: number, width: number): Float32Array {
   return out;
 }
 
-export class DiT extends TracedEncoderDecoderNet<DiTConfig> {
+export class DiT extends TracedEncoderDecoderNet<DiTConfig> implements MovableSplit {
   readonly dataShape: readonly number[];
   protected readonly roles: Readonly<Record<string, ModuleRole>> = { text: 'conditioning', emb: 'conditioning', patch: 'input', blocks: 'backbone', final: 'output' };
 
@@ -102,6 +103,10 @@ export class DiT extends TracedEncoderDecoderNet<DiTConfig> {
   }
 
   /** Faster Diffusion's DiT split: 18 of 28 blocks, rescaled; at least one block on each side where the depth allows. */
+  get maxEncoderBlocks(): number {
+    return this.config.depth;
+  }
+
   defaultEncoderBlocks(): number {
     return Math.min(Math.max(Math.round((this.config.depth * 18) / 28), 1), this.config.depth);
   }

@@ -7,7 +7,7 @@ import { neededNodes } from '../engine/onnx/lower.js';
 import { traceFunction } from '../engine/runtime.js';
 import { type DiffusionNet, type ForwardOptions, netTraceFn } from './layers.js';
 import type { ModulePlan } from './module-context.js';
-import { UNet } from './unet.js';
+import { hasLongSkips } from './capabilities.js';
 
 export interface ModuleFlops {
   /** FLOPs of everything the outputs need. */
@@ -53,7 +53,7 @@ export function moduleFlops(model: DiffusionNet, options: ModuleFlopsOptions = {
   const batch = options.batch ?? 1;
   const specs = model.inputSpecs(batch);
   if (options.skipScale) {
-    if (!(model instanceof UNet)) throw new Error(`${model.config.arch}: skipScale applies to the U-Net only`);
+    if (!hasLongSkips(model)) throw new Error(`${model.config.arch}: skipScale applies to networks with long skips only`);
     specs.skipScale = { shape: [model.numSkips], dtype: 'float32' };
   }
   const { graph, outputs } = traceFunction(netTraceFn(model, options.plan, { encoderBlocks: options.encoderBlocks }), specs);

@@ -45,6 +45,7 @@ import {
   spatialTransformer,
 } from './layers.js';
 import type { ModuleContext } from './module-context.js';
+import type { LongSkips, SkipInfo } from './capabilities.js';
 
 export interface UNetConfig extends ConditioningConfig {
   arch: 'unet';
@@ -80,16 +81,6 @@ export const UNET_DEFAULTS: UNetConfig = {
   removedModules: [], // module paths left out (a compressed student); see UNet.removableModules()
   ...CONDITIONING_DEFAULTS,
 };
-
-/** One long skip: emitted by the encoder module `source`, consumed by the decoder block `consumer`. */
-export interface SkipInfo {
-  index: number;
-  source: string;
-  consumer: string;
-  level: number;
-  resolution: number;
-  channels: number;
-}
 
 /** A module a student may leave out: `bypass` passes its input through, `branch` keeps a residual layer's shortcut only, `drop` removes a transformer layer. */
 export interface RemovableModule {
@@ -211,7 +202,7 @@ function validate(config: UNetConfig): void {
   validateConditioning('unet', config);
 }
 
-export class UNet extends TracedEncoderDecoderNet<UNetConfig> {
+export class UNet extends TracedEncoderDecoderNet<UNetConfig> implements LongSkips {
   readonly dataShape: readonly number[];
   protected readonly roles: Readonly<Record<string, ModuleRole>> = { text: 'conditioning', emb: 'conditioning', enc: 'encoder', mid: 'middle', dec: 'decoder', out: 'output' };
   private readonly layout: Layout;

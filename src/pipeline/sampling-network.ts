@@ -16,7 +16,7 @@ import { type CompileOptions, type CompiledFunction, type InputSpec, type TraceF
 import { flopsByScope } from '../models/flops.js';
 import { type DiffusionNet, type ForwardOptions, netTraceFn } from '../models/layers.js';
 import { type ModulePlan, cacheName } from '../models/module-context.js';
-import { UNet } from '../models/unet.js';
+import { hasLongSkips } from '../models/capabilities.js';
 import { type Caching, cachingKeys, moduleOutputShapes, resolveCaching } from '../accel/caching.js';
 import type { AccelConfig } from '../accel/config.js';
 import { type SkipTuning, skipFactors } from '../accel/skip-tuning.js';
@@ -85,7 +85,7 @@ export class CompiledNetwork implements CachingNetwork {
   private readonly flopsBySignature = new Map<string, number>();
 
   constructor(readonly model: DiffusionNet, private readonly params: ParamTree, config: AccelConfig = {}, private readonly name = 'model') {
-    if (config.skipTuning && !(model instanceof UNet)) throw new AccelSettingError(`--skip-tuning needs a U-Net (it scales the long skips), not a ${model.config.arch}`);
+    if (config.skipTuning && !hasLongSkips(model)) throw new AccelSettingError(`--skip-tuning needs a U-Net (a network with long skips: it scales them), not a ${model.config.arch}`);
     this.skipTuning = config.skipTuning;
     if (config.caching) {
       const { modules, forwardOptions } = resolveCaching(config.caching, model);
@@ -103,7 +103,7 @@ export class CompiledNetwork implements CachingNetwork {
   }
 
   get numSkips(): number {
-    return this.model instanceof UNet ? this.model.numSkips : 0;
+    return hasLongSkips(this.model) ? this.model.numSkips : 0;
   }
 
   /**

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { makeGrid, parseGridSpec, rectifiedFlowTime, validateGrid } from '../../src/diffusion/grids.js';
 import { processByName, processNames } from '../../src/diffusion/process.js';
 
-const specs = ['uniform', 'quadratic', 'power:kappa=3', 'logsnr', 'karras', 'karras:order=5:tmin=0', 'rf', 'rf:shift=3', 'uniform:tmin=0'];
+const specs = ['uniform', 'quadratic', 'power:kappa=3', 'logsnr', 'karras', 'karras:exponent=5:tmin=0', 'rf', 'rf:shift=3', 'uniform:tmin=0'];
 
 describe('grids', () => {
   for (const name of processNames) {
@@ -58,4 +58,9 @@ describe('grids', () => {
     assert.throws(() => validateGrid(Float64Array.of(1, 0.5, 1e-3)), /must end exactly at the data end/);
     assert.throws(() => validateGrid(Float64Array.of(1, 1, 0)), /not strictly decreasing at index 1/);
   });
+});
+
+it('the Karras exponent is called exponent; the old spelling order is refused with the new name', () => {
+  assert.deepEqual(parseGridSpec('karras:exponent=3'), { kind: 'karras', exponent: 3 });
+  assert.throws(() => parseGridSpec('karras:order=3'), /the Karras exponent is called 'exponent'/);
 });
