@@ -21,6 +21,7 @@ import type { TrainedModel } from '../pipeline/model-store.js';
 import { TRAIN_DEFAULTS, type TrainConfig, type TrainResult, type TrainerCallbacks, checkpointDir, train } from '../train/trainer.js';
 import { CompressError, type StudentInit, requireUNet, studentConfig, studentParams } from './assemble.js';
 import { DISTILL_WEIGHTS, type DistillWeights, DistillSource } from './distill.js';
+import { EMA_PREFIX } from '../engine/state-names.js';
 
 export type Schedule = 'oneshot' | 'incubate';
 export const SCHEDULES: readonly Schedule[] = ['oneshot', 'incubate'];
@@ -107,7 +108,7 @@ export function readCompressSettings(out: string): CompressSettings {
 /** The EMA weights of a finished phase (its raw ones without an EMA). */
 async function phaseWeights(dir: string): Promise<ParamTree> {
   const loaded = await loadCheckpoint(checkpointDir(dir));
-  const ema = underPrefix('ema/', loaded.extra) as ParamTree;
+  const ema = underPrefix(EMA_PREFIX, loaded.extra) as ParamTree;
   return ema.size > 0 ? ema : loaded.params;
 }
 

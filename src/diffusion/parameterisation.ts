@@ -8,6 +8,7 @@
 
 import type { DenoiseCall, Denoiser } from './denoiser.js';
 import type { Process } from './process.js';
+import { noiseLabel } from './noise-label.js';
 
 export type Prediction = 'eps' | 'x0' | 'v' | 'velocity' | 'score';
 
@@ -82,7 +83,7 @@ export function edmPreconditioning(sigma: number, sigmaData = 0.5): EdmPrecondit
     cSkip: (sigmaData * sigmaData) / norm,
     cOut: (sigma * sigmaData) / Math.sqrt(norm),
     cIn: 1 / Math.sqrt(norm),
-    cNoise: Math.log(sigma) / 4,
+    cNoise: noiseLabel(sigma),
   };
 }
 

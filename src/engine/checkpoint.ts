@@ -10,11 +10,11 @@ import { writeFileAtomic } from './atomic-write.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { sameShape, type HostTensor, type ParamTree } from './host-tensor.js';
 import { encodeSafetensors, loadSafetensors } from './safetensors.js';
+import { CHECKPOINT_EXTRA_PREFIX } from './state-names.js';
 
 export { CheckpointError } from './checkpoint-error.js';
 
 /** Extra tensors live in the same safetensors file as the parameters, under this name prefix. */
-export const EXTRA_PREFIX = 'extra/';
 const DEFAULT_STEM = 'checkpoint';
 const CONFIG_FORMAT = 'hasten-checkpoint';
 const CONFIG_VERSION = 1;
@@ -67,11 +67,11 @@ export async function saveCheckpoint(location: string, contents: CheckpointConte
   }
   const tensors = new Map<string, HostTensor>();
   for (const [name, tensor] of contents.params) {
-    if (name.startsWith(EXTRA_PREFIX)) throw new Error(`saveCheckpoint: parameter name '${name}' may not start with '${EXTRA_PREFIX}'`);
+    if (name.startsWith(CHECKPOINT_EXTRA_PREFIX)) throw new Error(`saveCheckpoint: parameter name '${name}' may not start with '${CHECKPOINT_EXTRA_PREFIX}'`);
     if (tensor.dtype !== 'float32') throw new Error(`saveCheckpoint: parameter '${name}' is ${tensor.dtype}, expected float32`);
     tensors.set(name, tensor);
   }
-  for (const [name, tensor] of contents.extra ?? []) tensors.set(EXTRA_PREFIX + name, tensor);
+  for (const [name, tensor] of contents.extra ?? []) tensors.set(CHECKPOINT_EXTRA_PREFIX + name, tensor);
   const saveId = randomUUID();
   const weights = encodeSafetensors(tensors, { [SAVE_ID_METADATA]: saveId });
   const configJson = JSON.stringify(
@@ -128,8 +128,8 @@ export async function loadCheckpoint(location: string): Promise<LoadedCheckpoint
   const params: ParamTree = new Map();
   const extra = new Map<string, HostTensor>();
   for (const [name, tensor] of tensors) {
-    if (name.startsWith(EXTRA_PREFIX)) {
-      extra.set(name.slice(EXTRA_PREFIX.length), tensor);
+    if (name.startsWith(CHECKPOINT_EXTRA_PREFIX)) {
+      extra.set(name.slice(CHECKPOINT_EXTRA_PREFIX.length), tensor);
     } else if (tensor.dtype === 'float32') {
       params.set(name, tensor as HostTensor<'float32'>);
     } else {

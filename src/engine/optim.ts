@@ -4,6 +4,7 @@
 import { CheckpointError } from './checkpoint-error.js';
 import { loadParamsInto } from './checkpoint.js';
 import type { HostTensor, ParamTree } from './host-tensor.js';
+import { ADAMW_PREFIX } from './state-names.js';
 
 // ---------------------------------------------------------------------------------------------------
 // AdamW
@@ -30,7 +31,6 @@ export const ADAMW_DEFAULTS: Readonly<AdamWSettings> = {
 };
 
 /** Names of the optimizer's tensors when saved (see AdamW.stateTensors), e.g. "adamw.m.enc.0.weight". */
-const ADAMW_PREFIX = 'adamw.';
 const FIRST_MOMENT_PREFIX = `${ADAMW_PREFIX}m.`;
 const SECOND_MOMENT_PREFIX = `${ADAMW_PREFIX}v.`;
 const STEP_NAME = `${ADAMW_PREFIX}step`;

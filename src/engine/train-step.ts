@@ -8,6 +8,7 @@ import { type Graph, Tensor } from './graph.js';
 import * as F from './ops/index.js';
 import { ADAMW_DEFAULTS, AdamW, type AdamWSettings } from './optim.js';
 import { type CompiledFunction, compile } from './runtime.js';
+import { TRAIN_STEP_INPUT_PREFIX } from './state-names.js';
 
 export type LossFn = (graph: Graph, batch: Record<string, Tensor>) => Tensor | ({ loss: Tensor } & Record<string, Tensor>);
 
@@ -25,7 +26,6 @@ export interface StepResult {
   metrics: Record<string, number>;
 }
 
-const RESERVED = 'opt.';
 
 /** Moves every tensor of `params` into one Float32Array; the tree's tensors become views of it. */
 function flattenInPlace(params: ParamTree): Float32Array {
@@ -52,7 +52,7 @@ export class TrainStep {
   private readonly feedParams: ParamTree;
 
   constructor(params: ParamTree, loss: LossFn, readonly options: TrainStepOptions = {}) {
-    for (const name of params.keys()) if (name.startsWith(RESERVED)) throw new Error(`parameter names may not start with '${RESERVED}': '${name}'`);
+    for (const name of params.keys()) if (name.startsWith(TRAIN_STEP_INPUT_PREFIX)) throw new Error(`parameter names may not start with '${TRAIN_STEP_INPUT_PREFIX}': '${name}'`);
     const frozen = options.frozen ?? new Map();
     const both = [...frozen.keys()].find((name) => params.has(name));
     if (both) throw new Error(`parameter '${both}' is both trained and frozen`);
@@ -85,7 +85,7 @@ export class TrainStep {
   }
 
   private trace(g: Graph, inputs: Record<string, Tensor>, lossFn: LossFn, decayMask: Float32Array): Record<string, Tensor> {
-    const batch = Object.fromEntries(Object.entries(inputs).filter(([name]) => !name.startsWith(RESERVED)));
+    const batch = Object.fromEntries(Object.entries(inputs).filter(([name]) => !name.startsWith(TRAIN_STEP_INPUT_PREFIX)));
     const result = lossFn(g, batch);
     const { loss, ...metrics } = result instanceof Tensor ? { loss: result } : result;
     const names = [...this.params.keys()];
@@ -103,7 +103,7 @@ export class TrainStep {
     if (this.updateOnHost) return { ...outputs, gradNorm, grad: flatGrad };
 
     const { beta1, beta2, epsilon, weightDecay } = this.settings;
-    const { [`${RESERVED}theta`]: theta, [`${RESERVED}m`]: m, [`${RESERVED}v`]: v, [`${RESERVED}stepSize`]: stepSize, [`${RESERVED}correction`]: correction, [`${RESERVED}decay`]: decay } = inputs;
+    const { [`${TRAIN_STEP_INPUT_PREFIX}theta`]: theta, [`${TRAIN_STEP_INPUT_PREFIX}m`]: m, [`${TRAIN_STEP_INPUT_PREFIX}v`]: v, [`${TRAIN_STEP_INPUT_PREFIX}stepSize`]: stepSize, [`${TRAIN_STEP_INPUT_PREFIX}correction`]: correction, [`${TRAIN_STEP_INPUT_PREFIX}decay`]: decay } = inputs;
     const m2 = F.add(F.mul(m!, beta1), F.mul(flatGrad, 1 - beta1));
     const v2 = F.add(F.mul(v!, beta2), F.mul(F.square(flatGrad), 1 - beta2));
     const step = F.div(F.mul(m2, stepSize!), F.add(F.div(F.sqrt(v2), correction!), epsilon));
@@ -119,12 +119,12 @@ export class TrainStep {
       const t = this.optimizer.stepCount + 1;
       const scalar = (x: number): HostTensor => ({ dtype: 'float32', shape: [], data: Float32Array.of(x) });
       Object.assign(feeds, {
-        [`${RESERVED}theta`]: { dtype: 'float32', shape: [this.flat.length], data: this.flat },
-        [`${RESERVED}m`]: { dtype: 'float32', shape: [this.flat.length], data: this.optimizer.firstMoments },
-        [`${RESERVED}v`]: { dtype: 'float32', shape: [this.flat.length], data: this.optimizer.secondMoments },
-        [`${RESERVED}stepSize`]: scalar(learningRate / (1 - beta1 ** t)),
-        [`${RESERVED}correction`]: scalar(Math.sqrt(1 - beta2 ** t)),
-        [`${RESERVED}decay`]: scalar(learningRate * weightDecay),
+        [`${TRAIN_STEP_INPUT_PREFIX}theta`]: { dtype: 'float32', shape: [this.flat.length], data: this.flat },
+        [`${TRAIN_STEP_INPUT_PREFIX}m`]: { dtype: 'float32', shape: [this.flat.length], data: this.optimizer.firstMoments },
+        [`${TRAIN_STEP_INPUT_PREFIX}v`]: { dtype: 'float32', shape: [this.flat.length], data: this.optimizer.secondMoments },
+        [`${TRAIN_STEP_INPUT_PREFIX}stepSize`]: scalar(learningRate / (1 - beta1 ** t)),
+        [`${TRAIN_STEP_INPUT_PREFIX}correction`]: scalar(Math.sqrt(1 - beta2 ** t)),
+        [`${TRAIN_STEP_INPUT_PREFIX}decay`]: scalar(learningRate * weightDecay),
       });
     }
     const out = await this.compiled.run(feeds, this.feedParams);

@@ -10,6 +10,7 @@ import { createModel, type Model } from '../models/registry.js';
 import { shippedModelsDir } from '../paths.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { InputError } from '../engine/input-error.js';
+import { EMA_PREFIX } from '../engine/state-names.js';
 
 export interface TrainedModel {
   name: string;
@@ -59,7 +60,7 @@ export async function loadTrainedModel(nameOrPath: string): Promise<TrainedModel
   const config = checkpoint.config as unknown as TrainedModel['config'];
   if (!config.model || !config.objective) throw new Error(`${location}: checkpoint.json has no model/objective settings; is this a diffusion model checkpoint?`);
   const model = createModel(config.model);
-  const ema = underPrefix('ema/', checkpoint.extra) as ParamTree;
+  const ema = underPrefix(EMA_PREFIX, checkpoint.extra) as ParamTree;
   const params = ema.size > 0 ? ema : checkpoint.params;
   checkParams(model, params);
   return { name: nameOrPath, location, model, params, config, step: checkpoint.step, saveId: checkpoint.saveId };

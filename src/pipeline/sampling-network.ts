@@ -17,6 +17,7 @@ import { flopsByScope } from '../models/flops.js';
 import { type DiffusionNet, type ForwardOptions, netTraceFn } from '../models/layers.js';
 import { type ModulePlan, cacheName } from '../models/module-context.js';
 import { hasLongSkips } from '../models/capabilities.js';
+import { noiseLabel, noiseLevel } from '../diffusion/noise-label.js';
 import { type Caching, cachingKeys, moduleOutputShapes, resolveCaching } from '../accel/caching.js';
 import type { AccelConfig } from '../accel/config.js';
 import { type SkipTuning, skipFactors } from '../accel/skip-tuning.js';
@@ -234,7 +235,7 @@ export class SamplingRun {
     for (let j = keyStep + 1; j < this.steps && !this.key![j]; j++) group.push(j);
     if (group.length === 0) return;
     const { process, grid } = this.plan;
-    const labels = group.map((j) => Math.fround(Math.log(process.rho(grid[j]!)) / 4));
+    const labels = group.map((j) => Math.fround(noiseLabel(process.rho(grid[j]!))));
     const noise = new Float32Array(group.length * rows);
     labels.forEach((l, c) => noise.fill(l, c * rows, (c + 1) * rows));
     // The decoder does not read x: the tiled current x only gives the traced (and pruned) encoder consistent shapes.
@@ -253,8 +254,7 @@ export class SamplingRun {
     const labels = feeds.noise!.data as Float32Array;
     const data = new Float32Array(steps.length * rows * numSkips);
     steps.forEach((step, c) => {
-      const rho = Math.exp(4 * labels[c * rows]!);
-      const factors = skipFactors(tuning, numSkips, step, this.steps, rho);
+      const factors = skipFactors(tuning, numSkips, step, this.steps, noiseLevel(labels[c * rows]!));
       for (let r = 0; r < rows; r++) data.set(factors, (c * rows + r) * numSkips);
     });
     return { ...feeds, skipScale: { dtype: 'float32', shape: [steps.length * rows, numSkips], data } };

@@ -8,6 +8,7 @@ import { edmDenoiser, edmPreconditioning, toDenoiser } from '../diffusion/parame
 import { type Process, edm, rectifiedFlow, vpLinear } from '../diffusion/process.js';
 import type { DenoiseCall, Denoiser } from '../diffusion/denoiser.js';
 import { InputError } from '../engine/input-error.js';
+import { noiseLabel } from '../diffusion/noise-label.js';
 
 export type ObjectiveName = 'edm' | 'vp' | 'rf';
 export const objectiveNames: readonly ObjectiveName[] = ['edm', 'vp', 'rf'];
@@ -59,9 +60,7 @@ export interface PreparedBatch {
   weight: Float32Array; // [batch]: per-sample loss weight
 }
 
-export const noiseLabel = (rho: number): number => Math.log(rho) / 4;
-/** The noise level sigma/alpha that a noise label encodes: noiseLabel's inverse. */
-export const noiseLevel = (label: number): number => Math.exp(4 * label);
+export { noiseLabel, noiseLevel } from '../diffusion/noise-label.js';
 
 /**
  * Noises a batch of clean samples (`data`, batch x perSample values) for one training step. The draws

@@ -21,6 +21,7 @@ import { initParams, checkParams } from '../models/init.js';
 import { tokenizeCaptions } from '../models/embeddings.js';
 import { type ObjectiveSettings, prepareBatch } from './objectives.js';
 import { weightedLoss } from './loss.js';
+import { EMA_PREFIX, OPTIMIZER_STATE_PREFIX } from '../engine/state-names.js';
 
 export const LR_DECAYS = ['constant', 'cosine', 'linear'] as const;
 export type LrDecay = (typeof LR_DECAYS)[number];
@@ -82,8 +83,6 @@ export interface TrainResult {
   imagesPerSecond: number;
 }
 
-const EMA_PREFIX = 'ema/';
-const OPTIMIZER_PREFIX = 'opt/';
 
 export function checkpointDir(out: string): string {
   return join(out, 'checkpoint');
@@ -192,7 +191,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
     checkParams(model, loaded.params);
     params = loaded.params;
     ema = underPrefix(EMA_PREFIX, loaded.extra) as ParamTree;
-    restoredOptimizer = underPrefix(OPTIMIZER_PREFIX, loaded.extra);
+    restoredOptimizer = underPrefix(OPTIMIZER_STATE_PREFIX, loaded.extra);
     startStep = loaded.step ?? 0;
   }
 
@@ -210,7 +209,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
 
   const schedule = learningRateSchedule({ peak: config.lr, warmupSteps: config.warmup, decay: config.lrDecay, totalSteps: Math.max(config.steps, config.warmup + 1) });
   const save = async (at: number): Promise<void> => {
-    const extra = new Map([...withPrefix(EMA_PREFIX, new Map([...fixed, ...ema!])), ...withPrefix(OPTIMIZER_PREFIX, step.stateTensors())]);
+    const extra = new Map([...withPrefix(EMA_PREFIX, new Map([...fixed, ...ema!])), ...withPrefix(OPTIMIZER_STATE_PREFIX, step.stateTensors())]);
     await saveCheckpoint(ckpt, { params: new Map([...fixed, ...step.params]), config: { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null }, extra, step: at });
   };
 
