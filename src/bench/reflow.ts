@@ -174,7 +174,8 @@ export async function runReflowBench(settings: ReflowBenchSettings, log: BenchLo
   try {
     const pairDir = join(settings.work, 'pairs');
     log(`pairs: ${settings.pairs.count} from ${settings.teacher} (${settings.pairs.sampler}, ${settings.pairs.steps} steps) in ${pairDir}`);
-    await timed('pairs', () => generatePairs({ ...settings.pairs, teacher: settings.teacher }, pairDir));
+    // The bench's work folder is its own: pairs already there are continued.
+    await timed('pairs', () => generatePairs({ ...settings.pairs, teacher: settings.teacher }, pairDir, {}, { resume: existsSync(join(pairDir, 'manifest.json')) }));
     const pairs = await openPairs(pairDir);
 
     /** One sampler run of `trained`, scored; the real-vs-real distance at the same n goes into `floor`. */

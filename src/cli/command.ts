@@ -13,8 +13,8 @@ export interface Command {
   options: OptionSpecs;
   /** Extra text printed after the options in --help. */
   details?: string;
-  /** Runs with values parsed from `options`; `positionals` only when the command declares it takes them. */
-  run(values: Record<string, unknown>, positionals: string[]): Promise<void>;
+  /** Runs with values parsed from `options`; `positionals` only when the command declares it takes them; `given`: the options on the command line. */
+  run(values: Record<string, unknown>, positionals: string[], given: ReadonlySet<string>): Promise<void>;
 }
 
 export interface CommandDefinition<O extends OptionSpecs> {
@@ -24,7 +24,7 @@ export interface CommandDefinition<O extends OptionSpecs> {
   details?: string;
   /** Whether words that are not options are accepted (default: no, they are an error). */
   positionals?: boolean;
-  run(values: OptionValues<O>, positionals: string[]): Promise<void>;
+  run(values: OptionValues<O>, positionals: string[], given: ReadonlySet<string>): Promise<void>;
 }
 
 /** A command whose `run` sees typed values: OptionValues of its declarations. */
@@ -32,9 +32,9 @@ export function defineCommand<const O extends OptionSpecs>(definition: CommandDe
   const { positionals: takesPositionals = false, run, ...rest } = definition;
   return {
     ...rest,
-    run: (values, positionals) => {
+    run: (values, positionals, given) => {
       if (!takesPositionals && positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (options start with --)`);
-      return run(values as OptionValues<O>, positionals);
+      return run(values as OptionValues<O>, positionals, given);
     },
   };
 }

@@ -2,12 +2,14 @@
 // The `hasten` command: finds the command named by the leading words, parses its flags,
 // and turns user errors (InputError, from any layer) into one clear line with exit code 2.
 
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commands } from './commands/index.js';
 import type { Command } from './command.js';
 import { InputError } from '../engine/input-error.js';
 import { optionsHelp, parseOptions } from './options.js';
+import { packageRoot } from '../paths.js';
 
 function helpText(command: Command): string {
   const name = command.path.join(' ');
@@ -20,6 +22,8 @@ function overview(): string {
   const width = Math.max(...commands.map((c) => c.path.join(' ').length));
   return [
     'hasten: fast diffusion-model generation on ONNX Runtime',
+    '',
+    'Usage: hasten <command> [options]    hasten --version',
     '',
     'Commands:',
     ...commands.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
@@ -44,7 +48,18 @@ export async function main(argv: string[]): Promise<number> {
     console.log(overview());
     return 0;
   }
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    console.log(packageVersion());
+    return 0;
+  }
   const found = findCommand(argv);
+  const group = commands.filter((c) => c.path.length > 1 && c.path[0] === argv[0]);
+  if (!found && group.length > 0 && (argv.length === 1 || argv[1]!.startsWith('-'))) {
+    // `hasten bench`: the word of a group of commands, alone; list them.
+    const width = Math.max(...group.map((c) => c.path.join(' ').length));
+    console.log([`hasten ${argv[0]}: one of`, ...group.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`), '', `Run 'hasten ${argv[0]} <command> --help' for a command's options.`].join('\n'));
+    return argv.length === 1 || argv[1] === '--help' || argv[1] === '-h' ? 0 : 2;
+  }
   if (!found) {
     const words = argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
     console.error(`hasten: unknown command '${words}'. Run 'hasten --help' for the list.`);
@@ -56,8 +71,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const { values, positionals } = parseOptions(command.options, rest, command.path.join(' '));
-    await command.run(values, positionals);
+    const { values, positionals, given } = parseOptions(command.options, rest, command.path.join(' '));
+    await command.run(values, positionals, given);
     return 0;
   } catch (error) {
     const err = error as Error;
@@ -71,6 +86,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The version in hasten's package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 function invokedDirectly(): boolean {
   const script = process.argv[1];
   return script !== undefined && realpathSync(script) === fileURLToPath(import.meta.url);
@@ -78,6 +98,7 @@ function invokedDirectly(): boolean {
 
 if (invokedDirectly()) {
   main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
+    // A command stopped by Ctrl-C has already set 130 (stoppable.ts); a failure code wins over it.
+    if (code !== 0 || process.exitCode === undefined) process.exitCode = code;
   });
 }

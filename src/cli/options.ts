@@ -134,6 +134,7 @@ function label(name: string, spec: OptionSpec): string {
 export interface ParsedArgs<O extends OptionSpecs> {
   values: OptionValues<O>;
   positionals: string[];
+  given: ReadonlySet<string>; // the options on the command line (not defaulted): what --resume checks against the saved run
 }
 
 /**
@@ -169,8 +170,12 @@ export function parseOptions<O extends OptionSpecs>(specs: O, argv: readonly str
       if (i + 1 >= argv.length) throw new UsageError(`${label(name, spec)}: the value is missing`);
       value = argv[++i]!;
     }
-    // A repeatable option collects its values; any other takes the last one, so a later flag overrides an earlier.
-    raw.set(name, [...(spec.type === 'text' && spec.repeatable ? (raw.get(name) ?? []) : []), value]);
+    // A repeatable option collects its values; any other given twice is ambiguous.
+    const repeatable = spec.type === 'text' && spec.repeatable;
+    if (!repeatable && raw.has(name)) {
+      throw new UsageError(spec.type === 'boolean' ? `--${name} is given twice: give it once` : `--${name} is given twice ('${raw.get(name)![0]}' and '${value}'): give it once`);
+    }
+    raw.set(name, [...(repeatable ? (raw.get(name) ?? []) : []), value]);
   }
   const values: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(specs)) {
@@ -180,7 +185,7 @@ export function parseOptions<O extends OptionSpecs>(specs: O, argv: readonly str
     else if ('required' in spec && spec.required) throw new UsageError(`${label(name, spec)} is required`);
     else if (spec.default !== undefined) values[name] = spec.type === 'text' ? convert(name, spec, spec.default) : spec.type === 'list' ? [...spec.default] : spec.default;
   }
-  return { values: values as OptionValues<O>, positionals };
+  return { values: values as OptionValues<O>, positionals, given: new Set(raw.keys()) };
 }
 
 /** What --help says about an option after its description: required, choices, bounds, default. */

@@ -2,7 +2,7 @@
 // benchmarks that sample), and the few checks that involve more than one option.
 
 import { ACCEL_FLAG_HELP, type AccelConfig, type AccelFlags, parseAccelFlags } from '../accel/config.js';
-import { parseGridSpec } from '../diffusion/grids.js';
+import { gridSyntax, parseGridSpec } from '../diffusion/grids.js';
 import { type SamplerChoice, getSampler, parseSamplerSpec, samplerNames, samplerSyntax } from '../diffusion/samplers/index.js';
 import type { GenerateOptions, GuidanceInterval } from '../pipeline/generate.js';
 import { type TrainedModel, loadTrainedModel } from '../pipeline/model-store.js';
@@ -10,7 +10,7 @@ import { type Switch, type SwitchSpec, parseSwitches } from '../pipeline/switchi
 import { int, num, text, UsageError } from './options.js';
 
 /** --model NAME|PATH, required. */
-export const modelOption = text({ placeholder: 'NAME|PATH', required: true, description: 'a shipped model name or a training output directory' });
+export const modelOption = text({ placeholder: 'NAME|PATH', required: true, description: 'a shipped model name, or a path to a training output or checkpoint directory (./NAME for a local folder named like a shipped model)' });
 
 /** A sampler by name only (commands whose settings are fixed by the experiment). */
 export const samplerName = (description: string, fallback: string) =>
@@ -28,7 +28,7 @@ export const samplingOptions = {
   model: modelOption,
   sampler: text({ placeholder: 'NAME[:KEY=VALUE,...]', default: 'heun', parse: parseSamplerSpec, description: `sampler: ${samplerSyntax}` }),
   steps: int({ placeholder: 'N', min: 1, default: 18, description: 'sampler steps (heun and RK samplers cost more than one evaluation per step)' }),
-  grid: text({ placeholder: 'SPEC', parse: (raw: string) => (parseGridSpec(raw), raw), description: "time grid (default: the objective's: karras for edm, logsnr for vp, rf for rf)" }),
+  grid: text({ placeholder: 'SPEC', parse: (raw: string) => (parseGridSpec(raw), raw), description: `time grid (default: the objective's: karras for edm, logsnr for vp, rf for rf): ${gridSyntax}` }),
   n: int({ placeholder: 'N', min: 1, default: 16, description: 'number of samples' }),
   seed: int({ placeholder: 'S', min: 0, default: 0, description: 'noise seed; sample k depends only on (seed, k)' }),
   guidance: num({ placeholder: 'W', default: 1, description: 'classifier-free guidance weight (1 = plain conditional)' }),
@@ -67,7 +67,8 @@ export function parseGuidanceInterval(raw: string | undefined, guidance: number)
 /** Parses --class: indices or class names, comma separated. */
 export function parseClasses(trained: TrainedModel, raw: string | undefined): number[] | undefined {
   if (raw === undefined) return undefined;
-  const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = raw.split(',').map((s) => s.trim());
+  if (items.some((item) => item === '')) throw new UsageError(`--class: '${raw}' holds an empty class name; give class indices or names separated by commas`);
   const names = trained.config.classNames ?? [];
   return items.map((item) => {
     const byName = names.indexOf(item);

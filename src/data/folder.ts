@@ -8,7 +8,9 @@
 //   (with everything below it) is one class, classes sorted by name. Images directly in PATH mean no
 //   labels; having both is an error, since it is unclear which the user meant.
 // - A file that cannot be decoded is skipped with a warning naming it and the reason, so one bad file
-//   does not stop a training run; a folder with no usable image is an error naming the folder.
+//   does not stop a training run; a folder with no usable image is an error naming the folder. A
+//   header claiming a side beyond 8,192 pixels (HASTEN_MAX_IMAGE_SIDE) is such a file: it is refused
+//   before decoding, so one hostile file cannot take gigabytes (image-io.ts).
 // - The stream visits every image once per epoch, in an order shuffled per (seed, epoch); sample k is
 //   image order(seed, floor(k / size))[k mod size], mirrored left-right when `flip` is on and the
 //   sample's own coin says so.

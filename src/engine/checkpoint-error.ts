@@ -1,8 +1,11 @@
+import { InputError } from './input-error.js';
+
 /**
  * A file that cannot be loaded as a checkpoint or tensor file. The message always starts with the
- * file's path, so a failure deep inside a training run still says which file to look at.
+ * file's path, so a failure deep inside a training run still says which file to look at. It is the
+ * user's file to fix, so the CLI prints it as one line.
  */
-export class CheckpointError extends Error {
+export class CheckpointError extends InputError {
   /** The file (or in-memory source name) that could not be loaded. */
   readonly path: string;
   /** What is wrong with it, without the path. */

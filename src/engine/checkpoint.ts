@@ -99,7 +99,7 @@ async function readConfigFile(path: string): Promise<{ saveId: string; step: num
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new CheckpointError(path, `bad checkpoint config: not valid JSON (${(error as Error).message})`);
+    throw new CheckpointError(path, `bad checkpoint config: not valid JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
   }
   const record = parsed as Record<string, unknown>;
   if (typeof parsed !== 'object' || parsed === null || record.format !== CONFIG_FORMAT) {
@@ -117,6 +117,19 @@ async function readConfigFile(path: string): Promise<{ saveId: string; step: num
   return { saveId, step: step === null ? undefined : (step as number), config: config as Record<string, unknown> };
 }
 
+/** Broken weights are refused at load rather than discovered as NaN images later. */
+function checkFinite(path: string, name: string, tensor: HostTensor): void {
+  if (tensor.dtype !== 'float32' && tensor.dtype !== 'float64') return;
+  const values = tensor.data as Float32Array | Float64Array;
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i]!)) continue;
+    if (count++ === 0) first = i;
+  }
+  if (count > 0) throw new CheckpointError(path, `tensor '${name}' holds ${count} non-finite value${count > 1 ? 's' : ''} (${values[first]} at index ${first}): these weights are broken`);
+}
+
 /** Loads a checkpoint written by saveCheckpoint. Every failure is a CheckpointError naming the file at fault. */
 export async function loadCheckpoint(location: string): Promise<LoadedCheckpoint> {
   const files = checkpointFiles(location);
@@ -128,6 +141,7 @@ export async function loadCheckpoint(location: string): Promise<LoadedCheckpoint
   const params: ParamTree = new Map();
   const extra = new Map<string, HostTensor>();
   for (const [name, tensor] of tensors) {
+    checkFinite(files.weights, name, tensor);
     if (name.startsWith(CHECKPOINT_EXTRA_PREFIX)) {
       extra.set(name.slice(CHECKPOINT_EXTRA_PREFIX.length), tensor);
     } else if (tensor.dtype === 'float32') {

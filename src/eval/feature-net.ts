@@ -25,6 +25,7 @@ import { TrainStep } from '../engine/train-step.js';
 import { conv, groupNorm, linear } from '../models/layers.js';
 import { ModuleContext } from '../models/module-context.js';
 import { shippedModelsDir } from '../paths.js';
+import { prepareRunFolder } from '../engine/run-folder.js';
 
 export interface FeatureNetArchitecture {
   stageWidths: number[]; // channels of each stride-2 stage
@@ -332,7 +333,16 @@ export async function trainFeatureNet(spec: string, options: TrainFeatureNetOpti
 }
 
 /** Saves a feature network as a checkpoint directory (checkpoint.safetensors + checkpoint.json). */
-export async function saveFeatureNet(dir: string, net: FeatureNet, record?: FeatureTrainingRecord): Promise<void> {
+/**
+ * Throws unless `dir` can take a feature network: one already there is replaced only with overwrite
+ * (call it before training, so that no training is wasted on a folder that cannot be written).
+ */
+export function claimFeatureNetFolder(dir: string, { overwrite = false }: { overwrite?: boolean } = {}): void {
+  if (!overwrite) prepareRunFolder({ dir, what: 'a feature network', files: ['checkpoint.json', 'checkpoint.safetensors'], resumable: false }, {});
+}
+
+export async function saveFeatureNet(dir: string, net: FeatureNet, record?: FeatureTrainingRecord, { overwrite = false }: { overwrite?: boolean } = {}): Promise<void> {
+  claimFeatureNetFolder(dir, { overwrite });
   await saveCheckpoint(dir, { params: net.params, config: { model: net.config, training: record ?? null }, step: record?.steps });
 }
 

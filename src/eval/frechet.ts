@@ -203,6 +203,25 @@ function polynomialKernelMatrix(a: Float64Array, b: Float64Array, dim: number): 
   return out;
 }
 
+/** The three kernel matrices KID reads: within each set and across them. */
+export interface KidKernels {
+  n: number;
+  m: number;
+  withinA: Float64Array; // n × n
+  withinB: Float64Array; // m × m
+  across: Float64Array; // n × m
+}
+
+/**
+ * KID's kernel matrices of two sets (n × dim and m × dim). A set compared with several others passes
+ * its within-set matrix from an earlier call instead of computing it again.
+ */
+export function kidKernels(a: Float64Array, b: Float64Array, dim: number, known: { withinA?: Float64Array; withinB?: Float64Array } = {}): KidKernels {
+  const n = rowCount('kid: first set', a, dim, 2);
+  const m = rowCount('kid: second set', b, dim, 2);
+  return { n, m, withinA: known.withinA ?? polynomialKernelMatrix(a, a, dim), withinB: known.withinB ?? polynomialKernelMatrix(b, b, dim), across: polynomialKernelMatrix(a, b, dim) };
+}
+
 /**
  * KID's estimate (Bińkowski et al., "Demystifying MMD GANs", 2018): the unbiased MMD² with the cubic
  * polynomial kernel, averaged over random subsets drawn without replacement. Unbiased, so it can be
@@ -211,16 +230,17 @@ function polynomialKernelMatrix(a: Float64Array, b: Float64Array, dim: number): 
  * evaluation.
  */
 export function kid(a: Float64Array, b: Float64Array, dim: number, options: KidOptions = {}): number {
-  const n = rowCount('kid: first set', a, dim, 2);
-  const m = rowCount('kid: second set', b, dim, 2);
+  return kidFromKernels(kidKernels(a, b, dim), options);
+}
+
+/** KID's subset estimate from kernels already computed (see kid). */
+export function kidFromKernels(kernels: KidKernels, options: KidOptions = {}): number {
+  const { n, m, withinA, withinB, across } = kernels;
   const subsets = options.subsets ?? 100;
   const requestedSize = options.subsetSize ?? 1000;
   if (!Number.isInteger(subsets) || subsets < 1) throw new Error(`kid: subsets must be a positive integer, got ${subsets}`);
   if (!Number.isInteger(requestedSize) || requestedSize < 2) throw new Error(`kid: subsetSize must be an integer >= 2, got ${requestedSize}`);
   const size = Math.min(requestedSize, n, m);
-  const withinA = polynomialKernelMatrix(a, a, dim);
-  const withinB = polynomialKernelMatrix(b, b, dim);
-  const across = polynomialKernelMatrix(a, b, dim);
   const sumWithin = (kernel: Float64Array, stride: number, rows: Int32Array): number => {
     let sum = 0;
     for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) if (i !== j) sum += kernel[rows[i]! * stride + rows[j]!]!;

@@ -5,7 +5,7 @@
 import { openDataset } from '../data/registry.js';
 import type { HostTensor } from '../engine/host-tensor.js';
 import { type FeatureNet, loadFeatureNet, shippedFeatureNetDir } from '../eval/feature-net.js';
-import { type ImageEvaluation, type PointEvaluation, evaluateImages, evaluatePoints } from '../eval/evaluate.js';
+import { type EvaluationOptions, type ImageEvaluation, type PointEvaluation, evaluateImages, evaluatePoints } from '../eval/evaluate.js';
 import { type GenerateOptions, generate } from './generate.js';
 import type { TrainedModel } from './model-store.js';
 import { InputError } from '../engine/input-error.js';
@@ -28,23 +28,23 @@ export async function openFeatureNet(trained: TrainedModel, directory?: string):
 }
 
 /** Scores already generated samples (from any method) against real data. */
-export async function scoreSamples(trained: TrainedModel, samples: HostTensor<'float32'>, labels: number[] | undefined, seed: number, featureNet?: FeatureNet): Promise<ImageEvaluation | PointEvaluation> {
+export async function scoreSamples(trained: TrainedModel, samples: HostTensor<'float32'>, labels: number[] | undefined, seed: number, featureNet?: FeatureNet, options: EvaluationOptions = {}): Promise<ImageEvaluation | PointEvaluation> {
   const dataset = openDataset(trained.config.data, { resolution: trained.config.resolution });
   const n = samples.shape[0]!;
   const realSeed = seed + EVALUATION_SEED_OFFSET;
-  if (dataset.kind === 'points') return evaluatePoints(Float64Array.from(samples.data), dataset, n, realSeed);
+  if (dataset.kind === 'points') return evaluatePoints(Float64Array.from(samples.data), dataset, n, realSeed, options);
   if (!featureNet) throw new Error('image evaluation needs a feature network');
   const generated = { x: samples, labels: labels && { dtype: 'int64' as const, shape: [n], data: BigInt64Array.from(labels, (c) => BigInt(c)) } };
-  return evaluateImages(featureNet, generated, dataset, n, realSeed);
+  return evaluateImages(featureNet, generated, dataset, n, realSeed, options);
 }
 
-export async function evaluateModel(trained: TrainedModel, options: GenerateOptions & { features?: string }): Promise<ModelEvaluation> {
+export async function evaluateModel(trained: TrainedModel, options: GenerateOptions & EvaluationOptions & { features?: string }): Promise<ModelEvaluation> {
   const started = performance.now();
   const isImages = trained.config.dataShape.length === 3;
   const featureNet = isImages ? await openFeatureNet(trained, options.features) : undefined;
   try {
     const generated = await generate(trained, options);
-    const scores = await scoreSamples(trained, generated.images, generated.labels, options.seed, featureNet);
+    const scores = await scoreSamples(trained, generated.images, generated.labels, options.seed, featureNet, { realSets: options.realSets });
     return { ...scores, nfe: generated.nfe, sampling_s: generated.wallS, gflops_per_image: generated.flops / generated.images.shape[0]! / 1e9, wall_s: (performance.now() - started) / 1000 };
   } finally {
     await featureNet?.dispose();

@@ -18,6 +18,8 @@ import type { Caching } from '../accel/caching.js';
 import { AccelSettingError } from '../accel/errors.js';
 import type { TrainedModel } from './model-store.js';
 import { InputError } from '../engine/input-error.js';
+import { checkMemory } from '../engine/memory-budget.js';
+import { activationBytesPerSample } from '../models/activation-bytes.js';
 import { type Switch, checkSwitchable, switchingForward } from './switching.js';
 
 export interface GenerateOptions {
@@ -35,6 +37,8 @@ export interface GenerateOptions {
   classes?: number[]; // class of each sample (cycled); default: sample k gets class k mod numClasses
   onStep?: StepCallback;
   onBatch?: (done: number, total: number) => void;
+  onSamples?: (start: number, images: HostTensor<'float32'>) => void; // each batch's samples, first at index start, as soon as they are drawn
+  keep?: boolean; // false: samples go to onSamples only and `images` is empty, for runs too large to hold (default true)
   accel?: AccelConfig; // training-free accelerations (Skip-Tuning, a caching method); none: the plain model
   network?: SamplingNetwork; // an already compiled network of this model to run instead (overrides accel)
   switches?: Switch[]; // other models for ranges of noise levels (multi-U-Net switching); they run plain, the main model elsewhere
@@ -79,6 +83,8 @@ export interface GenerateResult {
   wallS: number;
   flops: number; // FLOPs of all network calls, counted on the graphs that ran
 }
+
+const DEFAULT_BATCH = 64;
 
 export const DEFAULT_GRIDS: Record<ObjectiveName, string> = { edm: 'karras', vp: 'logsnr', rf: 'rf' };
 
@@ -175,14 +181,42 @@ export function sampleClasses(trained: TrainedModel, n: number, classes?: number
   });
 }
 
+/**
+ * Throws, naming the setting, unless the counts are positive integers, the guidance weight a finite
+ * number, and the samples kept plus one batch's network activations fit in memory: all before any
+ * allocation of their size.
+ */
+function checkRequest(model: TrainedModel | SamplingTarget, { n, steps, batch, guidance = 1, keep = true }: GenerateOptions): void {
+  for (const [name, value] of [['n', n], ['steps', steps], ['batch', batch ?? 1]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new InputError(`generate: ${name} must be a positive integer, got ${value}`);
+  }
+  if (!Number.isFinite(guidance)) throw new InputError(`generate: guidance must be a finite number, got ${guidance}`);
+  const dataShape = isTrainedModel(model) ? model.config.dataShape : model.dataShape;
+  const perSample = dataShape.reduce((a, b) => a * b, 1);
+  const rows = Math.min(batch ?? DEFAULT_BATCH, n) * (guidance === 1 ? 1 : 2);
+  const activations = isTrainedModel(model) ? activationBytesPerSample(model.model) : 0;
+  // Kept samples: float32 values and a class label each; a batch: its activations and float64 states.
+  const bytes = (keep ? n * (4 * perSample + 16) : 0) + rows * (activations + 4 * 8 * perSample);
+  checkMemory(`generating ${n} samples of ${dataShape.join('x')} in batches of ${Math.min(batch ?? DEFAULT_BATCH, n)}${keep ? '' : ' (streamed)'}`, bytes);
+}
+
+function checkGuidance(target: SamplingTarget, guidance: number): void {
+  if (guidance !== 1 && !target.conditioning(0, 1)) {
+    throw new InputError(`generate: guidance ${guidance} needs a class-conditional model: '${target.name}' is unconditional`);
+  }
+}
+
 export async function generate(model: TrainedModel | SamplingTarget, options: GenerateOptions): Promise<GenerateResult> {
   const sampler = getSampler(options.sampler);
   const samplerSettings = options.samplerSettings ?? {};
   checkSamplerSettings(sampler, samplerSettings);
   const { n, seed, steps, guidance = 1, first = 0 } = options;
   if (!Number.isSafeInteger(first) || first < 0) throw new RangeError(`generate: first must be a non-negative integer, got ${first}`);
+  checkRequest(model, options);
   const target = isTrainedModel(model) ? trainedTarget(model, n, options.classes, first) : model;
-  const batchSize = Math.min(options.batch ?? 64, n);
+  checkGuidance(target, guidance);
+  const keep = options.keep ?? true;
+  const batchSize = Math.min(options.batch ?? DEFAULT_BATCH, n);
   const dataShape = target.dataShape;
   const perSample = dataShape.reduce((a, b) => a * b, 1);
   const caching = options.network ? options.network.caching : options.accel?.caching;
@@ -203,7 +237,7 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
   const noiseStream = RngStream.fromSeed(seed, 'sample-noise');
   // Stochastic samplers' fresh noise: a function of (seed, sample, step), so it does not depend on the batch split.
   const freshStream = RngStream.fromSeed(seed, 'sampler-noise');
-  const images = new Float32Array(n * perSample);
+  const images = new Float32Array(keep ? n * perSample : 0);
   const started = performance.now();
   let nfe = 0;
   try {
@@ -216,9 +250,11 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
       let evaluations = 0;
       const runner = conditionedRunner(dataShape, forward, target.conditioning(start, count), guidance, { interval: options.guidanceInterval, onEvaluations: (perSample) => { evaluations += perSample; } });
       const denoiser = target.denoiser(runner, count);
-      const samplerOptions = { onStep: options.onStep, freshNoise: freshNoiseFrom(freshStream, first + start, dataShape), ...run.samplerOptions };
+      const samplerOptions = { onStep: options.onStep, samples: count, freshNoise: freshNoiseFrom(freshStream, first + start, dataShape), ...run.samplerOptions };
       const result = await sampler.sample(denoiser, process, noise, grid, samplerOptions, samplerSettings);
-      images.set(Float32Array.from(result.x), start * perSample);
+      const samples = Float32Array.from(result.x);
+      if (keep) images.set(samples, start * perSample);
+      options.onSamples?.(start, { dtype: 'float32', shape: [count, ...dataShape], data: samples });
       nfe = evaluations;
       options.onBatch?.(start + count, n);
     }
@@ -226,5 +262,5 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
     if (!options.network) await network.dispose();
     for (const s of switched) if (s.owned) await s.network.dispose();
   }
-  return { images: { dtype: 'float32', shape: [n, ...dataShape], data: images }, labels: target.labels, nfe, wallS: (performance.now() - started) / 1000, flops: flopsOf() - flopsBefore };
+  return { images: { dtype: 'float32', shape: [keep ? n : 0, ...dataShape], data: images }, labels: target.labels, nfe, wallS: (performance.now() - started) / 1000, flops: flopsOf() - flopsBefore };
 }

@@ -3,18 +3,19 @@
 //
 // Generation is streamed and resumable. Pair k's noise and label depend only on (seed, k), and a
 // shard is written atomically under its final name before the manifest lists it, so a run killed at
-// any moment leaves only finished shards; running the same command again verifies them and
-// continues from the first missing one. The resumed directory is byte for byte what an uninterrupted
-// run writes: shards hold no timestamps, and every shard is sampled in the same batches.
+// any moment leaves only finished shards; running the same command again with resume verifies
+// them and continues from the first missing one (a folder that holds pairs is never written over
+// unasked). The resumed directory is byte for byte what an uninterrupted run writes: shards hold no timestamps, and every shard is sampled in the same batches.
 //
 //   DIR/manifest.json            { format, version, generation: {...}, count, shards: [{ file, first, count, sha256 }] }
 //   DIR/shard-00000.safetensors  noise [n, ...shape] F32, sample [n, ...shape] F32, label [n] I64 (conditional teachers)
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../engine/atomic-write.js';
+import { type RunFolderChoice, RunFolderError, prepareRunFolder } from '../engine/run-folder.js';
 import { checkpointFiles } from '../engine/checkpoint.js';
 import type { HostTensor } from '../engine/host-tensor.js';
 import { RngStream } from '../engine/rng.js';
@@ -180,14 +181,26 @@ export async function makePairShard({ teacher, generation }: PreparedPairs, netw
 /** A teacher network for makePairShard (dispose it when done). */
 export const pairNetwork = ({ teacher }: PreparedPairs): CompiledNetwork => new CompiledNetwork(teacher.model, teacher.params, {}, teacher.name);
 
-/** The manifest a directory of these pairs has so far; an error when it holds pairs of other settings. */
-function openDirectory(dir: string, generation: Generation): PairManifest | undefined {
+const isShardFile = (name: string): boolean => /^shard-\d{5}\.safetensors$/.test(name);
+
+/**
+ * The manifest a directory of these pairs has so far; an error when it holds pairs of other
+ * settings. With `folder`, the directory is claimed first: pairs already there are continued only
+ * with resume and replaced only with overwrite.
+ */
+function openDirectory(dir: string, generation: Generation, folder?: RunFolderChoice): PairManifest | undefined {
+  if (folder) {
+    prepareRunFolder({ dir, what: 'reflow pairs', files: [MANIFEST] }, folder);
+    // Shards left without their manifest would be adopted by their metadata: an overwrite removes them too.
+    if (folder.overwrite && existsSync(dir)) for (const name of readdirSync(dir).filter(isShardFile)) rmSync(join(dir, name));
+  }
   mkdirSync(dir, { recursive: true });
   const previous = readManifest(dir);
   if (previous) {
     const differs = firstDifference(previous.generation, generation);
     if (differs) {
-      throw new InputError(`${dir} holds pairs generated with another ${differs} (${JSON.stringify(previous.generation[differs])}, now ${JSON.stringify(generation[differs])}): use another --out`);
+      throw new RunFolderError(`${dir} holds pairs generated with another ${differs} (${JSON.stringify(previous.generation[differs])}, now ${JSON.stringify(generation[differs])}): `
+        + 'resuming may change only the count (--n); use another --out, or --overwrite');
     }
   }
   return previous;
@@ -198,11 +211,14 @@ const encodeShard = (tensors: Map<string, HostTensor>, shard: { first: number; c
 
 const writeManifest = (dir: string, manifest: PairManifest) => writeFileAtomic(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
 
-/** Generates the pairs of `settings` into `dir`, or continues an interrupted run there. */
-export async function generatePairs(settings: PairSettings, dir: string, progress: PairProgress = {}): Promise<PairRunResult> {
+/**
+ * Generates the pairs of `settings` into `dir`; with `resume`, continues an interrupted run there
+ * (the same settings; only the count may change), with `overwrite` replaces what `dir` holds.
+ */
+export async function generatePairs(settings: PairSettings, dir: string, progress: PairProgress = {}, folder: RunFolderChoice = {}): Promise<PairRunResult> {
   const prepared = await preparePairs(settings);
   const { generation } = prepared;
-  const previous = openDirectory(dir, generation);
+  const previous = openDirectory(dir, generation, folder);
   const listed = new Map((previous?.shards ?? []).map((s) => [s.file, s]));
   const plan = shardPlan(settings.count, settings.shardSize);
   const manifest: PairManifest = { format: FORMAT, version: VERSION, generation, count: settings.count, nfe: prepared.nfe, shards: [] };

@@ -6,6 +6,7 @@
 import { type Dataset, DatasetError } from '../data/dataset.js';
 import { openDataset } from '../data/registry.js';
 import { sameShape, type HostTensor } from '../engine/host-tensor.js';
+import type { RunFolderChoice } from '../engine/run-folder.js';
 import { RngStream } from '../engine/rng.js';
 import { loadFeatureNet, shippedFeatureNetDir } from '../eval/feature-net.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
@@ -147,7 +148,7 @@ export async function reflowSource(config: ReflowTrainConfig, dataset: Dataset):
 }
 
 /** Trains (or resumes) a reflow student into `out`. */
-export async function trainReflow(config: ReflowTrainConfig, out: string, options: { resume?: boolean; callbacks?: TrainerCallbacks } = {}): Promise<TrainResult> {
+export async function trainReflow(config: ReflowTrainConfig, out: string, options: RunFolderChoice & { callbacks?: TrainerCallbacks } = {}): Promise<TrainResult> {
   const dataset = openDataset(config.data, { resolution: config.resolution });
   return train(config, out, { ...options, source: await reflowSource(config, dataset) });
 }

@@ -9,6 +9,7 @@ import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
 import { cloneParams } from '../engine/host-tensor.js';
 import { loadCheckpoint, saveCheckpoint, underPrefix, withPrefix } from '../engine/checkpoint.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
+import { type RunFolder, type RunFolderChoice, RunFolderError, checkResumedSettings, prepareRunFolder } from '../engine/run-folder.js';
 import { ModuleContext, cacheName } from '../models/module-context.js';
 import { RngStream } from '../engine/rng.js';
 import { TrainStep } from '../engine/train-step.js';
@@ -88,6 +89,32 @@ export function checkpointDir(out: string): string {
   return join(out, 'checkpoint');
 }
 
+/** What resuming may change: the step target (to extend a run) and how often it saves and logs. */
+export const RESUMABLE_SETTINGS: readonly (keyof TrainConfig)[] = ['steps', 'checkpointEvery', 'logEvery'];
+
+/** A training output folder: its checkpoint and its log. */
+export const trainingRunFolder = (out: string): RunFolder => ({ dir: out, what: 'a training run', files: ['checkpoint', 'log.jsonl'] });
+
+/** The settings a run in `out` was saved with, as train() takes them. */
+export async function savedTrainConfig<C extends TrainConfig = TrainConfig>(out: string): Promise<C & { step: number }> {
+  const loaded = await loadCheckpoint(checkpointDir(out));
+  const { dataShape: _shape, classNames: _names, ...config } = loaded.config;
+  return { ...(config as unknown as C), step: loaded.step ?? 0 };
+}
+
+/**
+ * The saved settings of the run in `out` with `changes` applied: what a resumed run continues with.
+ * Without a step target it continues to the saved one; changes outside RESUMABLE_SETTINGS that
+ * differ from the saved values are an error naming each.
+ */
+export async function resumedTrainConfig<C extends TrainConfig = TrainConfig>(out: string, changes: Partial<C> = {}): Promise<C> {
+  prepareRunFolder(trainingRunFolder(out), { resume: true });
+  const { step: _step, ...saved } = await savedTrainConfig<C>(out);
+  const resumed = { ...saved, ...changes } as unknown as C;
+  checkResumedSettings(out, saved, resumed, RESUMABLE_SETTINGS);
+  return resumed;
+}
+
 /**
  * What a run learns from: the feeds of each step (the network inputs x, noise and label or caption,
  * plus whatever `loss` reads) and the loss of the network's output. Feeds must depend only on the
@@ -158,8 +185,7 @@ async function trimLog(logPath: string, startStep: number): Promise<void> {
   if (kept.length < lines.length) await writeFileAtomic(logPath, kept.map((line) => `${line}\n`).join(''));
 }
 
-export interface TrainOptions {
-  resume?: boolean;
+export interface TrainOptions extends RunFolderChoice {
   callbacks?: TrainerCallbacks;
   source?: BatchSource; // default: the config's objective on its dataset
   /** Which model parameters train; the others stay at their starting values (default: all train). */
@@ -167,12 +193,19 @@ export interface TrainOptions {
 }
 
 /** Trains (or resumes) into `out`; the checkpoint holds everything needed to sample. */
-export async function train(config: TrainConfig, out: string, { resume = false, callbacks = {}, source, trainable }: TrainOptions = {}): Promise<TrainResult> {
+export async function train(config: TrainConfig, out: string, { resume = false, overwrite = false, callbacks = {}, source, trainable }: TrainOptions = {}): Promise<TrainResult> {
+  prepareRunFolder(trainingRunFolder(out), { resume, overwrite });
+  const ckpt = checkpointDir(out);
+  if (resume) {
+    // The run continues with its own settings: see resumedTrainConfig for building them.
+    const { step: savedStep, ...saved } = await savedTrainConfig(out);
+    checkResumedSettings(out, saved, config, RESUMABLE_SETTINGS);
+    if (config.steps < savedStep) throw new RunFolderError(`${out} is already at step ${savedStep}, past the target of ${config.steps} steps`);
+  }
   const dataset = openDataset(config.data, { resolution: config.resolution });
   const batches = source ?? objectiveSource(config, dataset);
   const model = createModel(config.model);
   mkdirSync(out, { recursive: true });
-  const ckpt = checkpointDir(out);
 
   let params: ParamTree = initParams(model, config.seed);
   let ema: ParamTree | undefined;
@@ -186,7 +219,6 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
     checkParams(model, params);
   }
   if (resume) {
-    if (!existsSync(join(ckpt, 'checkpoint.json'))) throw new Error(`--resume: no checkpoint in ${ckpt}`);
     const loaded = await loadCheckpoint(ckpt);
     checkParams(model, loaded.params);
     params = loaded.params;

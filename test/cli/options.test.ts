@@ -49,11 +49,13 @@ test('options: every kind of bad input is a UsageError naming the flag', () => {
   for (const [argv, message] of cases) assert.throws(() => parse(...argv), (e: Error) => e instanceof UsageError && message.test(e.message), argv.join(' '));
 });
 
-test('options: repeatable options collect, others take the last value; positionals after --', () => {
-  const { values, positionals } = parseOptions(specs, ['--model', 'a', '--model', 'b', '--config', 'xy', '--config', 'xyz', 'word', '--', '--steps'], 'demo');
-  assert.equal(values.model, 'b');
+test('options: repeatable options collect, others given twice are an error; positionals after --; what was given', () => {
+  const { values, positionals, given } = parseOptions(specs, ['--model', 'a', '--config', 'xy', '--config', 'xyz', 'word', '--', '--steps'], 'demo');
+  assert.equal(values.model, 'a');
   assert.deepEqual(values.config, [2, 3]);
   assert.deepEqual(positionals, ['word', '--steps']);
+  assert.deepEqual([...given].sort(), ['config', 'model'], 'defaulted options are not given');
+  assert.throws(() => parseOptions(specs, ['--model', 'a', '--model', 'b'], 'demo'), (e: Error) => e instanceof UsageError && e.message === "--model is given twice ('a' and 'b'): give it once");
 });
 
 test('options: --help is generated from the declarations', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import zlib from 'node:zlib';
 import { after, test } from 'node:test';
 import jpeg from 'jpeg-js';
 import { DatasetError } from '../../src/data/dataset.js';
@@ -56,6 +57,12 @@ test('folder: PNGs and a JPEG are decoded; an unreadable file is skipped with a 
   // Transparent pixels count as white.
   writeImage(join(path, 'c-clear.png'), solid([0, 0, 0, 0]));
   writeFileSync(join(path, 'd-broken.png'), Buffer.from('\x89PNG\r\n\x1a\nthis is not really a PNG'));
+  // A real 10x10 PNG whose header claims 30000 x 30000 (CRC fixed): refused from its header, in no time.
+  const huge = encodePng(solid([1, 2, 3, 255]));
+  huge.writeUInt32BE(30000, 16);
+  huge.writeUInt32BE(30000, 20);
+  huge.writeUInt32BE(zlib.crc32(huge.subarray(12, 29)), 29);
+  writeFileSync(join(path, 'e-huge.png'), huge);
   writeFileSync(join(path, 'notes.txt'), 'not an image');
   writeFileSync(join(path, '.hidden.png'), 'ignored');
   const { dataset, warnings } = open(path);
@@ -63,8 +70,9 @@ test('folder: PNGs and a JPEG are decoded; an unreadable file is skipped with a 
   assert.equal(dataset.kind, 'images');
   assert.deepEqual(dataset.shape, [3, 8, 8]);
   assert.equal(dataset.numClasses, undefined);
-  assert.equal(warnings.length, 1);
+  assert.equal(warnings.length, 2);
   assert.match(warnings[0]!, /d-broken\.png/);
+  assert.match(warnings[1]!, /e-huge\.png'?: PNG of 30000x30000 pixels: a side beyond the limit of 8192/);
   // One epoch visits every image once.
   const colours = [0, 1, 2].map((n) => meanColour(dataset.sample({ start: 0, count: 3 }, 4).x.data, n, 8).map(Math.round));
   const near = (colour: number[], target: number[]): boolean => colour.every((value, c) => Math.abs(value - target[c]!) <= 6);

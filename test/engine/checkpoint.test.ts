@@ -162,3 +162,14 @@ test('error: every problem at once, unexpected tensors listed', () => {
   loaded.set('enc.0.bias', float32([2]));
   assert.equal(loadParamsInto(modelParams(), loaded, 'm.safetensors', { allowUnexpected: true }).size, 2);
 });
+
+test('loadCheckpoint refuses weights or extra tensors holding NaN or infinity, naming the tensor', async () => {
+  for (const [where, bad] of [['params', NaN], ['extra', -Infinity]] as const) {
+    const dir = join(root, `non-finite-${where}`);
+    const broken = float32([3], [1, 2, bad]);
+    const params = where === 'params' ? new Map([...modelParams(), ['enc.1.weight', broken]]) : modelParams();
+    await saveCheckpoint(dir, { params, config: { arch: 'x' }, extra: where === 'extra' ? new Map([['ema/enc.1.weight', broken]]) : undefined, step: 3 });
+    const name = where === 'params' ? 'enc.1.weight' : 'extra/ema/enc.1.weight';
+    await assert.rejects(loadCheckpoint(dir), (error) => assertCheckpointError(error, checkpointFiles(dir).weights, new RegExp(`tensor '${name}' holds 1 non-finite value \\(${bad} at index 2\\)`)));
+  }
+});

@@ -13,7 +13,7 @@ import { compile } from '../../src/engine/runtime.js';
 import { TrainStep } from '../../src/engine/train-step.js';
 import {
   classAccuracy, perClassAccuracy, crossEntropy, type FeatureNetConfig, FeatureNet, featureNetParamShapes, initFeatureNetParams, loadFeatureNet, logSoftmax, oneHot,
-  saveFeatureNet, trainFeatureNet,
+  claimFeatureNetFolder, saveFeatureNet, trainFeatureNet,
 } from '../../src/eval/feature-net.js';
 
 const TINY: FeatureNetConfig = {
@@ -104,6 +104,11 @@ test('feature net: trains for a few steps, saves and loads back the same network
     assert.ok(record.accuracy >= 0 && record.accuracy <= 1 && record.accuracyIsHeldOut);
     assert.deepEqual(net.config, { ...TINY, classNames: [...openDataset('shapes').classNames!] });
     await saveFeatureNet(dir, net, record);
+    // A saved network is replaced only with overwrite.
+    await assert.rejects(saveFeatureNet(dir, net, record), new RegExp(`${dir} already holds a feature network \\(checkpoint\\.json\\): replace it with --overwrite, or choose another folder`));
+    assert.throws(() => claimFeatureNetFolder(dir), /already holds a feature network/);
+    claimFeatureNetFolder(dir, { overwrite: true });
+    await saveFeatureNet(dir, net, record, { overwrite: true });
     const loaded = await loadFeatureNet(dir);
     const images = openDataset('shapes', { resolution: 8 }).sample({ start: 100, count: 3 }, 1).x;
     const [before, after] = [await net.features(images), await loaded.features(images)];

@@ -57,6 +57,29 @@ test('generate: a guidance interval with a caching method is refused before any 
     (e: Error) => e instanceof AccelSettingError && /guidance interval does not combine with deepcache/.test(e.message));
 });
 
+test('generate: settings that cannot work are refused before any network runs', async () => {
+  const refused: [Partial<Parameters<typeof generate>[1]>, RegExp][] = [
+    [{ guidance: NaN }, /guidance must be a finite number, got NaN/],
+    [{ guidance: Infinity }, /guidance must be a finite number, got Infinity/],
+    [{ n: 0 }, /n must be a positive integer, got 0/],
+    [{ steps: 2.5 }, /steps must be a positive integer, got 2.5/],
+    [{ batch: -1 }, /batch must be a positive integer, got -1/],
+  ];
+  for (const [settings, message] of refused) {
+    await assert.rejects(generate(trained, { sampler: 'ddim', steps, n: 3, seed: 1, ...settings }), message, JSON.stringify(settings));
+  }
+  const unconditional = { ...trained, model: createModel({ ...model.config, numClasses: 0 }) } as TrainedModel;
+  await assert.rejects(generate(unconditional, { sampler: 'ddim', steps, n: 3, seed: 1, guidance: 2 }), /guidance 2 needs a class-conditional model: 'tiny' is unconditional/);
+});
+
+test('generate: a sample that overflows stops with an error naming the step', async () => {
+  await assert.rejects(generate(trained, { sampler: 'heun', steps, n: 3, seed: 1, guidance: 1e300 }), (error: Error) => {
+    assert.equal(error.name, 'NonFiniteSample');
+    assert.match(error.message, /sampling went non-finite at step 1 of 6 .*sample 1 of the batch of 3/);
+    return true;
+  });
+});
+
 test('generate: sampler settings reach the sampler, and stochastic samples do not depend on the batch split', async () => {
   const churned = (batch: number, seed = 1) => generate(trained, { sampler: 'heun', samplerSettings: { churn: 40 }, steps: 4, n: 3, seed, batch });
   const deterministic = await generate(trained, { sampler: 'heun', steps: 4, n: 3, seed: 1 });
@@ -68,4 +91,27 @@ test('generate: sampler settings reach the sampler, and stochastic samples do no
   const eta = await generate(trained, { sampler: 'ddim', samplerSettings: { eta: 1 }, steps: 4, n: 3, seed: 1, batch: 1 });
   assert.deepEqual(eta.images.data, (await generate(trained, { sampler: 'ddim', samplerSettings: { eta: 1 }, steps: 4, n: 3, seed: 1 })).images.data);
   await assert.rejects(generate(trained, { sampler: 'euler', samplerSettings: { eta: 1 }, steps: 4, n: 1, seed: 1 }), (e: Error) => e instanceof InputError && /sampler 'euler' has no setting 'eta'/.test(e.message));
+});
+
+test('generate: a request too large for memory is refused before any work; streamed samples are the kept ones', async () => {
+  const started = performance.now();
+  await assert.rejects(generate(trained, { sampler: 'ddim', steps, n: 100_000_000, seed: 1 }), (error: Error) =>
+    error instanceof InputError && /generating 100000000 samples of 3x8x8 in batches of 64 would need about [\d.]+ GB of memory/.test(error.message));
+  process.env.HASTEN_MEMORY_LIMIT_MB = '16';
+  try {
+    await assert.rejects(generate(trained, { sampler: 'ddim', steps, n: 3000, batch: 3000, seed: 1, keep: false }), /in batches of 3000 \(streamed\) would need about/);
+  } finally {
+    delete process.env.HASTEN_MEMORY_LIMIT_MB;
+  }
+  assert.ok(performance.now() - started < 2000, 'refused at once');
+  const kept = await generate(trained, { sampler: 'ddim', steps: 3, n: 5, batch: 2, seed: 1 });
+  const streamed = new Float32Array(kept.images.data.length);
+  const starts: number[] = [];
+  const result = await generate(trained, { sampler: 'ddim', steps: 3, n: 5, batch: 2, seed: 1, keep: false, onSamples: (start, images) => {
+    starts.push(start);
+    streamed.set(images.data, start * 3 * 8 * 8);
+  } });
+  assert.deepEqual(starts, [0, 2, 4]);
+  assert.deepEqual(result.images.shape, [0, 3, 8, 8]);
+  assert.deepEqual(streamed, kept.images.data);
 });

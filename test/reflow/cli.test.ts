@@ -20,7 +20,10 @@ test('pairs, train, sample at 1 NFE and diagnose through the CLI', async () => {
   const made = await hasten('reflow', 'pairs', '--teacher', teacher, '--sampler', 'euler', '--steps', '4', '--n', '64', '--shard-size', '32', '--out', pairs, '--json');
   assert.equal(made.code, 0, made.err.join('\n'));
   assert.deepEqual(JSON.parse(made.out[0]!), { ...JSON.parse(made.out[0]!), pairs: 64, shards: 2, generated: 2, reused: 0, nfe: 4 });
-  const again = await hasten('reflow', 'pairs', '--teacher', teacher, '--sampler', 'euler', '--steps', '4', '--n', '64', '--shard-size', '32', '--out', pairs, '--json');
+  const unasked = await hasten('reflow', 'pairs', '--teacher', teacher, '--sampler', 'euler', '--steps', '4', '--n', '64', '--shard-size', '32', '--out', pairs, '--json');
+  assert.notEqual(unasked.code, 0);
+  assert.match(unasked.err[0]!, /already holds reflow pairs \(manifest\.json\): continue it with --resume, or replace it with --overwrite/);
+  const again = await hasten('reflow', 'pairs', '--teacher', teacher, '--sampler', 'euler', '--steps', '4', '--n', '64', '--shard-size', '32', '--out', pairs, '--resume', '--json');
   assert.equal(JSON.parse(again.out[0]!).reused, 2, 'a finished directory is reused, not regenerated');
   const trained = await hasten('reflow', 'train', '--pairs', pairs, '--steps', '3', '--batch', '16', '--out', student, '--json');
   assert.equal(trained.code, 0, trained.err.join('\n'));

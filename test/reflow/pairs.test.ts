@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { RunFolderError } from '../../src/engine/run-folder.js';
 import { type PairSettings, generatePairs, openPairs, pairInputs } from '../../src/reflow/pairs.js';
 import { tinyTeacher } from './helpers.js';
 
@@ -48,7 +49,7 @@ test('stopped after one shard and resumed: byte-identical to an uninterrupted ru
   assert.equal(first.stopped, true);
   assert.equal(first.generated, 1);
   await assert.rejects(openPairs(dir), /unfinished: 4 of 10 pairs/);
-  const second = await generatePairs(settings, dir);
+  const second = await generatePairs(settings, dir, {}, { resume: true });
   assert.deepEqual([second.reused, second.generated, second.stopped], [1, 2, false]);
   assertSameAsStraight(dir);
 });
@@ -59,7 +60,7 @@ test('a kill between a shard and its manifest entry: the shard is adopted; a dam
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
   manifest.shards.pop();
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  const adopted = await generatePairs(settings, dir);
+  const adopted = await generatePairs(settings, dir, {}, { resume: true });
   assert.deepEqual([adopted.reused, adopted.generated], [3, 0]);
   assertSameAsStraight(dir);
 
@@ -67,14 +68,25 @@ test('a kill between a shard and its manifest entry: the shard is adopted; a dam
   bytes[bytes.length - 1] ^= 0xff;
   writeFileSync(join(dir, 'shard-00001.safetensors'), bytes);
   const warnings: string[] = [];
-  const repaired = await generatePairs(settings, dir, { warn: (m) => warnings.push(m) });
+  const repaired = await generatePairs(settings, dir, { warn: (m) => warnings.push(m) }, { resume: true });
   assert.deepEqual([repaired.reused, repaired.generated], [2, 1]);
   assert.match(warnings.join('\n'), /shard-00001.safetensors does not match its sha256/);
   assertSameAsStraight(dir);
 });
 
-test('a directory of pairs made with other settings is refused', async () => {
-  await assert.rejects(generatePairs({ ...settings, steps: 4 }, straight), /holds pairs generated with another steps \(3, now 4\): use another --out/);
+test('a directory of pairs is continued only with resume, with the same settings but the count, and replaced only with overwrite', async () => {
+  await assert.rejects(generatePairs(settings, straight), (error: Error) => {
+    assert.ok(error instanceof RunFolderError);
+    assert.equal(error.message, `${straight} already holds reflow pairs (manifest.json): continue it with --resume, or replace it with --overwrite`);
+    return true;
+  });
+  await assert.rejects(generatePairs({ ...settings, steps: 4 }, straight, {}, { resume: true }),
+    /holds pairs generated with another steps \(3, now 4\): resuming may change only the count \(--n\); use another --out, or --overwrite/);
+  const dir = join(scratch, 'replaced');
+  await generatePairs(settings, dir);
+  const replaced = await generatePairs({ ...settings, steps: 4 }, dir, {}, { overwrite: true });
+  assert.deepEqual([replaced.reused, replaced.generated], [0, 3], 'no shard of the old pairs is adopted');
+  assert.equal((await openPairs(dir)).manifest.generation.steps, 4);
 });
 
 test('SIGKILL during `hasten reflow pairs`, then the same command: identical shards, none lost or duplicated', async () => {
@@ -88,11 +100,11 @@ test('SIGKILL during `hasten reflow pairs`, then the same command: identical sha
   child.kill('SIGKILL');
   await exited;
   const written = files(dir).length;
-  const finish = (out: string) => new Promise<void>((resolve, reject) => {
-    spawn(process.execPath, args(out), { stdio: 'ignore', env: { ...process.env, HASTEN_ORT_SPIN: '0' } })
+  const finish = (out: string, ...more: string[]) => new Promise<void>((resolve, reject) => {
+    spawn(process.execPath, [...args(out), ...more], { stdio: 'ignore', env: { ...process.env, HASTEN_ORT_SPIN: '0' } })
       .on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`exit code ${code}`))));
   });
-  await finish(dir);
+  await finish(dir, '--resume');
   const uninterrupted = join(scratch, 'not-killed');
   await finish(uninterrupted);
   assert.ok(written < 30, `the kill came after all ${written} shards were written: nothing was tested`);

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { loadCheckpoint, underPrefix } from '../../src/engine/checkpoint.js';
 import { resolveModelConfig } from '../../src/models/registry.js';
 import { objectiveSettings } from '../../src/train/objectives.js';
-import { TRAIN_DEFAULTS, type TrainConfig, checkpointDir, train } from '../../src/train/trainer.js';
+import { RunFolderError } from '../../src/engine/run-folder.js';
+import { TRAIN_DEFAULTS, type TrainConfig, checkpointDir, resumedTrainConfig, train } from '../../src/train/trainer.js';
 
 function tinyConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
   return {
@@ -114,5 +115,35 @@ test('--init starts a run from another run\'s averaged (EMA) parameters', async 
   } finally {
     rmSync(source, { recursive: true, force: true });
     rmSync(fineTune, { recursive: true, force: true });
+  }
+});
+
+test('a folder holding a run is neither trained over nor resumed unasked; resume keeps the saved settings and target', async () => {
+  const out = tempDir();
+  try {
+    await train(tinyConfig({ steps: 4, lrDecay: 'cosine' }), out, {});
+    const before = await loadCheckpoint(checkpointDir(out));
+    await assert.rejects(train(tinyConfig(), out, {}), (error: Error) => {
+      assert.ok(error instanceof RunFolderError);
+      assert.match(error.message, new RegExp(`${out} already holds a training run \\(checkpoint\\): continue it with --resume, or replace it with --overwrite`));
+      return true;
+    });
+    assert.equal((await loadCheckpoint(checkpointDir(out))).saveId, before.saveId, 'nothing was replaced');
+    // Resuming without a new target continues to the saved one (400 stays 400, not 1000), with the saved schedule.
+    const resumed = await resumedTrainConfig(out);
+    assert.equal(resumed.steps, 4);
+    assert.equal(resumed.lrDecay, 'cosine');
+    assert.equal((await resumedTrainConfig(out, { steps: 8, checkpointEvery: 2 })).steps, 8);
+    await assert.rejects(resumedTrainConfig(out, { lr: 0.5, batch: 16 }), /batch 16 \(saved 32\), lr 0\.5 \(saved 0\.001\)\. Resuming may change only steps, checkpointEvery, logEvery/);
+    // train() itself refuses a config that differs from the saved one, and a target behind the saved step.
+    await assert.rejects(train(tinyConfig({ steps: 4, lrDecay: 'cosine', lr: 0.5 }), out, { resume: true }), /lr 0\.5 \(saved 0\.001\)/);
+    await assert.rejects(train({ ...resumed, steps: 2 }, out, { resume: true }), /already at step 4, past the target of 2 steps/);
+    assert.equal((await train({ ...resumed, steps: 6 }, out, { resume: true })).step, 6);
+    // Overwrite starts afresh.
+    const fresh = await train(tinyConfig({ steps: 2 }), out, { overwrite: true });
+    assert.equal(fresh.step, 2);
+    assert.equal(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').length, 2);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });

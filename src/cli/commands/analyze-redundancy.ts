@@ -6,6 +6,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { dirname, join } from 'node:path';
 import { defineCommand } from '../command.js';
 import { flag, int, json, list, text, UsageError } from '../options.js';
+import { outputFile } from '../output-file.js';
 import { modelOption, samplerName } from '../sampling.js';
 import { REDUNDANCY_DEFAULTS, type RedundancyRow, type RedundancySettings, redundancy, redundancyChart } from '../../bench/redundancy.js';
 import { requireUNet } from '../../compress/assemble.js';
@@ -49,7 +50,7 @@ export const analyzeRedundancyCommand = defineCommand({
     repeats: int({ placeholder: 'N', min: 1, default: REDUNDANCY_DEFAULTS.timingRepeats, description: 'interleaved full/pruned timing pairs (median ratio)' }),
     out: text({ placeholder: 'DIR', description: `log rows to DIR/${ROWS_FILE} as they are measured; write redundancy.json and redundancy.svg there at the end` }),
     resume: flag({ description: 'continue the run logged in --out DIR (same options)' }),
-    plot: text({ placeholder: 'FILE', description: 'write the ranking chart (SVG) here' }),
+    plot: outputFile(['.svg'], { description: 'write the ranking chart (SVG) here' }),
     json: json(),
   },
   details: 'Removal: a block bypassed (output = input, a decoder block then ignores its skip), a residual branch dropped (the shortcut stays), an attention layer dropped.\nrmse@S = RMSE of the denoised output against the full model on real images noised at level S; sample = RMSE of the end result from the same noise.\nRows are sorted by the end result\'s RMSE: the cheapest removals first. Wall speedup: median over interleaved pairs, one forward pass each.',

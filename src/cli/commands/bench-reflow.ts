@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { defineCommand } from '../command.js';
 import { int, json, list, num, text, UsageError } from '../options.js';
+import { outputFile } from '../output-file.js';
 import { samplerName } from '../sampling.js';
 import { ABLATION, REFLOW_BENCH_DEFAULTS, type ReflowBenchResult, parseSamplerChoice, runReflowBench } from '../../bench/reflow.js';
 import { lineChart } from '../../plot/svg.js';
@@ -52,7 +53,7 @@ export const benchReflowCommand = defineCommand({
     'loss-bins': int({ placeholder: 'N', min: 1, default: LOSS_BY_TIME_DEFAULTS.bins, description: 'times of the loss by time (teacher and baseline)' }),
     'loss-pairs': int({ placeholder: 'N', min: 1, default: LOSS_BY_TIME_DEFAULTS.count, description: 'pairs per time of the loss by time' }),
     features: text({ placeholder: 'DIR', description: 'feature network (default: the one shipped for the dataset)' }),
-    plot: text({ placeholder: 'FILE.svg', description: 'write the loss by time of the teacher and the baseline as an SVG chart' }),
+    plot: outputFile(['.svg'], { description: 'write the loss by time of the teacher and the baseline as an SVG chart' }),
     json: json('print { rows: [{ model, config, sampler, steps, nfe, fd|swd, accuracy, straightness }], floor, teacher_candidates, loss_vs_t, seconds }'),
   },
   details: 'The defaults are the recorded toy2d run (docs/results/reflow.md). Images report fd (and class accuracy); 2-D points report swd, with accuracy null.\nExample: hasten bench reflow --teacher toy2d --work runs/bench-reflow-toy2d --json',

@@ -1,8 +1,7 @@
 // `hasten bench samplers`: every sampler against the exact solution of a Gaussian-mixture
 // problem, at matched NFE. See docs/results/samplers.md for recorded runs.
 
-import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { loadGaussianMixture, shippedProblemPath } from '../../diffusion/gmm.js';
 import { gridSyntax, makeGrid, parseGridSpec } from '../../diffusion/grids.js';
 import { processByName, processNames } from '../../diffusion/process.js';
@@ -11,6 +10,7 @@ import { getSampler, samplerNames, stepsForNfe } from '../../diffusion/samplers/
 import { lineChart } from '../../plot/svg.js';
 import { defineCommand } from '../command.js';
 import { int, json, list, text, UsageError } from '../options.js';
+import { outputFile } from '../output-file.js';
 
 const defaultNfes = [3, 5, 8, 10, 15, 20, 30, 50, 100, 200];
 
@@ -77,7 +77,7 @@ export const benchSamplers = defineCommand({
     n: int({ placeholder: 'N', min: 2, default: 1000, description: 'number of samples' }),
     seed: int({ placeholder: 'S', min: 0, default: 0, description: 'seed for noise, reference samples and projections' }),
     json: json('print { results: [{ sampler, nfe, err, rmse, swd }], swd_floor, orders } as JSON'),
-    plot: text({ placeholder: 'FILE', description: 'write an SVG chart of err against NFE' }),
+    plot: outputFile(['.svg'], { description: 'write an SVG chart of err against NFE' }),
   },
   details: [
     'err: median over samples of each sample\'s RMS error against the reference ODE solution from the same noise',
@@ -93,7 +93,6 @@ export const benchSamplers = defineCommand({
     makeGrid(diffusionProcess, grid, 2);
     const problemPath = values.problem ?? shippedProblemPath('default-gmm');
     const mixture = loadGaussianMixture(problemPath);
-    if (plotPath && !existsSync(dirname(resolve(plotPath)))) throw new UsageError(`--plot: directory of '${plotPath}' does not exist`);
 
     const result = await runSamplerBenchmark({ mixture, process: diffusionProcess, grid, samplers, nfes, samples, seed, onProgress: progressReporter() });
     if (plotPath) {

@@ -1,10 +1,10 @@
 // `hasten data preview`: a look at a dataset before training on it: a grid of images, or a scatter plot
 // of 2-D points (coloured by class where the data has classes).
 
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { defineCommand } from '../command.js';
-import { flag, int, text, UsageError } from '../options.js';
+import { flag, int, json, text, UsageError } from '../options.js';
+import { plural } from '../plural.js';
+import { outputFile } from '../output-file.js';
 import type { Dataset } from '../../data/dataset.js';
 import { imageGrid } from '../../data/image-io.js';
 import { DATASET_NAMES, openDataset } from '../../data/registry.js';
@@ -26,7 +26,8 @@ export const dataPreviewCommand = defineCommand({
   options: {
     data: text({ placeholder: 'NAME', required: true, description: `dataset: ${DATASET_NAMES.join(', ')}` }),
     n: int({ placeholder: 'N', min: 1, description: `samples to draw (default: ${DEFAULT_IMAGES} images or ${DEFAULT_POINTS} points)` }),
-    out: text({ placeholder: 'FILE.png', required: true, description: 'where to write the PNG' }),
+    out: outputFile(['.png'], { required: true, description: 'where to write the PNG' }),
+    json: json('print { out, data, n, shape, classes } as JSON'),
     seed: int({ placeholder: 'S', min: 0, default: 0, description: 'seed of the sample stream' }),
     resolution: int({ placeholder: 'R', min: 1, description: 'image side in pixels, image datasets only (default 32)' }),
     flip: flag({ description: 'mirror samples left-right at random, folder: datasets only' }),
@@ -34,16 +35,18 @@ export const dataPreviewCommand = defineCommand({
   },
   details: 'Image datasets are square; shapes at --resolution 16, 32 or 64 are its small, default and large variants.',
   async run(values) {
-    if (!values.out.toLowerCase().endsWith('.png')) throw new UsageError(`--out must name a .png file, got '${values.out}'`);
     const { n: requested, seed, resolution, scale } = values;
     const dataset = openDataset(values.data, { resolution, flip: values.flip });
     if (dataset.kind === 'points' && dataset.shape[0]! < 2) throw new UsageError(`${dataset.name} has 1-D points: a scatter plot needs at least two coordinates`);
     const n = requested ?? (dataset.kind === 'images' ? DEFAULT_IMAGES : DEFAULT_POINTS);
     const batch = dataset.sample({ start: 0, count: n }, seed);
     const png = dataset.kind === 'images' ? imageGrid(batch.x, { scale }) : scatterPlot(batch.x, { labels: batch.labels?.data });
-    await mkdir(dirname(values.out), { recursive: true });
     await writeFileAtomic(values.out, png);
+    if (values.json) {
+      console.log(JSON.stringify({ out: values.out, data: dataset.name, n, shape: dataset.shape, classes: dataset.classNames ?? null }));
+      return;
+    }
     const shown = dataset.kind === 'points' && dataset.shape[0]! > 2 ? ' (first two coordinates)' : '';
-    console.log(`wrote ${n} samples of ${describe(dataset)}${shown} to ${values.out}`);
+    console.log(`wrote ${plural(n, 'sample')} of ${describe(dataset)}${shown} to ${values.out}`);
   },
 });

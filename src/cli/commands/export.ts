@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineCommand } from '../command.js';
-import { flag, int, text } from '../options.js';
+import { flag, int, json, text } from '../options.js';
 import { modelOption } from '../sampling.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { saveCheckpoint } from '../../engine/checkpoint.js';
@@ -22,6 +22,7 @@ export const exportCommand = defineCommand({
     out: text({ placeholder: 'DIR', required: true, description: 'directory for checkpoint.safetensors + checkpoint.json (and model.onnx)' }),
     onnx: flag({ description: 'also write model.onnx: the raw network F(x, noise, label) with the weights inside' }),
     batch: int({ placeholder: 'B', min: 1, default: 1, description: 'batch size of the ONNX graph (shapes are static)' }),
+    json: json('print { out, files } as JSON'),
   },
   details: 'The ONNX graph takes x [B, ...], noise [B] (log(sigma/alpha)/4) and, for conditional models, label [B] (int64); see docs/models.md.',
   async run(values) {
@@ -29,13 +30,14 @@ export const exportCommand = defineCommand({
     const trained = await loadTrainedModel(values.model);
     mkdirSync(out, { recursive: true });
     await saveCheckpoint(out, { params: trained.params, config: trained.config, step: trained.step });
-    let written = `${join(out, 'checkpoint.safetensors')} and checkpoint.json`;
+    const files = ['checkpoint.safetensors', 'checkpoint.json'];
     if (values.onnx) {
       const forward = compile(netTraceFn(trained.model), { params: trained.params, name: trained.name });
       const { model } = forward.lower(trained.model.inputSpecs(batch));
       await writeFileAtomic(join(out, 'model.onnx'), encodeModel(model));
-      written += ' and model.onnx';
+      files.push('model.onnx');
     }
-    console.log(`wrote ${written}`);
+    if (values.json) console.log(JSON.stringify({ out, files: files.map((file) => join(out, file)) }));
+    else console.log(`wrote ${join(out, files[0]!)} and ${files.slice(1).join(' and ')}`);
   },
 });

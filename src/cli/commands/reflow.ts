@@ -4,9 +4,9 @@
 // pairs, the reflow loss by time.
 
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { type Command, defineCommand } from '../command.js';
-import { choice, int, json, num, text, UsageError } from '../options.js';
+import { choice, flag, int, json, num, text, UsageError } from '../options.js';
+import { outputFile } from '../output-file.js';
 import { modelOption, samplerName } from '../sampling.js';
 import { stoppable } from '../stoppable.js';
 import { lineChart } from '../../plot/svg.js';
@@ -15,14 +15,13 @@ import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { ROUND_TRIP_DEFAULTS, modelRoundTrip } from '../../reflow/invert.js';
 import { LOSS_BY_TIME_DEFAULTS, lossByTime } from '../../reflow/loss-by-time.js';
 import { REFLOW_LOSS_DEFAULTS, perceptualWeightings, reflowLossNames } from '../../reflow/loss.js';
-import { PAIR_DEFAULTS, type PairManifest, generatePairs, openPairs } from '../../reflow/pairs.js';
-import { isSharded, portableModel, runShardedCommand, scaleOptions } from '../scale.js';
+import { PAIR_DEFAULTS, generatePairs, openPairs } from '../../reflow/pairs.js';
 import { STRAIGHTNESS_DEFAULTS, modelStraightness } from '../../reflow/straightness.js';
 import { TIME_DISTRIBUTION_DEFAULTS, timeDistribution, timeDistributionNames } from '../../reflow/timesteps.js';
 import { REFLOW_TRAIN_DEFAULTS, type ReflowTrainConfig, reflowTrainConfig, trainReflow } from '../../reflow/train.js';
 import { modelVelocity, odeMethods } from '../../reflow/velocity.js';
 import { Progress, trainingProgress } from '../progress.js';
-import { resumedConfig, scheduleOptions, scheduleSettings } from './train.js';
+import { SCHEDULE_SETTINGS, resumedConfig, scheduleOptions, scheduleSettings } from './train.js';
 
 const reflowPairs = defineCommand({
   path: ['reflow', 'pairs'],
@@ -37,11 +36,12 @@ const reflowPairs = defineCommand({
     seed: int({ placeholder: 'S', min: 0, default: PAIR_DEFAULTS.seed, description: "pair k's noise and label depend only on (seed, k)" }),
     'shard-size': int({ placeholder: 'N', min: 1, default: PAIR_DEFAULTS.shardSize, description: 'pairs per shard: the most an interruption can lose' }),
     batch: int({ placeholder: 'B', min: 1, default: PAIR_DEFAULTS.batch, description: 'samples per network call' }),
-    out: text({ placeholder: 'DIR', required: true, description: 'pair directory; an unfinished one is continued' }),
-    ...scaleOptions,
+    out: text({ placeholder: 'DIR', required: true, description: 'pair directory' }),
+    resume: flag({ description: 'continue the pairs in DIR (the same settings; --n may grow)' }),
+    overwrite: flag({ description: 'replace the pairs in DIR' }),
     json: json('print { out, pairs, shards, generated, reused, nfe, stopped, seconds } as JSON'),
   },
-  details: 'Rerunning the same command after an interruption verifies the finished shards and continues from the first missing one.\nExample: hasten reflow pairs --teacher toy2d --sampler heun --steps 18 --n 20000 --out runs/toy2d-pairs',
+  details: 'The same command with --resume after an interruption verifies the finished shards and continues from the first missing one.\nExample: hasten reflow pairs --teacher toy2d --sampler heun --steps 18 --n 20000 --out runs/toy2d-pairs',
   async run(values) {
     const { out } = values;
     const settings = {
@@ -56,17 +56,10 @@ const reflowPairs = defineCommand({
       batch: values.batch,
     };
     const started = performance.now();
-    if (isSharded(values)) {
-      const report = await runShardedCommand<PairManifest>('pairs', { ...settings, teacher: portableModel(values.teacher, await loadTrainedModel(values.teacher)), out: resolve(out) }, values, 'pairs');
-      const summary = { out, pairs: report.result.count, shards: report.shards, generated: report.shards - report.reused, reused: report.reused, nfe: report.result.nfe, stopped: false, seconds: report.wallS };
-      if (values.json) console.log(JSON.stringify(summary));
-      else console.log(`finished: ${summary.pairs} pairs in ${out} (${summary.generated} shards computed, ${summary.reused} found in ${values.results}; ${summary.nfe} teacher evaluations per pair)`);
-      return;
-    }
     const progress = values.json ? undefined : new Progress({ label: 'pairs', total: Math.ceil(settings.count / settings.shardSize), unit: 'shard' });
     const result = await stoppable('reflow pairs: stopping after this shard', async (shouldStop) => {
       try {
-        return await generatePairs(settings, out, { shouldStop, onShard: (done) => progress?.update(done), warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+        return await generatePairs(settings, out, { shouldStop, onShard: (done) => progress?.update(done), warn: (m) => process.stderr.write(`warning: ${m}\n`) }, { resume: values.resume, overwrite: values.overwrite });
       } finally {
         progress?.finish();
       }
@@ -107,11 +100,11 @@ const reflowTrain = defineCommand({
     'Points have no feature network: there the perceptual term compares x0 predictions directly.',
     'Example: hasten reflow train --pairs runs/toy2d-pairs --init toy2d --steps 2000 --batch 256 --out runs/toy2d-rf',
   ].join('\n'),
-  async run(values) {
+  async run(values, _positionals, given) {
     const { out } = values;
     let config: ReflowTrainConfig;
     if (values.resume) {
-      config = await resumedConfig<ReflowTrainConfig>(out, values.steps);
+      config = await resumedConfig<ReflowTrainConfig>(out, values, given, { ...SCHEDULE_SETTINGS, 'label-dropout': 'labelDropout', seed: 'seed' });
       if (!config.reflow) throw new UsageError(`${out} is not a reflow run: continue it with 'hasten train --resume'`);
     } else {
       if (values.pairs === undefined) throw new UsageError('--pairs DIR is required');
@@ -128,7 +121,7 @@ const reflowTrain = defineCommand({
       }, { ...scheduleSettings(values), labelDropout: values['label-dropout'], seed: values.seed });
     }
     const progress = trainingProgress('train');
-    const result = await stoppable('reflow train: stopping after this step and saving a checkpoint', (shouldStop) => trainReflow(config, out, { resume: values.resume, callbacks: { ...progress, shouldStop } }).finally(progress.finish));
+    const result = await stoppable('reflow train: stopping after this step and saving a checkpoint', (shouldStop) => trainReflow(config, out, { resume: values.resume, overwrite: values.overwrite, callbacks: { ...progress, shouldStop } }).finally(progress.finish));
     const summary = { out, step: result.step, steps: config.steps, stopped: result.stopped, loss: result.lastLoss, images_per_second: result.imagesPerSecond };
     if (values.json) console.log(JSON.stringify(summary));
     else console.log(`${result.stopped ? 'stopped' : 'finished'} at step ${result.step}/${config.steps}; checkpoint in ${checkpointDir(out)} (${result.imagesPerSecond.toFixed(1)} samples/s)`);
@@ -150,7 +143,7 @@ const reflowDiagnose = defineCommand({
     'loss-pairs': int({ placeholder: 'N', min: 1, default: LOSS_BY_TIME_DEFAULTS.count, description: 'pairs per time of the loss by time' }),
     seed: int({ placeholder: 'S', min: 0, default: 0, description: 'noise seed' }),
     batch: int({ placeholder: 'B', min: 1, default: STRAIGHTNESS_DEFAULTS.batch, description: 'samples per network call' }),
-    plot: text({ placeholder: 'FILE.svg', description: 'write the loss by time as an SVG chart (needs --pairs)' }),
+    plot: outputFile(['.svg'], { description: 'write the loss by time as an SVG chart (needs --pairs)' }),
     json: json('print { straightness, round_trip_rms, loss_vs_t } as JSON'),
   },
   details: 'straightness: mean over Euler steps of the squared deviation (per coordinate) of the velocity from the straight line x_1 - x_0.\nround_trip_rms: RMS difference between noise and the inversion of the sample it gives.',

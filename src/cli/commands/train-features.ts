@@ -2,9 +2,9 @@
 // classifier in whose feature space FD and KID are measured) and saves it as a checkpoint directory.
 
 import { defineCommand } from '../command.js';
-import { int, json, num, text } from '../options.js';
+import { flag, int, json, num, text } from '../options.js';
 import { Progress } from '../progress.js';
-import { FEATURE_TRAINING_DEFAULTS, saveFeatureNet, trainFeatureNet } from '../../eval/feature-net.js';
+import { FEATURE_TRAINING_DEFAULTS, claimFeatureNetFolder, saveFeatureNet, trainFeatureNet } from '../../eval/feature-net.js';
 
 export const trainFeaturesCommand = defineCommand({
   path: ['train-features'],
@@ -17,11 +17,13 @@ export const trainFeaturesCommand = defineCommand({
     seed: int({ placeholder: 'S', min: 0, default: FEATURE_TRAINING_DEFAULTS.seed, description: 'seed of initialisation, data and augmentation' }),
     lr: num({ placeholder: 'LR', min: 0, default: FEATURE_TRAINING_DEFAULTS.lr, description: 'peak learning rate (warm-up, then cosine decay)' }),
     resolution: int({ placeholder: 'R', min: 1, description: "image side in pixels (default: the dataset's, 32 for shapes)" }),
+    overwrite: flag({ description: 'replace the feature network DIR holds' }),
     json: json(),
   },
   details: 'The shipped network models/features-shapes was made with: hasten train-features --data shapes --out models/features-shapes (docs/models.md).',
   async run(values) {
     const { steps, batch, seed, lr, resolution } = values;
+    claimFeatureNetFolder(values.out, { overwrite: values.overwrite });
     const progress = new Progress({ label: 'train-features', total: steps, unit: 'it' });
     let trained;
     try {
@@ -33,7 +35,7 @@ export const trainFeaturesCommand = defineCommand({
       progress.finish();
     }
     const { net, record } = trained;
-    await saveFeatureNet(values.out, net, record);
+    await saveFeatureNet(values.out, net, record, { overwrite: values.overwrite });
     await net.dispose();
     const figures = { out: values.out, data: net.config.data, steps, batch, seconds: record.seconds, accuracy: record.accuracy, accuracy_is_held_out: record.accuracyIsHeldOut, samples: record.heldOut };
     if (values.json) {

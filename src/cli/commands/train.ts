@@ -5,12 +5,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { defineCommand } from '../command.js';
 import { type OptionValues, choice, flag, int, json, num, text, UsageError } from '../options.js';
 import { openDataset } from '../../data/registry.js';
-import { loadCheckpoint } from '../../engine/checkpoint.js';
 import { ARCHITECTURES } from '../../models/registry.js';
-import { resolveModelLocation } from '../../pipeline/model-store.js';
+import { resolveModel } from '../../pipeline/model-store.js';
 import { CONDITIONINGS, modelConfigForData } from '../../train/model-for-data.js';
 import { OBJECTIVE_DEFAULTS, objectiveNames, objectiveSettings } from '../../train/objectives.js';
-import { LR_DECAYS, TRAIN_DEFAULTS, type TrainConfig, train, checkpointDir } from '../../train/trainer.js';
+import { LR_DECAYS, TRAIN_DEFAULTS, type TrainConfig, train, checkpointDir, resumedTrainConfig } from '../../train/trainer.js';
 import { trainingProgress } from '../progress.js';
 import { stoppable } from '../stoppable.js';
 
@@ -25,12 +24,41 @@ function parseModelSettings(raw: string): Record<string, unknown> {
   }
 }
 
-/** The settings saved in DIR's checkpoint, with the step count raised to `steps`: what --resume continues. */
-export async function resumedConfig<C extends { steps: number }>(out: string, steps: number): Promise<C> {
-  if (!existsSync(checkpointDir(out))) throw new UsageError(`--resume: no checkpoint in ${checkpointDir(out)}`);
-  const saved = (await loadCheckpoint(checkpointDir(out))).config as unknown as C;
-  return { ...saved, steps: Math.max(saved.steps, steps) };
+/** Options that resuming may change, and the setting each sets. */
+const RESUMABLE_OPTIONS: Record<string, keyof TrainConfig> = { steps: 'steps', 'checkpoint-every': 'checkpointEvery' };
+/** Options that only say how to run the command. */
+const COMMAND_OPTIONS = new Set(['out', 'resume', 'json']);
+
+/**
+ * What --resume continues: DIR's saved settings, with --steps and --checkpoint-every when given
+ * (without --steps, the saved target). Any other option given must agree with the saved run:
+ * `settings` maps the options that are plain settings of the run to their field; the rest cannot
+ * be given with --resume. Every disagreement is named in one error.
+ */
+export async function resumedConfig<C extends TrainConfig>(out: string, values: Record<string, unknown>, given: ReadonlySet<string>, settings: Record<string, string>): Promise<C> {
+  const saved = await resumedTrainConfig<C>(out);
+  const savedSettings = saved as unknown as Record<string, unknown>;
+  const differing: string[] = [];
+  const fixed: string[] = [];
+  for (const option of given) {
+    if (COMMAND_OPTIONS.has(option) || option in RESUMABLE_OPTIONS) continue;
+    const field = settings[option];
+    if (field === undefined) fixed.push(`--${option}`);
+    else if (JSON.stringify(values[option]) !== JSON.stringify(savedSettings[field])) differing.push(`--${option} ${String(values[option])} (saved ${String(savedSettings[field])})`);
+  }
+  if (differing.length > 0 || fixed.length > 0) {
+    const problems = [
+      ...(differing.length > 0 ? [`${differing.join(', ')} differ${differing.length === 1 ? 's' : ''} from the saved run`] : []),
+      ...(fixed.length > 0 ? [`${fixed.join(', ')} cannot change in a resumed run`] : []),
+    ];
+    throw new UsageError(`${out}: ${problems.join('; ')}. With --resume only --steps and --checkpoint-every may change; start a new run (another --out, or --overwrite) to change the others`);
+  }
+  const changes = Object.fromEntries(Object.entries(RESUMABLE_OPTIONS).filter(([option]) => given.has(option)).map(([option, field]) => [field, values[option]]));
+  return { ...saved, ...changes };
 }
+
+/** The schedule options as the TrainConfig fields they set. */
+export const SCHEDULE_SETTINGS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', 'lr-decay': 'lrDecay', 'ema-half-life': 'emaHalfLifeImages', 'checkpoint-every': 'checkpointEvery' } as const;
 
 /** The schedule options train and reflow train share. */
 export const scheduleOptions = {
@@ -42,13 +70,14 @@ export const scheduleOptions = {
   'ema-half-life': num({ placeholder: 'IMAGES', min: 0, default: TRAIN_DEFAULTS.emaHalfLifeImages, description: 'EMA half-life in training samples' }),
   'checkpoint-every': int({ placeholder: 'N', min: 1, default: TRAIN_DEFAULTS.checkpointEvery, description: 'steps between checkpoints' }),
   out: text({ placeholder: 'DIR', required: true, description: 'output directory (checkpoint/, log.jsonl)' }),
-  resume: flag({ description: "continue from DIR's checkpoint with its saved settings" }),
+  resume: flag({ description: "continue DIR's run with its saved settings (to its saved target unless --steps is given)" }),
+  overwrite: flag({ description: 'replace the run DIR holds (its checkpoint and log) with a new one' }),
   json: json('print a JSON summary at the end'),
 };
 
 /** The schedule values as TrainConfig fields. */
-export function scheduleSettings(values: OptionValues<typeof scheduleOptions>): Pick<TrainConfig, 'steps' | 'batch' | 'lr' | 'warmup' | 'lrDecay' | 'emaHalfLifeImages' | 'checkpointEvery'> {
-  return { steps: values.steps, batch: values.batch, lr: values.lr, warmup: values.warmup, lrDecay: values['lr-decay'], emaHalfLifeImages: values['ema-half-life'], checkpointEvery: values['checkpoint-every'] };
+export function scheduleSettings(values: OptionValues<typeof scheduleOptions>): Pick<TrainConfig, (typeof SCHEDULE_SETTINGS)[keyof typeof SCHEDULE_SETTINGS]> {
+  return Object.fromEntries(Object.entries(SCHEDULE_SETTINGS).map(([option, field]) => [field, values[option as keyof typeof SCHEDULE_SETTINGS]])) as Pick<TrainConfig, (typeof SCHEDULE_SETTINGS)[keyof typeof SCHEDULE_SETTINGS]>;
 }
 
 export const trainCommand = defineCommand({
@@ -62,17 +91,17 @@ export const trainCommand = defineCommand({
     cond: choice(CONDITIONINGS, { placeholder: 'KIND', default: 'none', description: 'conditioning' }),
     resolution: int({ placeholder: 'R', min: 4, description: 'image side for datasets that take one (shapes, folder)' }),
     seed: int({ placeholder: 'S', min: 0, default: 0, description: 'seed of initialisation, data order and noise' }),
-    init: text({ placeholder: 'NAME|DIR', parse: resolveModelLocation, description: "start from this model's parameters (a shipped model, a run or a checkpoint directory), its EMA when it has one, instead of a fresh initialisation" }),
+    init: text({ placeholder: 'NAME|DIR', parse: (raw: string) => resolveModel(raw).location, description: "start from this model's parameters (a shipped model, a run or a checkpoint directory), its EMA when it has one, instead of a fresh initialisation" }),
     'p-mean': num({ placeholder: 'M', default: OBJECTIVE_DEFAULTS.pMean, description: 'EDM objective: mean of log sigma during training' }),
     'p-std': num({ placeholder: 'S', min: 0, default: OBJECTIVE_DEFAULTS.pStd, description: 'EDM objective: standard deviation of log sigma during training' }),
     ...scheduleOptions,
   },
   details: 'Example: hasten train --data shapes --model unet --objective edm --cond class --steps 4000 --batch 64 --out runs/shapes',
-  async run(values) {
+  async run(values, _positionals, given) {
     const { out } = values;
     let config: TrainConfig;
     if (values.resume) {
-      config = await resumedConfig<TrainConfig>(out, values.steps);
+      config = await resumedConfig<TrainConfig>(out, values, given, { ...SCHEDULE_SETTINGS, data: 'data', cond: 'cond', resolution: 'resolution', seed: 'seed' });
     } else {
       if (values.data === undefined) throw new UsageError('--data NAME is required');
       const dataset = openDataset(values.data, { resolution: values.resolution });
@@ -89,7 +118,7 @@ export const trainCommand = defineCommand({
       };
     }
     const progress = trainingProgress('train');
-    const result = await stoppable('train: stopping after this step and saving a checkpoint', (shouldStop) => train(config, out, { resume: values.resume, callbacks: { ...progress, shouldStop } }).finally(progress.finish));
+    const result = await stoppable('train: stopping after this step and saving a checkpoint', (shouldStop) => train(config, out, { resume: values.resume, overwrite: values.overwrite, callbacks: { ...progress, shouldStop } }).finally(progress.finish));
     const summary = { out, step: result.step, steps: config.steps, stopped: result.stopped, loss: result.lastLoss, images_per_second: result.imagesPerSecond };
     if (values.json) console.log(JSON.stringify(summary));
     else console.log(`${result.stopped ? 'stopped' : 'finished'} at step ${result.step}/${config.steps}; checkpoint in ${checkpointDir(out)} (${result.imagesPerSecond.toFixed(1)} samples/s)`);

@@ -35,6 +35,8 @@ export interface SamplerOptions {
    * (Faster Diffusion's prior noise injection adds a little of the initial noise to late states).
    */
   beforeStep?: (step: number, t: number, x: Float64Array) => void;
+  /** Samples in the batch (noise holds samples·dim values): lets a non-finite value be named by its sample. */
+  samples?: number;
 }
 
 export interface SampleResult {
@@ -58,11 +60,28 @@ export type Sampler<Settings extends object = object> = (
   options?: SamplerOptions & Settings,
 ) => Promise<SampleResult>;
 
-/** One run of a sampler: checks the inputs, counts evaluations and relays the callback. */
+/** A sampler's state or x0 prediction went NaN or infinite: sampling stops at the step where it first did. */
+export class NonFiniteSample extends Error {
+  override name = 'NonFiniteSample';
+  constructor(message: string, readonly step: number) {
+    super(message);
+  }
+}
+
+/** The first non-finite value of a batch, as "NaN in sample i of the batch of n" (1-based) when the batch size is known, or undefined. */
+function firstNonFinite(values: Float64Array, samples: number | undefined): string | undefined {
+  const at = values.findIndex((v) => !Number.isFinite(v));
+  if (at < 0) return undefined;
+  if (samples === undefined) return `${values[at]} at value ${at}`;
+  return `${values[at]} in sample ${Math.floor(at / (values.length / samples)) + 1} of the batch of ${samples}`;
+}
+
+/** One run of a sampler: checks the inputs, counts evaluations, stops on a non-finite value and relays the callback. */
 export class SamplerRun {
   nfe = 0;
   readonly steps: number;
   readonly start: Float64Array;
+  private readonly samples: number | undefined;
 
   constructor(
     private readonly denoiser: Denoiser,
@@ -76,12 +95,20 @@ export class SamplerRun {
     if (!noise.every(Number.isFinite)) throw new Error('sampler: noise has non-finite values');
     this.steps = grid.length - 1;
     this.start = initialState(process, grid[0]!, noise);
+    this.samples = options.samples;
+  }
+
+  private checkFinite(values: Float64Array, what: string, step: number, t: number): void {
+    const found = firstNonFinite(values, this.samples);
+    if (found) throw new NonFiniteSample(`sampling went non-finite at step ${step + 1} of ${this.steps} (t = ${t.toPrecision(4)}): ${what} holds ${found}`, step);
   }
 
   async denoise(x: Float64Array, t: number, step: number, stage: number): Promise<Float64Array> {
+    this.checkFinite(x, 'the state', step, t);
     this.nfe++;
     const denoised = await this.denoiser.denoise(x, t, { step, stage });
     if (denoised.length !== x.length) throw new Error(`denoiser returned ${denoised.length} values for an input of ${x.length}`);
+    this.checkFinite(denoised, "the denoiser's x0 prediction", step, t);
     return denoised;
   }
 
@@ -112,6 +139,7 @@ export class SamplerRun {
   }
 
   finish(x: Float64Array): SampleResult {
+    this.checkFinite(x, 'the final sample', this.steps - 1, this.grid[this.steps]!);
     return { x, nfe: this.nfe };
   }
 

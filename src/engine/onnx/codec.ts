@@ -189,21 +189,27 @@ function protoToTensor(proto: Decoded, where: string, read?: ExternalDataReader)
   const raw: Uint8Array | undefined = proto.data_location === 1
     ? externalBytes(proto, where, read)
     : proto.raw_data && proto.raw_data.length > 0 ? proto.raw_data : undefined;
+  if (!shape.every((size: number) => Number.isSafeInteger(size) && size >= 0)) throw new Error(`${where}: dims [${shape}] are not sizes`);
+  // The size the dims claim is checked against the data present before anything of that size is allocated.
+  const count = numel(shape);
   if (code === FLOAT16_CODE) {
+    const present = raw ? raw.length / 2 : (proto.int32_data ?? []).length;
+    if (present !== count) throw new Error(`${where}: holds ${present} float16 values, shape [${shape}] needs ${count}`);
     const halves = raw ? new Uint16Array(raw.slice().buffer) : Uint16Array.from(proto.int32_data ?? []);
     return { dtype: 'float32', shape, data: Float32Array.from(halves, halfToFloat) };
   }
   const dtype = CODE_DTYPES.get(code);
   if (!dtype) throw new Error(`${where}: tensor data type ${code} is not supported`);
-  const data = allocate(dtype, shape);
   if (raw) {
-    if (raw.length !== numel(shape) * bytesPerElement(dtype)) throw new Error(`${where}: raw data has ${raw.length} bytes, shape [${shape}] of ${dtype} needs ${numel(shape) * bytesPerElement(dtype)}`);
+    if (raw.length !== count * bytesPerElement(dtype)) throw new Error(`${where}: raw data has ${raw.length} bytes, shape [${shape}] of ${dtype} needs ${count * bytesPerElement(dtype)}`);
+    const data = allocate(dtype, shape);
     new Uint8Array(data.buffer).set(raw);
     return { dtype, shape, data } as HostTensor;
   }
   const fields: Record<DType, string> = { float32: 'float_data', float64: 'double_data', int64: 'int64_data', int32: 'int32_data', bool: 'int32_data' };
   const values: unknown[] = proto[fields[dtype]] ?? [];
-  if (values.length !== data.length) throw new Error(`${where}: has ${values.length} values, shape [${shape}] needs ${data.length}`);
+  if (values.length !== count) throw new Error(`${where}: has ${values.length} values, shape [${shape}] needs ${count}`);
+  const data = allocate(dtype, shape);
   values.forEach((v, i) => ((data as AnyTypedArray)[i] = (dtype === 'int64' ? BigInt(toNumber(v)) : toNumber(v)) as never));
   return { dtype, shape, data } as HostTensor;
 }

@@ -10,7 +10,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'hasten-preview-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 test('data preview writes an image grid and says where', async () => {
-  const file = join(scratch, 'nested', 'shapes.png');
+  const file = join(scratch, 'shapes.png');
   const { code, out } = await hasten('data', 'preview', '--data', 'shapes', '--n', '6', '--resolution', '16', '--out', file);
   assert.equal(code, 0);
   assert.match(out[0]!, /wrote 6 samples of shapes \(3x16x16, 8 classes\) to .*shapes\.png/);
@@ -44,4 +44,11 @@ test('data preview: bad input is one line and exit code 2', async () => {
     assert.match(err[0]!, pattern);
   }
   assert.equal(existsSync(file), false);
+});
+
+test('data preview --json prints what it wrote', async () => {
+  const file = join(scratch, 'moons.png');
+  const { code, out } = await hasten('data', 'preview', '--data', 'toy2d:two-moons', '--n', '50', '--out', file, '--json');
+  assert.equal(code, 0);
+  assert.deepEqual(JSON.parse(out[0]!), { out: file, data: 'toy2d:two-moons', n: 50, shape: [2], classes: ['upper moon', 'lower moon'] });
 });

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { decodePng } from '../../../src/data/image-io.js';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { OnnxSession, compile } from '../../../src/engine/runtime.js';
 import { netTraceFn } from '../../../src/models/layers.js';
 import { loadTrainedModel } from '../../../src/pipeline/model-store.js';
@@ -34,6 +37,14 @@ const usageErrors: [string, string[], RegExp][] = [
   ['unknown objective', ['train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--objective', 'gan', '--out', 'o'], /unknown objective 'gan'/],
   ['unknown flag', ['train', '--data', 'shapes', '--speed', 'fast'], /Unknown option '--speed'/],
   ['class on an unlabelled dataset', ['train', '--data', 'toy2d:checkerboard', '--model', 'mlp', '--cond', 'class', '--out', 'o'], /has no class labels/],
+  ['JPEG output name', ['sample', '--model', 'toy2d', '--out', join(scratch, 'grid.jpg')], /--out: '.*grid\.jpg': this command writes \.png files, not \.jpg/],
+  ['output in a missing folder', ['sample', '--model', 'toy2d', '--out', '/nonexistent-folder/grid.png'], /the folder \/nonexistent-folder does not exist/],
+  ['output that is a folder', ['sample', '--model', 'toy2d', '--out', scratch], /this command writes \.png files/],
+  ['plot in a missing folder', ['bench', 'samplers', '--plot', '/nonexistent-folder/chart.svg'], /--plot: .* the folder \/nonexistent-folder does not exist/],
+  ['empty class name', ['sample', '--model', 'toy2d', '--class', '0,,1', '--out', join(scratch, 'c.png')], /--class: '0,,1' holds an empty class name/],
+  ['extra argument', ['sample', '--model', 'toy2d', 'stray', '--out', join(scratch, 'c.png')], /unexpected argument 'stray'/],
+  ['repeated accel flag', ['sample', '--model', 'shapes', '--deepcache', 'every=2', '--deepcache', 'every=3', '--out', join(scratch, 'c.png')], /--deepcache is given twice \('every=2' and 'every=3'\): give it once/],
+  ['negative steps', ['sample', '--model', 'toy2d', '--steps', '-3', '--out', join(scratch, 'c.png')], /--steps expects an integer >= 1, got '-3'/],
 ];
 
 for (const [what, argv, message] of usageErrors) {
@@ -46,12 +57,32 @@ for (const [what, argv, message] of usageErrors) {
   });
 }
 
+test('sample --scale magnifies the grid; a folder of PNG name is refused before sampling', async () => {
+  const plain = join(scratch, 'plain.png');
+  const scaled = join(scratch, 'scaled.png');
+  const args = ['sample', '--model', 'shapes', '--steps', '1', '--sampler', 'euler', '--n', '2', '--out'];
+  assert.equal((await hasten(...args, plain)).code, 0);
+  const result = await hasten(...args, scaled, '--scale', '3');
+  assert.equal(result.code, 0, result.err.join('\n'));
+  assert.match(result.out[0]!, /^wrote 2 samples to .* \(1 network evaluation each, /);
+  const size = (file: string) => { const png = decodePng(readFileSync(file)); return [png.width, png.height]; };
+  assert.deepEqual(size(plain), [2 * 34 + 2, 36]);
+  assert.deepEqual(size(scaled), [2 * 98 + 2, 100]);
+  mkdirSync(join(scratch, 'folder.png'));
+  const started = performance.now();
+  const refused = await hasten(...args, join(scratch, 'folder.png'));
+  assert.equal(refused.code, 2);
+  assert.match(refused.err[0]!, /folder\.png' is a folder; name a file in it/);
+  assert.ok(performance.now() - started < 1000, 'before any sampling');
+});
+
 test('export writes a shipping checkpoint and a standalone ONNX file that reproduces the network', async () => {
   const run = join(scratch, 'export-src');
   assert.equal((await hasten('train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--model-config', '{"width":16,"depth":1}', '--cond', 'class', '--steps', '2', '--batch', '8', '--out', run)).code, 0);
   const out = join(scratch, 'exported');
-  const exported = await hasten('export', '--model', run, '--out', out, '--onnx', '--batch', '3');
+  const exported = await hasten('export', '--model', run, '--out', out, '--onnx', '--batch', '3', '--json');
   assert.equal(exported.code, 0, exported.err.join('\n'));
+  assert.deepEqual(JSON.parse(exported.out[0]!).files, ['checkpoint.safetensors', 'checkpoint.json', 'model.onnx'].map((file) => join(out, file)));
   const trained = await loadTrainedModel(out);
   const feeds = {
     x: { dtype: 'float32' as const, shape: [3, 2], data: Float32Array.of(0.1, -0.2, 0.5, 0.3, -1, 2) },
@@ -63,4 +94,42 @@ test('export writes a shipping checkpoint and a standalone ONNX file that reprod
   const reference = (await compile(netTraceFn(trained.model), { params: trained.params }).run(feeds)).out!.data as Float32Array;
   assert.deepEqual(standalone, reference);
   await session.dispose();
+});
+
+test('train: a folder holding a run needs --resume or --overwrite; --resume keeps the saved target and settings', async () => {
+  const run = join(scratch, 'resumed');
+  const base = ['train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--model-config', '{"width":16,"depth":1}', '--batch', '8', '--lr-decay', 'cosine', '--out', run, '--json'];
+  assert.equal((await hasten(...base, '--steps', '4')).code, 0);
+  const again = await hasten(...base, '--steps', '4');
+  assert.equal(again.code, 2);
+  assert.match(again.err[0]!, /already holds a training run \(checkpoint\): continue it with --resume, or replace it with --overwrite/);
+  // Without --steps the saved target (4), not the default 1000.
+  const resumed = await hasten('train', '--resume', '--out', run, '--json');
+  assert.equal(resumed.code, 0, resumed.err.join('\n'));
+  assert.deepEqual([JSON.parse(resumed.out[0]!).step, JSON.parse(resumed.out[0]!).steps], [4, 4]);
+  const extended = await hasten('train', '--resume', '--out', run, '--steps', '6', '--batch', '8', '--json');
+  assert.equal(JSON.parse(extended.out[0]!).step, 6, extended.err.join('\n'));
+  const changed = await hasten('train', '--resume', '--out', run, '--lr', '0.5', '--model-config', '{}');
+  assert.equal(changed.code, 2);
+  assert.match(changed.err[0]!, /--lr 0\.5 \(saved 0\.001\) differs from the saved run; --model-config cannot change in a resumed run\. With --resume only --steps and --checkpoint-every may change/);
+  const replaced = await hasten(...base, '--steps', '2', '--overwrite');
+  assert.equal(JSON.parse(replaced.out[0]!).step, 2, replaced.err.join('\n'));
+  const twice = await hasten(...base, '--steps', '2', '--steps', '3');
+  assert.match(twice.err[0]!, /--steps is given twice \('2' and '3'\): give it once/);
+});
+
+test('Ctrl-C during training saves a checkpoint and exits with 130', async () => {
+  const run = join(scratch, 'interrupted');
+  const cli = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+  const child = spawn(process.execPath, [cli, 'train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--model-config', '{"width":16,"depth":1}', '--steps', '100000', '--batch', '8', '--checkpoint-every', '100000', '--out', run, '--json'], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, HASTEN_ORT_SPIN: '0' } });
+  let stdout = '';
+  child.stdout.on('data', (chunk) => { stdout += String(chunk); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  while (!existsSync(join(run, 'log.jsonl')) && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGINT');
+  assert.equal(await exited, 130);
+  const summary = JSON.parse(stdout.trim());
+  assert.equal(summary.stopped, true);
+  assert.ok(summary.step > 0 && summary.step < 100000);
+  assert.equal((await loadTrainedModel(run)).step, summary.step, 'the checkpoint holds the step it stopped at');
 });
