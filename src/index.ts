@@ -7,12 +7,16 @@ export { Graph, Tensor, ShapeError, type OpDef } from './engine/graph.js';
 export * as ops from './engine/ops/index.js';
 export { grad } from './engine/autodiff.js';
 export * from './engine/runtime.js';
+export * from './engine/ort-binding.js';
+export * from './engine/ort-web.js';
 export * from './engine/onnx/codec.js';
 export { lowerToOnnx } from './engine/onnx/lower.js';
 export * from './engine/train-step.js';
 export * from './engine/optim.js';
 export * from './engine/checkpoint.js';
+export * from './engine/checkpoint-format.js';
 export * from './engine/safetensors.js';
+export * from './engine/safetensors-file.js';
 export * from './engine/atomic-write.js';
 export * from './engine/rng.js';
 export * from './engine/input-error.js';
@@ -41,6 +45,7 @@ export * from './data/registry.js';
 export * from './data/image-io.js';
 export * from './data/scatter-plot.js';
 export * from './train/trainer.js';
+export * from './train/batch-source.js';
 export * from './train/objectives.js';
 export * from './train/model-for-data.js';
 export * from './eval/feature-net.js';
@@ -52,10 +57,26 @@ export * from './accel/errors.js';
 
 // pipeline: the model store, generation sessions, evaluation of a model
 export * from './pipeline/model-store.js';
+export * from './pipeline/trained-model.js';
+export * from './pipeline/model-fetch.js';
+export * from './pipeline/live-run.js';
+export * from './pipeline/toy-run.js';
 export * from './pipeline/generate.js';
 export * from './pipeline/sampling-network.js';
 export * from './pipeline/switching.js';
 export * from './pipeline/evaluate-model.js';
+export * from './pipeline/denoiser-export.js';
+
+// import: diffusion U-Nets exported to ONNX elsewhere, their structure, and graph surgery for the accelerations
+export * from './import/onnx-file.js';
+export * from './import/signature.js';
+export * from './import/schedule.js';
+export * from './import/structure.js';
+export * from './import/analysis.js';
+export * from './import/surgery.js';
+export * from './import/model-folder.js';
+export * from './import/network.js';
+export * from './import/target.js';
 
 // methods and analyses on top of generation: rectified flow++, compression, the accel analyses
 export * from './reflow/pairs.js';
@@ -74,7 +95,14 @@ export * from './analysis/skip-loss.js';
 // benchmarks
 export * from './bench/samplers.js';
 export * from './bench/accel.js';
+export * from './bench/import-overhead.js';
 export * from './bench/engine.js';
 export * from './bench/reflow.js';
 export * from './bench/redundancy.js';
 export * from './bench/train-throughput.js';
+
+// the browser app: its build, its server, the browser-against-Node benchmark
+export * from './web/site.js';
+export * from './web/serve.js';
+export * from './web/bench.js';
+export * from './web/chromium.js';

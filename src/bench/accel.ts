@@ -11,14 +11,13 @@ import { availableParallelism, cpus, loadavg, platform, arch } from 'node:os';
 import { type AccelConfig, type AccelFlags, ACCEL_FLAG_HELP, describeAccel, isPlain, parseAccelFlags } from '../accel/config.js';
 import type { CachingMethod } from '../accel/caching.js';
 import { AccelSettingError } from '../accel/errors.js';
-import { CompiledNetwork } from '../pipeline/sampling-network.js';
 import type { SkipTuning } from '../accel/skip-tuning.js';
 import { openDataset } from '../data/registry.js';
 import { getSampler, stepsForNfe } from '../diffusion/samplers/index.js';
 import type { ImageEvaluation } from '../eval/evaluate.js';
 import { type FeatureNet, shippedFeatureNetDir } from '../eval/feature-net.js';
 import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
-import { type GenerateResult, generate } from '../pipeline/generate.js';
+import { type GenerateResult, type SamplingNetwork, type SamplingTarget, generate, trainedTarget } from '../pipeline/generate.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
 import { median } from './timing.js';
 
@@ -143,42 +142,49 @@ export const sweepGrid = (steps: number[], rhos: number[]): SweepGridPoint[] => 
 /** Computes sweep points elsewhere (in shards on workers): the same points skipTuningSweepPoint gives, in grid order. */
 export type SweepRunner = (points: SweepGridPoint[]) => Promise<SweepPoint[]>;
 
-/** A Skip-Tuning network for sweepPoint: rho is a graph input, so no point of a sweep recompiles. */
-export const skipTuningSweepNetwork = (trained: TrainedModel): CompiledNetwork => new CompiledNetwork(trained.model, trained.params, { skipTuning: constantRho(1) }, trained.name);
+/** A Skip-Tuning network for skipTuningSweepPoint: rho is a graph input, so no point of a sweep recompiles. */
+export const skipTuningSweepNetwork = (target: SamplingTarget): SamplingNetwork => target.network({ skipTuning: constantRho(1) });
 
-/** FD and class accuracy of n samples at one sweep point (null without a feature network). */
-export async function skipTuningSweepPoint(trained: TrainedModel, network: CompiledNetwork, featureNet: FeatureNet | undefined, run: { sampler: string; seed: number; n: number; batch: number }, point: SweepGridPoint): Promise<SweepPoint> {
-  network.skipTuning = constantRho(point.rho);
-  const result = await generate(trained, { ...run, steps: point.steps, network });
-  if (!featureNet) return { nfe: result.nfe, rho: point.rho, fd: null, accuracy: null };
-  const scores = (await scoreSamples(trained, result.images, result.labels, run.seed, featureNet)) as ImageEvaluation;
-  return { nfe: result.nfe, rho: point.rho, fd: scores.fd, accuracy: scores.accuracy ?? null };
+/** FD, class accuracy and the FD floor of generated samples; null without a trained model and its feature network. */
+async function scoreResult(model: TrainedModel | SamplingTarget, featureNet: FeatureNet | undefined, result: GenerateResult, seed: number): Promise<{ fd: number | null; accuracy: number | null; fd_floor: number | null }> {
+  if (!featureNet || !('params' in model)) return { fd: null, accuracy: null, fd_floor: null };
+  const scores = (await scoreSamples(model, result.images, result.labels, seed, featureNet)) as ImageEvaluation;
+  return { fd: scores.fd, accuracy: scores.accuracy ?? null, fd_floor: scores.fd_floor };
 }
 
-export async function runAccelBench(trained: TrainedModel, settings: Partial<AccelBenchSettings> = {}, onProgress: (message: string) => void = () => undefined, runSweep?: SweepRunner): Promise<AccelBenchResult> {
+/** FD and class accuracy of n samples at one sweep point. */
+export async function skipTuningSweepPoint(model: TrainedModel | SamplingTarget, network: SamplingNetwork, featureNet: FeatureNet | undefined, run: { sampler: string; seed: number; n: number; batch: number }, point: SweepGridPoint): Promise<SweepPoint> {
+  network.skipTuning = constantRho(point.rho);
+  const result = await generate(model, { ...run, steps: point.steps, network });
+  const { fd, accuracy } = await scoreResult(model, featureNet, result, run.seed);
+  return { nfe: result.nfe, rho: point.rho, fd, accuracy };
+}
+
+/**
+ * `model`: a trained hasten model, or any sampling target (an imported graph), whose rows have no FD or accuracy.
+ * `runSweep`, where given, computes the Skip-Tuning sweep (sharded on workers); the timed rows stay in this process.
+ */
+export async function runAccelBench(model: TrainedModel | SamplingTarget, settings: Partial<AccelBenchSettings> = {}, onProgress: (message: string) => void = () => undefined, runSweep?: SweepRunner): Promise<AccelBenchResult> {
   const s = { ...ACCEL_BENCH_DEFAULTS, ...settings };
   const host = machine(); // before the bench loads the cores itself
   const sampler = getSampler(s.sampler);
   const configs: AccelConfig[] = [{}, ...s.configs.filter((c) => !isPlain(c))];
   const sweepSteps = [...new Set(s.sweepNfe.map((nfe) => stepsForNfe(sampler, nfe)))];
   // Built before any long work, so that a setting that does not fit the model fails at once.
-  const networks = configs.map((config) => new CompiledNetwork(trained.model, trained.params, config, trained.name));
-  const sweepNetwork = sweepSteps.length > 0 && !runSweep ? skipTuningSweepNetwork(trained) : undefined;
-  const featureNet = shippedFeatureNetDir(openDataset(trained.config.data, { resolution: trained.config.resolution })) ? await openFeatureNet(trained) : undefined;
-  if (!featureNet) onProgress(`no feature network fits ${trained.config.data} at ${trained.config.dataShape.join('x')}: FD and accuracy are null`);
+  const trained = 'params' in model ? model : undefined;
+  const target = trained ? trainedTarget(trained, s.n) : model as SamplingTarget;
+  const networks = configs.map((config) => target.network(config));
+  const sweepNetwork = sweepSteps.length > 0 && !runSweep ? skipTuningSweepNetwork(target) : undefined;
+  const featureNet = trained && shippedFeatureNetDir(openDataset(trained.config.data, { resolution: trained.config.resolution })) ? await openFeatureNet(trained) : undefined;
+  if (!featureNet) onProgress(trained ? `no feature network fits ${trained.config.data} at ${trained.config.dataShape.join('x')}: FD and accuracy are null` : `${target.name} has no dataset to compare with: FD and accuracy are null`);
   const run = { sampler: s.sampler, steps: s.steps, seed: s.seed };
-  const score = async (result: GenerateResult): Promise<{ fd: number | null; accuracy: number | null; fd_floor: number | null }> => {
-    if (!featureNet) return { fd: null, accuracy: null, fd_floor: null };
-    const scores = (await scoreSamples(trained, result.images, result.labels, s.seed, featureNet)) as ImageEvaluation;
-    return { fd: scores.fd, accuracy: scores.accuracy ?? null, fd_floor: scores.fd_floor };
-  };
 
   try {
     const times = networks.map(() => [] as number[]);
     for (let round = 0; round <= s.repeats; round++) {
       onProgress(round === 0 ? `warming up ${networks.length} configs` : `timing round ${round}/${s.repeats}`);
       for (const [i, network] of networks.entries()) {
-        const { wallS } = await generate(trained, { ...run, n: s.timingN, batch: s.timingN, network });
+        const { wallS } = await generate(model, { ...run, n: s.timingN, batch: s.timingN, network });
         if (round > 0) times[i]!.push(wallS);
       }
     }
@@ -190,9 +196,9 @@ export async function runAccelBench(trained: TrainedModel, settings: Partial<Acc
     for (const [i, network] of networks.entries()) {
       const config = describeAccel(configs[i]!);
       onProgress(`scoring ${i + 1}/${networks.length}: ${config}`);
-      const result = await generate(trained, { ...run, n: s.n, batch: s.batch, network });
+      const result = await generate(model, { ...run, n: s.n, batch: s.batch, network });
       await network.dispose(); // its sessions for the scoring batch sizes are not needed again
-      const { fd, accuracy, fd_floor } = await score(result);
+      const { fd, accuracy, fd_floor } = await scoreResult(model, featureNet, result, s.seed);
       const gflops = result.flops / s.n / 1e9;
       plain ??= { images: result.images.data, gflops };
       if (i === 0) fdFloor = fd_floor;
@@ -213,10 +219,10 @@ export async function runAccelBench(trained: TrainedModel, settings: Partial<Acc
     } else {
       for (const point of grid) {
         onProgress(`Skip-Tuning sweep: ${point.steps} steps, rho ${point.rho}`);
-        sweep.push(await skipTuningSweepPoint(trained, sweepNetwork!, featureNet, { ...run, n: s.n, batch: s.batch }, point));
+        sweep.push(await skipTuningSweepPoint(model, sweepNetwork!, featureNet, { ...run, n: s.n, batch: s.batch }, point));
       }
     }
-    return { model: trained.name, sampler: s.sampler, steps: s.steps, n: s.n, timing_n: s.timingN, repeats: s.repeats, fd_floor: fdFloor, rows, sweep, machine: host };
+    return { model: target.name, sampler: s.sampler, steps: s.steps, n: s.n, timing_n: s.timingN, repeats: s.repeats, fd_floor: fdFloor, rows, sweep, machine: host };
   } finally {
     for (const network of networks) await network.dispose();
     await sweepNetwork?.dispose();

@@ -12,11 +12,14 @@ import { WORKLOAD, randomTensor, workloadForward, workloadParams, workloadForwar
 import { type TimingOptions, gflops, timeIt } from './timing.js';
 import { measureTrainingMemory } from './engine-memory.js';
 import type { PeerResult } from './peers/tfjs.js';
+import { type TorchPeer, measureTorchPeer } from './peers/torch.js';
+import { availableParallelism } from 'node:os';
 
 export interface EngineBenchOptions {
   threads?: number; // ONNX Runtime intra-op threads (default: all cores)
   timing?: TimingOptions; // repeats and budget of each measurement
   peers?: boolean; // also measure the JavaScript peers (slow: minutes)
+  torchPeer?: string; // a Python script replicating the workload in PyTorch (peers/torch.ts); skipped without one or without torch
   progress?: (message: string) => void;
 }
 
@@ -26,6 +29,7 @@ export interface EngineBenchResult {
   forward_gflops: number;
   train_gflops: number;
   peers: Record<string, PeerResult | { error: string }>;
+  torch: TorchPeer;
   peak_rss_mb: number;
   details: Record<string, unknown>;
 }
@@ -107,12 +111,15 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<Eng
       }
     }
   }
+  say('peer: PyTorch');
+  const torch = measureTorchPeer(options.torchPeer, options.threads ?? availableParallelism());
   const best = Math.max(trainGraph.gflops, trainHost.gflops);
   return {
     peak_gflops: Math.max(peak.conv, peak.matmul),
     forward_gflops: forward.gflops,
     train_gflops: best,
     peers,
+    torch,
     peak_rss_mb: memory.peak_rss_mb,
     details: {
       peak_conv_gflops: peak.conv,

@@ -4,13 +4,35 @@
 import { ACCEL_FLAG_HELP, type AccelConfig, type AccelFlags, parseAccelFlags } from '../accel/config.js';
 import { gridSyntax, parseGridSpec } from '../diffusion/grids.js';
 import { type SamplerChoice, getSampler, parseSamplerSpec, samplerNames, samplerSyntax } from '../diffusion/samplers/index.js';
-import type { GenerateOptions, GuidanceInterval } from '../pipeline/generate.js';
+import type { GenerateOptions, GuidanceInterval, SamplingTarget } from '../pipeline/generate.js';
 import { type TrainedModel, loadTrainedModel } from '../pipeline/model-store.js';
 import { type Switch, type SwitchSpec, parseSwitches } from '../pipeline/switching.js';
+import { isImportedModelDir, openImportedModel } from '../import/model-folder.js';
+import { importedTarget, readConditioningFile } from '../import/target.js';
 import { int, num, text, UsageError } from './options.js';
 
 /** --model NAME|PATH, required. */
-export const modelOption = text({ placeholder: 'NAME|PATH', required: true, description: 'a shipped model name, or a path to a training output or checkpoint directory (./NAME for a local folder named like a shipped model)' });
+export const modelOption = text({ placeholder: 'NAME|PATH', required: true, description: 'a shipped model name, a path to a training output or checkpoint directory (./NAME for a local folder named like a shipped model), or an imported model folder (hasten import)' });
+
+/** Conditioning tensors of imported text-conditioned models. */
+export const conditioningOptions = {
+  'cond-file': text({ placeholder: 'FILE.safetensors', description: 'imported text-conditioned model: encoder_hidden_states [1 or n, tokens, width]; one row applies to every sample' }),
+  'uncond-file': text({ placeholder: 'FILE.safetensors', description: 'imported text-conditioned model: the unconditional encoder_hidden_states that --guidance pushes away from' }),
+};
+
+/** --model as hasten's own model (with its --class choice) or an imported model folder (with its conditioning files). */
+export async function openSamplingModel(values: { model: string; n: number; class?: string; 'cond-file'?: string; 'uncond-file'?: string }): Promise<{ model: TrainedModel | SamplingTarget; classes?: number[] }> {
+  if (!isImportedModelDir(values.model)) {
+    if (values['cond-file'] !== undefined || values['uncond-file'] !== undefined) throw new UsageError(`--cond-file and --uncond-file are for imported models; '${values.model}' is a hasten model (use --class)`);
+    const trained = await loadTrainedModel(values.model);
+    return { model: trained, classes: parseClasses(trained, values.class) };
+  }
+  if (values.class !== undefined) throw new UsageError('--class is for hasten\'s class-conditional models; an imported model takes --cond-file');
+  const imported = openImportedModel(values.model);
+  const name = imported.record.signature.conditioning?.name ?? 'encoder_hidden_states';
+  const read = (flag: 'cond-file' | 'uncond-file') => (values[flag] === undefined ? undefined : readConditioningFile(values[flag]!, name, `--${flag}`));
+  return { model: importedTarget(imported, values.n, { cond: await read('cond-file'), uncond: await read('uncond-file') }) };
+}
 
 /** A sampler by name only (commands whose settings are fixed by the experiment). */
 export const samplerName = (description: string, fallback: string) =>

@@ -24,7 +24,8 @@ import { ModuleContext, cacheName } from '../models/module-context.js';
 import type { UNet } from '../models/unet.js';
 import { weightedLoss } from '../train/loss.js';
 import { noiseLevel } from '../train/objectives.js';
-import { type BatchSource, type TrainConfig, objectiveSource } from '../train/trainer.js';
+import type { TrainConfig } from '../train/trainer.js';
+import { type BatchSource, objectiveSource } from '../train/batch-source.js';
 import { CompressError } from './assemble.js';
 
 export interface DistillWeights {

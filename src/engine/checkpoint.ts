@@ -1,48 +1,25 @@
 // A checkpoint is two files side by side: `<stem>.safetensors` holding the parameters (and any extra
 // tensors such as optimizer moments or an EMA copy) and `<stem>.json` holding the model config and the
 // training step. Each file is written atomically; a shared save id in both detects a pair torn by a
-// crash between the two writes.
+// crash between the two writes. The format itself, apart from files: checkpoint-format.ts.
 
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { CheckpointError } from './checkpoint-error.js';
-import { sameShape, type HostTensor, type ParamTree } from './host-tensor.js';
-import { encodeSafetensors, loadSafetensors } from './safetensors.js';
+import {
+  CONFIG_FORMAT, CONFIG_VERSION, type CheckpointContents, type CheckpointFiles, type CheckpointHeader, type LoadedCheckpoint, SAVE_ID_METADATA,
+  assembleCheckpoint, parseCheckpointConfig,
+} from './checkpoint-format.js';
+import type { HostTensor } from './host-tensor.js';
+import { encodeSafetensors } from './safetensors.js';
+import { loadSafetensors } from './safetensors-file.js';
 import { CHECKPOINT_EXTRA_PREFIX } from './state-names.js';
 
 export { CheckpointError } from './checkpoint-error.js';
 
-/** Extra tensors live in the same safetensors file as the parameters, under this name prefix. */
 const DEFAULT_STEM = 'checkpoint';
-const CONFIG_FORMAT = 'hasten-checkpoint';
-const CONFIG_VERSION = 1;
-const SAVE_ID_METADATA = 'hasten.save_id';
-
-export interface CheckpointContents {
-  params: ParamTree;
-  /** The model's configuration: a plain JSON-able object (no bigint, NaN, undefined or class instances). */
-  config: object;
-  /** Other tensors to restore exactly: optimizer state, EMA parameters... Names are free-form. */
-  extra?: Map<string, HostTensor>;
-  /** Training steps taken when saved. */
-  step?: number;
-}
-
-export interface LoadedCheckpoint {
-  params: ParamTree;
-  config: Record<string, unknown>;
-  extra: Map<string, HostTensor>;
-  step: number | undefined;
-  saveId: string; // changes with every save: names these exact weights
-  files: CheckpointFiles;
-}
-
-export interface CheckpointFiles {
-  weights: string;
-  config: string;
-}
 
 /**
  * The two files of a checkpoint. `location` ending in `.safetensors` or `.json` names either file of
@@ -87,7 +64,7 @@ export async function saveCheckpoint(location: string, contents: CheckpointConte
   return files;
 }
 
-async function readConfigFile(path: string): Promise<{ saveId: string; step: number | undefined; config: Record<string, unknown> }> {
+async function readConfigFile(path: string): Promise<CheckpointHeader> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -95,118 +72,11 @@ async function readConfigFile(path: string): Promise<{ saveId: string; step: num
     const code = (error as NodeJS.ErrnoException).code;
     throw new CheckpointError(path, code === 'ENOENT' ? 'file not found' : `cannot read: ${(error as Error).message}`);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new CheckpointError(path, `bad checkpoint config: not valid JSON (${(error as Error).message.replace(/\s+/g, ' ')})`);
-  }
-  const record = parsed as Record<string, unknown>;
-  if (typeof parsed !== 'object' || parsed === null || record.format !== CONFIG_FORMAT) {
-    throw new CheckpointError(path, `bad checkpoint config: not a ${CONFIG_FORMAT} file (no "format": "${CONFIG_FORMAT}")`);
-  }
-  if (record.version !== CONFIG_VERSION) {
-    throw new CheckpointError(path, `bad checkpoint config: version ${String(record.version)} is not the supported version ${CONFIG_VERSION}`);
-  }
-  const { save_id: saveId, step, config } = record;
-  if (typeof saveId !== 'string') throw new CheckpointError(path, 'bad checkpoint config: no string "save_id"');
-  if (step !== null && !Number.isSafeInteger(step)) throw new CheckpointError(path, 'bad checkpoint config: "step" must be an integer or null');
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new CheckpointError(path, 'bad checkpoint config: "config" must be a JSON object');
-  }
-  return { saveId, step: step === null ? undefined : (step as number), config: config as Record<string, unknown> };
-}
-
-/** Broken weights are refused at load rather than discovered as NaN images later. */
-function checkFinite(path: string, name: string, tensor: HostTensor): void {
-  if (tensor.dtype !== 'float32' && tensor.dtype !== 'float64') return;
-  const values = tensor.data as Float32Array | Float64Array;
-  let count = 0;
-  let first = -1;
-  for (let i = 0; i < values.length; i++) {
-    if (Number.isFinite(values[i]!)) continue;
-    if (count++ === 0) first = i;
-  }
-  if (count > 0) throw new CheckpointError(path, `tensor '${name}' holds ${count} non-finite value${count > 1 ? 's' : ''} (${values[first]} at index ${first}): these weights are broken`);
+  return parseCheckpointConfig(text, path);
 }
 
 /** Loads a checkpoint written by saveCheckpoint. Every failure is a CheckpointError naming the file at fault. */
 export async function loadCheckpoint(location: string): Promise<LoadedCheckpoint> {
   const files = checkpointFiles(location);
-  const { saveId, step, config } = await readConfigFile(files.config);
-  const { tensors, metadata } = await loadSafetensors(files.weights);
-  if (metadata[SAVE_ID_METADATA] !== saveId) {
-    throw new CheckpointError(files.weights, `does not belong with ${files.config}: they come from different saves (was a save interrupted?)`);
-  }
-  const params: ParamTree = new Map();
-  const extra = new Map<string, HostTensor>();
-  for (const [name, tensor] of tensors) {
-    checkFinite(files.weights, name, tensor);
-    if (name.startsWith(CHECKPOINT_EXTRA_PREFIX)) {
-      extra.set(name.slice(CHECKPOINT_EXTRA_PREFIX.length), tensor);
-    } else if (tensor.dtype === 'float32') {
-      params.set(name, tensor as HostTensor<'float32'>);
-    } else {
-      throw new CheckpointError(files.weights, `parameter '${name}' is ${tensor.dtype}, expected float32`);
-    }
-  }
-  return { params, config, extra, step, saveId, files };
-}
-
-const MAX_LISTED_NAMES = 10;
-
-function listNames(names: string[]): string {
-  const shown = names.slice(0, MAX_LISTED_NAMES).map((name) => `'${name}'`).join(', ');
-  return names.length > MAX_LISTED_NAMES ? `${shown} and ${names.length - MAX_LISTED_NAMES} more` : shown;
-}
-
-export interface LoadParamsOptions {
-  /** Accept loaded tensors the model does not expect (e.g. loading an encoder out of a whole model). */
-  allowUnexpected?: boolean;
-}
-
-/**
- * Checks loaded tensors against the parameters a model expects and returns them as a ParamTree in the
- * model's order. All problems are reported together in one CheckpointError naming `path`: missing
- * tensors, shape mismatches (expected vs found), non-float32 tensors and unexpected tensors.
- */
-export function loadParamsInto(
-  expected: ReadonlyMap<string, { shape: readonly number[] }>,
-  loaded: ReadonlyMap<string, HostTensor>,
-  path: string,
-  options: LoadParamsOptions = {},
-): ParamTree {
-  const missing: string[] = [];
-  const mismatches: string[] = [];
-  const params: ParamTree = new Map();
-  for (const [name, { shape }] of expected) {
-    const tensor = loaded.get(name);
-    if (tensor === undefined) missing.push(name);
-    else if (tensor.dtype !== 'float32') mismatches.push(`dtype mismatch for '${name}': expected float32, found ${tensor.dtype}`);
-    else if (!sameShape(tensor.shape, shape)) mismatches.push(`shape mismatch for '${name}': expected [${shape.join(', ')}], found [${tensor.shape.join(', ')}]`);
-    else params.set(name, tensor as HostTensor<'float32'>);
-  }
-  const unexpected = options.allowUnexpected ? [] : [...loaded.keys()].filter((name) => !expected.has(name));
-
-  const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing tensor${missing.length > 1 ? 's' : ''} ${listNames(missing)}`);
-  problems.push(...mismatches.slice(0, MAX_LISTED_NAMES));
-  if (mismatches.length > MAX_LISTED_NAMES) problems.push(`${mismatches.length - MAX_LISTED_NAMES} more mismatches`);
-  if (unexpected.length > 0) problems.push(`unexpected tensor${unexpected.length > 1 ? 's' : ''} ${listNames(unexpected)}`);
-  if (problems.length > 0) throw new CheckpointError(path, `does not fit the model: ${problems.join('; ')}`);
-  return params;
-}
-
-/** The same tensors with `prefix` added to every name: for storing several states side by side in `extra`. */
-export function withPrefix(prefix: string, tensors: ReadonlyMap<string, HostTensor>): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
-  for (const [name, tensor] of tensors) out.set(prefix + name, tensor);
-  return out;
-}
-
-/** The tensors whose names start with `prefix`, with the prefix removed: the inverse of withPrefix. */
-export function underPrefix(prefix: string, tensors: ReadonlyMap<string, HostTensor>): Map<string, HostTensor> {
-  const out = new Map<string, HostTensor>();
-  for (const [name, tensor] of tensors) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), tensor);
-  return out;
+  return assembleCheckpoint(await readConfigFile(files.config), await loadSafetensors(files.weights), files);
 }

@@ -5,10 +5,13 @@
 import { totalmem } from 'node:os';
 import { InputError } from './input-error.js';
 
-/** The bytes a request may use: HASTEN_MEMORY_LIMIT_MB when set, else 80% of the machine's memory. */
+/**
+ * The bytes a request may use: HASTEN_MEMORY_LIMIT_MB when set, else 80% of the machine's memory. A
+ * browser bundle has neither (node:os is an empty stub there): no budget, the tab's own limit applies.
+ */
 export function memoryBudget(): number {
-  const raw = process.env.HASTEN_MEMORY_LIMIT_MB;
-  if (raw === undefined || raw === '') return 0.8 * totalmem();
+  const raw = globalThis.process?.env.HASTEN_MEMORY_LIMIT_MB;
+  if (raw === undefined || raw === '') return typeof totalmem === 'function' ? 0.8 * totalmem() : Infinity;
   const megabytes = Number(raw);
   if (!(Number.isFinite(megabytes) && megabytes > 0)) throw new InputError(`HASTEN_MEMORY_LIMIT_MB must be a positive number, got '${raw}'`);
   return megabytes * 2 ** 20;

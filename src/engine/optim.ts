@@ -2,7 +2,7 @@
 // parameters. The update loops run over Float32Arrays in place and allocate nothing per step.
 
 import { CheckpointError } from './checkpoint-error.js';
-import { loadParamsInto } from './checkpoint.js';
+import { loadParamsInto } from './checkpoint-format.js';
 import type { HostTensor, ParamTree } from './host-tensor.js';
 import { ADAMW_PREFIX } from './state-names.js';
 

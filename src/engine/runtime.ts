@@ -1,48 +1,30 @@
 // Runs lowered graphs on ONNX Runtime. A compiled function traces once per input-shape signature
 // and keeps the session for that signature.
 
-import { accessSync, constants } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-common';
+import { platformOrt } from '#ort';
+import type { OrtBinding, SessionOptions } from './ort-binding.js';
 import type { DType, HostTensor, ParamTree } from './host-tensor.js';
 import { Graph, type Tensor, formatShape } from './graph.js';
 import { ONNX_IR_VERSION, ONNX_OPSET, type OnnxModel, encodeModel } from './onnx/codec.js';
 import { NCHWC_DOMAIN } from './ops/nchwc.js';
 import { lowerToOnnx } from './onnx/lower.js';
-import { executionProviderList, providerError, threadsFromEnv } from './execution-provider.js';
 
-export interface SessionOptions {
-  /** Intra-op threads; defaults to HASTEN_ORT_THREADS, else the machine's available cores. */
-  threads?: number;
-  /**
-   * Whether idle ONNX Runtime threads spin. Spinning shaves latency off small ops on an otherwise idle
-   * machine but wastes the cores when other processes compete for them; HASTEN_ORT_SPIN=0 turns it off.
-   */
-  spin?: boolean;
-  /** Whether the session writes ONNX Runtime's per-op trace; defaults to whether HASTEN_ORT_PROFILE is set. */
-  profile?: boolean;
+export type { SessionOptions } from './ort-binding.js';
+
+let binding: OrtBinding = platformOrt;
+
+/** Runs every session created from now on with `chosen` (the platform's default binding until then). */
+export function useOrt(chosen: OrtBinding): void {
+  binding = chosen;
 }
 
-const spinByDefault = process.env.HASTEN_ORT_SPIN !== '0';
-// HASTEN_ORT_PROFILE=PREFIX makes every session write ONNX Runtime's per-op trace (Chrome trace JSON,
-// PREFIX_<date>.json) when it is disposed: where the time of a graph goes, op by op.
-const profilePrefix = process.env.HASTEN_ORT_PROFILE;
-
-/** ONNX Runtime skips a trace it cannot write without a word, so an unwritable folder is an error up front. */
-function checkProfileFolder(prefix: string): void {
-  const folder = dirname(resolve(prefix));
-  try {
-    accessSync(folder, constants.W_OK);
-  } catch (error) {
-    throw new Error(`HASTEN_ORT_PROFILE=${prefix}: cannot write traces into ${folder} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
+/** The binding sessions are created with now. */
+export function currentOrt(): OrtBinding {
+  return binding;
 }
 
-// HASTEN_ORT_NCHWC=0 lowers convolutions of graphs with run-time weights to plain ONNX instead of
-// ONNX Runtime's NCHWc kernels (for comparisons; the NCHWc path is faster on CPUs that have it).
-const nchwcEnabled = process.env.HASTEN_ORT_NCHWC !== '0';
-let nchwcBlockProbe: Promise<number> | undefined;
+const nchwcBlockProbes = new WeakMap<OrtBinding, Promise<number>>();
 
 /**
  * The channel block of ONNX Runtime's NCHWc CPU kernels on this machine (8 with AVX2, 16 with
@@ -50,8 +32,9 @@ let nchwcBlockProbe: Promise<number> | undefined;
  * are missing or turned off.
  */
 export function nchwcBlockSize(): Promise<number> {
-  nchwcBlockProbe ??= (async () => {
-    if (!nchwcEnabled) return 0;
+  let probe = nchwcBlockProbes.get(binding);
+  probe ??= (async () => {
+    if (!binding.nchwc) return 0;
     try {
       const session = await OnnxSession.create({
         irVersion: ONNX_IR_VERSION,
@@ -74,13 +57,14 @@ export function nchwcBlockSize(): Promise<number> {
       return 0;
     }
   })();
-  return nchwcBlockProbe;
+  nchwcBlockProbes.set(binding, probe);
+  return probe;
 }
 
 const ORT_TYPES: Record<DType, ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' };
 
-export function toOrt(t: HostTensor): ort.Tensor {
-  return new ort.Tensor(ORT_TYPES[t.dtype], t.data as ort.Tensor.DataType, t.shape);
+export function toOrt(t: HostTensor, on: OrtBinding = binding): ort.Tensor {
+  return new on.Tensor(ORT_TYPES[t.dtype], t.data as ort.Tensor.DataType, t.shape);
 }
 
 export function fromOrt(t: ort.Tensor): HostTensor {
@@ -90,25 +74,23 @@ export function fromOrt(t: ort.Tensor): HostTensor {
 }
 
 export class OnnxSession {
-  private constructor(private readonly session: ort.InferenceSession, private readonly profiling: boolean) {}
+  private constructor(private readonly session: ort.InferenceSession, private readonly binding: OrtBinding, private readonly profiling: boolean) {}
 
   static async create(model: OnnxModel | Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
-    const profile = profilePrefix !== undefined && (options.profile ?? true);
-    if (profile) checkProfileFolder(profilePrefix);
+    const platformOptions = binding.sessionOptions(options);
     const bytes = model instanceof Uint8Array ? model : encodeModel(model);
-    const session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: options.threads ?? threadsFromEnv() ?? availableParallelism(),
-      executionProviders: executionProviderList(), // HASTEN_EP
+    const session = await binding.InferenceSession.create(bytes, {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
       // The memory pattern pre-plans one block for every intermediate; measured, it cost a training
       // step 60% more peak memory for no speed (docs/results/engine.md).
       enableMemPattern: false,
-      extra: { session: { intra_op: { allow_spinning: (options.spin ?? spinByDefault) ? '1' : '0' } } },
-      ...(profile ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
-    }).catch((error: unknown) => { throw providerError(error); });
-    return new OnnxSession(session, profile);
+      ...platformOptions,
+    }).catch((error: unknown) => {
+      throw binding.startError?.(error) ?? error;
+    });
+    return new OnnxSession(session, binding, platformOptions.enableProfiling === true);
   }
 
   get inputNames(): readonly string[] {
@@ -124,7 +106,7 @@ export class OnnxSession {
     for (const name of this.session.inputNames) {
       const t = feeds[name];
       if (!t) throw new Error(`missing input '${name}' (expected ${this.session.inputNames.join(', ')})`);
-      ortFeeds[name] = toOrt(t);
+      ortFeeds[name] = toOrt(t, this.binding);
     }
     const results = outputs ? await this.session.run(ortFeeds, [...outputs]) : await this.session.run(ortFeeds);
     const out: Record<string, HostTensor> = {};

@@ -7,10 +7,8 @@
 //              and the tensors cover it exactly, without gaps or overlaps.
 //
 // We pad the header with trailing spaces so that the data section starts at a multiple of 8 bytes.
+// This module works on bytes, wherever they come from; safetensors-file.ts reads and writes files.
 
-import { open, type FileHandle } from 'node:fs/promises';
-import { endianness } from 'node:os';
-import { writeFileAtomic } from './atomic-write.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { type AnyTypedArray, type DType, type HostTensor, numel } from './host-tensor.js';
 
@@ -23,7 +21,7 @@ export interface SafetensorsContents {
 }
 
 const METADATA_KEY = '__metadata__';
-const HEADER_LENGTH_BYTES = 8;
+export const HEADER_LENGTH_BYTES = 8;
 const DATA_ALIGNMENT = 8;
 
 /** The on-disk dtype we write for each host dtype. */
@@ -110,9 +108,9 @@ const READABLE_DTYPES: Record<string, StoredDType> = {
   BOOL: { bytesPerElement: 1, hostDType: 'bool', decode: (raw) => new Uint8Array(raw) },
 };
 
-function assertLittleEndianHost(): void {
-  // Typed arrays use the host's byte order; every platform Node supports in practice is little-endian.
-  if (endianness() !== 'LE') throw new Error('safetensors: only little-endian hosts are supported');
+export function assertLittleEndianHost(): void {
+  // Typed arrays use the host's byte order; every platform JavaScript runs on in practice is little-endian.
+  if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1) throw new Error('safetensors: only little-endian hosts are supported');
 }
 
 /** Serialises tensors (in the map's order) and optional string metadata into safetensors bytes. */
@@ -154,7 +152,7 @@ export function encodeSafetensors(tensors: Map<string, HostTensor>, metadata?: S
   return bytes;
 }
 
-interface TensorEntry {
+export interface TensorEntry {
   name: string;
   storedDType: string;
   shape: number[];
@@ -163,13 +161,13 @@ interface TensorEntry {
   end: number;
 }
 
-interface ParsedHeader {
+export interface ParsedHeader {
   entries: TensorEntry[];
   metadata: SafetensorsMetadata;
 }
 
 /** Reads the header length and checks that the header fits in a file of `fileSize` bytes. */
-function readHeaderLength(first8: Uint8Array, fileSize: number, source: string): number {
+export function readHeaderLength(first8: Uint8Array, fileSize: number, source: string): number {
   if (fileSize < HEADER_LENGTH_BYTES) {
     throw new CheckpointError(source, `truncated file: ${fileSize} bytes, too short to hold the 8-byte header length`);
   }
@@ -190,7 +188,7 @@ function isCount(value: unknown): value is number {
 }
 
 /** Parses and validates the JSON header against the size of the data section that follows it. */
-function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string): ParsedHeader {
+export function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string): ParsedHeader {
   const bad = (problem: string) => new CheckpointError(source, `bad header: ${problem}`);
   let text: string;
   try {
@@ -253,7 +251,7 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string
   return { entries, metadata };
 }
 
-function hostTensorOf(entry: TensorEntry, raw: Uint8Array): HostTensor {
+export function hostTensorOf(entry: TensorEntry, raw: Uint8Array): HostTensor {
   const stored = READABLE_DTYPES[entry.storedDType];
   return { dtype: stored.hostDType, shape: entry.shape, data: stored.decode(raw) } as HostTensor;
 }
@@ -270,58 +268,4 @@ export function decodeSafetensors(bytes: Uint8Array, sourceName: string): Safete
   const tensors = new Map<string, HostTensor>();
   for (const entry of entries) tensors.set(entry.name, hostTensorOf(entry, bytes.subarray(dataStart + entry.begin, dataStart + entry.end)));
   return { tensors, metadata };
-}
-
-/** Atomically writes a safetensors file (see writeFileAtomic). */
-export async function saveSafetensors(path: string, tensors: Map<string, HostTensor>, metadata?: SafetensorsMetadata): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
-}
-
-/** Largest single read: the OS caps one read() at about 2 GiB. */
-const MAX_READ_BYTES = 1 << 30;
-
-async function readExactly(handle: FileHandle, target: Uint8Array, position: number, source: string): Promise<void> {
-  let done = 0;
-  while (done < target.length) {
-    const length = Math.min(target.length - done, MAX_READ_BYTES);
-    const { bytesRead } = await handle.read(target, done, length, position + done);
-    if (bytesRead === 0) throw new CheckpointError(source, `truncated file: it ended while reading byte ${position + done}`);
-    done += bytesRead;
-  }
-}
-
-/**
- * Reads a safetensors file tensor by tensor, so files larger than a single Node buffer load and
- * peak memory is the tensors plus the largest one. Errors are CheckpointErrors naming the file.
- */
-export async function loadSafetensors(path: string): Promise<SafetensorsContents> {
-  assertLittleEndianHost();
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CheckpointError(path, code === 'ENOENT' ? 'file not found' : `cannot open: ${(error as Error).message}`);
-  }
-  try {
-    const fileSize = (await handle.stat()).size;
-    const first8 = new Uint8Array(HEADER_LENGTH_BYTES);
-    if (fileSize >= HEADER_LENGTH_BYTES) await readExactly(handle, first8, 0, path);
-    const headerLength = readHeaderLength(first8, fileSize, path);
-    const headerBytes = new Uint8Array(headerLength);
-    await readExactly(handle, headerBytes, HEADER_LENGTH_BYTES, path);
-    const dataStart = HEADER_LENGTH_BYTES + headerLength;
-    const { entries, metadata } = parseHeader(headerBytes, fileSize - dataStart, path);
-
-    const scratch = new Uint8Array(entries.reduce((largest, entry) => Math.max(largest, entry.end - entry.begin), 0));
-    const tensors = new Map<string, HostTensor>();
-    for (const entry of entries) {
-      const raw = scratch.subarray(0, entry.end - entry.begin);
-      await readExactly(handle, raw, dataStart + entry.begin, path);
-      tensors.set(entry.name, hostTensorOf(entry, raw));
-    }
-    return { tensors, metadata };
-  } finally {
-    await handle.close();
-  }
 }

@@ -14,7 +14,8 @@
 import { join } from 'node:path';
 import { type Dataset, DatasetError } from '../data/dataset.js';
 import { openDataset } from '../data/registry.js';
-import { CheckpointError, loadCheckpoint, loadParamsInto, saveCheckpoint } from '../engine/checkpoint.js';
+import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
+import { loadParamsInto } from '../engine/checkpoint-format.js';
 import type { Tensor } from '../engine/graph.js';
 import { type HostTensor, numel, type ParamTree, sameShape } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';

@@ -38,7 +38,9 @@ export function cachedTensors(structure: UNetStructure, method: 'encoder-propaga
 }
 
 export async function analyseUNet(model: OnnxModel, signature: UNetSignature): Promise<UNetAnalysis> {
-  const probed = await probeShapes(model, signature, 1);
+  // One row where the batch is free; a fixed-batch graph runs at its batch, and FLOPs are divided by it.
+  const rows = signature.batch === 'dynamic' ? 1 : signature.batch;
+  const probed = await probeShapes(model, signature, rows);
   const structure = detectStructure(model, signature, probed);
   const index = new GraphIndex(model.graph);
   const output = [signature.output];
@@ -47,8 +49,9 @@ export async function analyseUNet(model: OnnxModel, signature: UNetSignature): P
   const decoder = new Set(index.neededNodes(output, new Set(cutSets[0])));
   const encoder = new Set(index.neededNodes(structure.skips.map((s) => s.skip_operand)).filter((i) => !decoder.has(i)));
   const middle = all.filter((i) => !decoder.has(i) && !encoder.has(i));
-  const flops: PartFlops = { encoder: flopsOf(index, [...encoder], probed), middle: flopsOf(index, middle, probed), decoder: flopsOf(index, [...decoder], probed), total: flopsOf(index, all, probed) };
-  const cutFlops = cutSets.map((given) => flopsOf(index, index.neededNodes(output, new Set(given)), probed));
+  const perSample = (nodes: number[]) => flopsOf(index, nodes, probed) / rows;
+  const flops: PartFlops = { encoder: perSample([...encoder]), middle: perSample(middle), decoder: perSample([...decoder]), total: perSample(all) };
+  const cutFlops = cutSets.map((given) => perSample(index.neededNodes(output, new Set(given))));
   const shapes = Object.fromEntries(cutSets.flat().map((t) => [t, probed.get(t)!.slice(1)]));
   const analysis: UNetAnalysis = { structure, shapes, flops, cut_flops: { encoder_propagation: cutFlops[0]!, deepcache: cutFlops.slice(1) } };
   await verifyCuts(model, signature, analysis, cutSets);

@@ -43,30 +43,29 @@ export class GraphIndex {
 
   /** Every tensor `tensor` depends on, itself included. */
   ancestors(tensor: string): Set<string> {
-    const seen = new Set<string>();
-    const stack = [tensor];
-    while (stack.length > 0) {
-      const t = stack.pop()!;
-      if (seen.has(t)) continue;
-      seen.add(t);
+    return this.reach(tensor, (t) => {
       const producer = this.producer.get(t);
-      if (producer !== undefined) for (const input of this.node(producer).inputs) if (input) stack.push(input);
-    }
-    return seen;
+      return producer === undefined ? [] : this.node(producer).inputs;
+    });
   }
 
   /** Every tensor that depends on `tensor`, itself included; `valuesOnly` skips dependence through Shape and Size (on its shape alone). */
   descendants(tensor: string, valuesOnly = false): Set<string> {
+    return this.reach(tensor, (t) =>
+      (this.consumers.get(t) ?? [])
+        .filter((c) => !(valuesOnly && SHAPE_ONLY.has(this.node(c).opType)))
+        .flatMap((c) => this.node(c).outputs));
+  }
+
+  /** The tensors reached from `tensor` by following `next` (empty names, ONNX's absent inputs, skipped). */
+  private reach(tensor: string, next: (t: string) => readonly string[]): Set<string> {
     const seen = new Set<string>();
     const stack = [tensor];
     while (stack.length > 0) {
       const t = stack.pop()!;
       if (seen.has(t)) continue;
       seen.add(t);
-      for (const c of this.consumers.get(t) ?? []) {
-        if (valuesOnly && SHAPE_ONLY.has(this.node(c).opType)) continue;
-        for (const out of this.node(c).outputs) if (out) stack.push(out);
-      }
+      for (const u of next(t)) if (u) stack.push(u);
     }
     return seen;
   }

@@ -5,8 +5,9 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import { type ExternalDataReader, type OnnxModel, decodeModel } from '../engine/onnx/codec.js';
+import { InputError } from '../engine/input-error.js';
 
-export class ImportError extends Error {
+export class ImportError extends InputError {
   override name = 'ImportError';
 }
 

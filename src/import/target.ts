@@ -3,7 +3,9 @@
 // tensors: one row applies to every sample, or one row per sample; a second set of rows is the
 // unconditional input for classifier-free guidance.
 
+import { existsSync } from 'node:fs';
 import type { AccelConfig } from '../accel/config.js';
+import { loadSafetensors } from '../engine/safetensors-file.js';
 import { toDenoiser } from '../diffusion/parameterisation.js';
 import type { HostTensor } from '../engine/host-tensor.js';
 import type { ConditioningFeeds, SamplingTarget } from '../pipeline/generate.js';
@@ -63,4 +65,13 @@ export function importedTarget(imported: ImportedModel, n: number, conditioning:
       ? { cond: { [name]: rowsFor(conditioning.cond, start, count) }, ...(conditioning.uncond ? { uncond: { [name]: rowsFor(conditioning.uncond, start, count) } } : {}) }
       : undefined,
   };
+}
+
+/** The conditioning tensor of a safetensors file: the one named like the model's input, or the file's only tensor. */
+export async function readConditioningFile(path: string, name: string, flag: string): Promise<HostTensor> {
+  if (!existsSync(path)) throw new ImportError(`${flag} ${path}: no such file`);
+  const { tensors } = await loadSafetensors(path);
+  const tensor = tensors.get(name) ?? (tensors.size === 1 ? [...tensors.values()][0] : undefined);
+  if (!tensor) throw new ImportError(`${flag} ${path}: no tensor '${name}' (it holds ${[...tensors.keys()].join(', ') || 'none'})`);
+  return tensor;
 }

@@ -3,6 +3,7 @@
 // feature network's space; sliced Wasserstein and MMD for points).
 
 import { openDataset } from '../data/registry.js';
+import { checkMemory } from '../engine/memory-budget.js';
 import type { HostTensor } from '../engine/host-tensor.js';
 import { type FeatureNet, loadFeatureNet, shippedFeatureNetDir } from '../eval/feature-net.js';
 import { type EvaluationOptions, type ImageEvaluation, type PointEvaluation, evaluateImages, evaluatePoints } from '../eval/evaluate.js';
@@ -41,6 +42,8 @@ export async function scoreSamples(trained: TrainedModel, samples: HostTensor<'f
 export async function evaluateModel(trained: TrainedModel, options: GenerateOptions & EvaluationOptions & { features?: string }): Promise<ModelEvaluation> {
   const started = performance.now();
   const isImages = trained.config.dataShape.length === 3;
+  // KID holds four n x n kernel matrices at once (the generated set's, a real set's, and two across).
+  if (isImages) checkMemory(`evaluating ${options.n} images (KID's kernel matrices)`, 4 * 8 * options.n ** 2);
   const featureNet = isImages ? await openFeatureNet(trained, options.features) : undefined;
   try {
     const generated = await generate(trained, options);

@@ -15,6 +15,7 @@ import { type NetworkRunner, type ObjectiveName, networkDenoiser, noiseLevel, ob
 import type { AccelConfig } from '../accel/config.js';
 import { CompiledNetwork, type RunPlan, tileRows } from './sampling-network.js';
 import type { Caching } from '../accel/caching.js';
+import type { SkipTuning } from '../accel/skip-tuning.js';
 import { AccelSettingError } from '../accel/errors.js';
 import type { TrainedModel } from './model-store.js';
 import { InputError } from '../engine/input-error.js';
@@ -48,6 +49,7 @@ export interface GenerateOptions {
 export interface SamplingNetwork {
   flops: number; // FLOPs of every call so far
   readonly caching?: Caching;
+  skipTuning?: SkipTuning; // Skip-Tuning's schedule: a graph input, so it may change between runs
   run(plan: RunPlan): { forward: NetForward; samplerOptions: Pick<SamplerOptions, 'beforeStep'> };
   dispose(): Promise<void>;
 }

@@ -4,26 +4,16 @@ import { parseBenchConfig } from '../../src/bench/accel.js';
 import { runCompressBench } from '../../src/bench/compress.js';
 import { assembleStudent } from '../../src/compress/assemble.js';
 import { parseSamplerSpec } from '../../src/diffusion/samplers/index.js';
-import { FeatureNet, checkFeatureNetConfig, initFeatureNetParams } from '../../src/eval/feature-net.js';
-import { createModel } from '../../src/models/registry.js';
 import type { UNet } from '../../src/models/unet.js';
 import type { TrainedModel } from '../../src/pipeline/model-store.js';
-import { objectiveSettings } from '../../src/train/objectives.js';
-import { TRAIN_DEFAULTS } from '../../src/train/trainer.js';
-import { randomParams } from '../models/helpers.js';
+import { randomFeatureNet, tinyTeacher } from '../compress/helpers.js';
 
-const model = createModel({
-  arch: 'unet', resolution: 16, baseChannels: 8, channelMultipliers: [1, 2], blocksPerLevel: 1,
-  attentionResolutions: [8], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16, numClasses: 8,
-}) as UNet;
-const config = { ...TRAIN_DEFAULTS, data: 'shapes', resolution: 16, model: model.config, objective: objectiveSettings('edm'), cond: 'class' as const, dataShape: [3, 16, 16], classNames: null };
-const teacher: TrainedModel = { name: 'teacher', location: '', model, params: randomParams(model, 0), config, saveId: 'random' };
-const pruned = assembleStudent(model, teacher.params, ['dec.0.up.res', 'mid']);
+const teacher = tinyTeacher();
+const pruned = assembleStudent(teacher.model as UNet, teacher.params, ['dec.0.up.res', 'mid']);
 const student: TrainedModel = { ...teacher, name: 'student', model: pruned.model, params: pruned.params };
-const featureConfig = checkFeatureNetConfig({ arch: 'feature-net', data: 'shapes', imageShape: [3, 16, 16], stageWidths: [8, 8], groups: 4, featureDim: 8, numClasses: 8, classNames: null });
 
 test('bench compress: teacher, student, switching and stack rows in the issue\'s format', async () => {
-  const featureNet = new FeatureNet(featureConfig, initFeatureNetParams(featureConfig, 1));
+  const featureNet = randomFeatureNet();
   try {
     const result = await runCompressBench(teacher, student, {
       samplers: [{ sampler: parseSamplerSpec('euler'), steps: 4 }], switchAbove: [1e-3, 1e6], stack: [parseBenchConfig('deepcache every=2,branch=0')], stackSwitchBelow: 1,

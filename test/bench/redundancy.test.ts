@@ -1,26 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { redundancy, redundancyChart } from '../../src/bench/redundancy.js';
-import { FeatureNet, checkFeatureNetConfig, initFeatureNetParams } from '../../src/eval/feature-net.js';
 import { moduleFlops } from '../../src/models/flops.js';
-import { createModel } from '../../src/models/registry.js';
 import type { UNet } from '../../src/models/unet.js';
-import type { TrainedModel } from '../../src/pipeline/model-store.js';
-import { objectiveSettings } from '../../src/train/objectives.js';
-import { TRAIN_DEFAULTS } from '../../src/train/trainer.js';
-import { randomParams } from '../models/helpers.js';
+import { randomFeatureNet, tinyTeacher } from '../compress/helpers.js';
 
-const model = createModel({
-  arch: 'unet', resolution: 16, baseChannels: 8, channelMultipliers: [1, 2], blocksPerLevel: 1,
-  attentionResolutions: [8], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16, numClasses: 8,
-}) as UNet;
-const config = { ...TRAIN_DEFAULTS, data: 'shapes', resolution: 16, model: model.config, objective: objectiveSettings('edm'), cond: 'class' as const, dataShape: [3, 16, 16], classNames: null };
-const trained: TrainedModel = { name: 'tiny', location: '', model, params: randomParams(model, 0), config, saveId: 'random' };
-const featureConfig = checkFeatureNetConfig({ arch: 'feature-net', data: 'shapes', imageShape: [3, 16, 16], stageWidths: [8, 8], groups: 4, featureDim: 8, numClasses: 8, classNames: null });
+const trained = tinyTeacher();
+const model = trained.model as UNet;
 const settings = { noiseLevels: [0.1, 2], levelN: 3, sampler: 'euler', steps: 2, n: 3, timingBatch: 2, timingRepeats: 1 };
 
 test('redundancy: each removal against the full model, ranked by the end result, with its FLOPs saved', async () => {
-  const featureNet = new FeatureNet(featureConfig, initFeatureNetParams(featureConfig, 1));
+  const featureNet = randomFeatureNet();
   try {
     const modules = ['mid', 'enc.1.0.attn', 'dec.0.1'];
     const seen: string[] = [];

@@ -8,20 +8,14 @@ import { DistillSource, sharedBlocks } from '../../src/compress/distill.js';
 import { CompressError, assembleStudent } from '../../src/compress/assemble.js';
 import { openDataset } from '../../src/data/registry.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/engine/checkpoint.js';
-import { FeatureNet, checkFeatureNetConfig, initFeatureNetParams } from '../../src/eval/feature-net.js';
-import { createModel } from '../../src/models/registry.js';
 import type { UNet } from '../../src/models/unet.js';
-import { loadTrainedModel, type TrainedModel } from '../../src/pipeline/model-store.js';
-import { objectiveSettings } from '../../src/train/objectives.js';
-import { TRAIN_DEFAULTS, type TrainConfig, checkpointDir, train } from '../../src/train/trainer.js';
-import { randomParams } from '../models/helpers.js';
+import { loadTrainedModel } from '../../src/pipeline/model-store.js';
+import { type TrainConfig, checkpointDir, train } from '../../src/train/trainer.js';
+import { randomFeatureNet, tinyTeacher } from './helpers.js';
 
-const model = createModel({
-  arch: 'unet', resolution: 16, baseChannels: 8, channelMultipliers: [1, 2], blocksPerLevel: 1,
-  attentionResolutions: [8], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16, numClasses: 8,
-}) as UNet;
-const trainConfig: TrainConfig = { ...TRAIN_DEFAULTS, data: 'shapes', resolution: 16, model: model.config, objective: objectiveSettings('edm'), cond: 'class', batch: 4, steps: 2, warmup: 1, logEvery: 1, checkpointEvery: 1 };
-const teacher: TrainedModel = { name: 'tiny', location: '', model, params: randomParams(model, 0), config: { ...trainConfig, dataShape: [3, 16, 16], classNames: null }, saveId: 'random' };
+const teacher = tinyTeacher({ batch: 4, steps: 2, warmup: 1, logEvery: 1, checkpointEvery: 1 });
+const model = teacher.model as UNet;
+const trainConfig: TrainConfig = teacher.config;
 const remove = ['enc.0.0', 'enc.1.0.attn', 'dec.1.1'];
 const settings = (overrides: Partial<CompressSettings> = {}): CompressSettings => ({
   ...COMPRESS_DEFAULTS, teacher: 'tiny', remove, ...overrides,
@@ -33,8 +27,7 @@ const logOf = (dir: string): Record<string, number>[] => readFileSync(join(dir, 
 test('distill: each loss term is logged; a student equal to its teacher has zero output, feature and semantic loss', async () => {
   const dir = tempDir();
   await saveCheckpoint(join(dir, 'init'), { params: teacher.params, config: {} });
-  const featureConfig = checkFeatureNetConfig({ arch: 'feature-net', data: 'shapes', imageShape: [3, 16, 16], stageWidths: [8, 8], groups: 4, featureDim: 8, numClasses: 8, classNames: null });
-  const featureNet = new FeatureNet(featureConfig, initFeatureNetParams(featureConfig, 1));
+  const featureNet = randomFeatureNet();
   const source = new DistillSource(trainConfig, openDataset('shapes', { resolution: 16 }), { model, params: teacher.params }, model, { data: 1, output: 1, feature: 1, semantic: 1 }, featureNet);
   try {
     assert.deepEqual([...source.capture], sharedBlocks(model, model));

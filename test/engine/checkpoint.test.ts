@@ -7,13 +7,11 @@ import {
   CheckpointError,
   checkpointFiles,
   loadCheckpoint,
-  loadParamsInto,
   saveCheckpoint,
-  underPrefix,
-  withPrefix,
 } from '../../src/engine/checkpoint.js';
+import { loadParamsInto, underPrefix, withPrefix } from '../../src/engine/checkpoint-format.js';
 import { float32, hostTensor, type HostTensor, type ParamTree } from '../../src/engine/host-tensor.js';
-import { loadSafetensors, saveSafetensors } from '../../src/engine/safetensors.js';
+import { loadSafetensors, saveSafetensors } from '../../src/engine/safetensors-file.js';
 
 const root = await mkdtemp(join(tmpdir(), 'hasten-checkpoint-'));
 after(() => rm(root, { recursive: true, force: true }));

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { CheckpointError, loadCheckpoint, saveCheckpoint, underPrefix, withPrefix } from '../../src/engine/checkpoint.js';
+import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../../src/engine/checkpoint.js';
+import { underPrefix, withPrefix } from '../../src/engine/checkpoint-format.js';
 import { cloneParams, float32, type HostTensor, type ParamTree } from '../../src/engine/host-tensor.js';
 import {
   AdamW,

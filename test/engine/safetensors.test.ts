@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { CheckpointError } from '../../src/engine/checkpoint-error.js';
 import { hostTensor, type HostTensor } from '../../src/engine/host-tensor.js';
-import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from '../../src/engine/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/engine/safetensors.js';
+import { loadSafetensors, saveSafetensors } from '../../src/engine/safetensors-file.js';
 
 const root = await mkdtemp(join(tmpdir(), 'hasten-safetensors-'));
 after(() => rm(root, { recursive: true, force: true }));

@@ -3,7 +3,8 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadCheckpoint, underPrefix } from '../../src/engine/checkpoint.js';
+import { loadCheckpoint } from '../../src/engine/checkpoint.js';
+import { underPrefix } from '../../src/engine/checkpoint-format.js';
 import { resolveModelConfig } from '../../src/models/registry.js';
 import { objectiveSettings } from '../../src/train/objectives.js';
 import { RunFolderError } from '../../src/engine/run-folder.js';
@@ -115,6 +116,35 @@ test('--init starts a run from another run\'s averaged (EMA) parameters', async 
   } finally {
     rmSync(source, { recursive: true, force: true });
     rmSync(fineTune, { recursive: true, force: true });
+  }
+});
+
+test('a trainable filter trains only its parameters; the checkpoint and its EMA hold every one, and a resume keeps them frozen', async () => {
+  const out = tempDir();
+  try {
+    const trainable = (name: string): boolean => name.startsWith('out.');
+    let steps = 0;
+    await train(tinyConfig(), out, { trainable, callbacks: { shouldStop: () => ++steps === 3 } });
+    await train(tinyConfig(), out, { trainable, resume: true });
+    const start = await loadCheckpoint(checkpointDir(out));
+    const fresh = tempDir();
+    try {
+      await train(tinyConfig({ steps: 1, lr: 0, warmup: 0 }), fresh);
+      const initial = (await loadCheckpoint(checkpointDir(fresh))).params;
+      let moved = 0;
+      for (const [name, t] of start.params) {
+        const changed = t.data.some((v, i) => v !== initial.get(name)!.data[i]);
+        if (!trainable(name)) assert.ok(!changed, `${name} is frozen`);
+        moved += changed ? 1 : 0;
+        assert.ok(start.extra.has(`ema/${name}`), `the EMA holds ${name}`);
+      }
+      assert.ok(moved > 0, 'the trainable parameters move');
+      await assert.rejects(train(tinyConfig(), join(fresh, 'none'), { trainable: () => false }), /no parameter of the model trains/);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });
 

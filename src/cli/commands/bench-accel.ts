@@ -8,10 +8,9 @@ import { ACCEL_BENCH_DEFAULTS, type AccelBenchResult, DEFAULT_BENCH_CONFIGS, typ
 import type { SweepSettings } from '../../scale/jobs/sweep.js';
 import { isSharded, portableModel, runShardedCommand, scaleOptions } from '../scale.js';
 import { lineChart } from '../../plot/svg.js';
-import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { defineCommand } from '../command.js';
 import { flag, int, json, list, text, UsageError } from '../options.js';
-import { modelOption, samplerName } from '../sampling.js';
+import { conditioningOptions, modelOption, openSamplingModel, samplerName } from '../sampling.js';
 
 const D = ACCEL_BENCH_DEFAULTS;
 
@@ -78,6 +77,7 @@ export const benchAccelCommand = defineCommand({
   summary: 'compare training-free accelerations with the plain model: speedup, FLOPs, FD, accuracy, drift',
   options: {
     model: modelOption,
+    ...conditioningOptions,
     sampler: samplerName('sampler of every config', D.sampler),
     steps: int({ placeholder: 'N', min: 1, default: D.steps, description: 'sampler steps of every config' }),
     n: int({ placeholder: 'N', min: 2, default: D.n, description: 'samples scored per config and per sweep point' }),
@@ -121,12 +121,15 @@ export const benchAccelCommand = defineCommand({
         throw new UsageError(`--plots: cannot create '${plots}': ${(error as Error).message}`);
       }
     }
-    const trained = await loadTrainedModel(values.model);
+    const { model } = await openSamplingModel({ ...values, n: settings.n });
     // With --workers or --queue the sweep's points are shards (the timed rows stay in this process: they compare wall clocks).
-    const runSweep: SweepRunner | undefined = isSharded(values)
-      ? async (points) => (await runShardedCommand<SweepPoint[]>('sweep', { model: portableModel(values.model, trained), sampler: settings.sampler, n: settings.n, seed: settings.seed, batch: settings.batch, points, shardSize: 1 } satisfies SweepSettings, values, 'bench accel sweep')).result
-      : undefined;
-    const result = await runAccelBench(trained, settings, (message) => process.stderr.write(`bench accel: ${message}\n`), runSweep);
+    let runSweep: SweepRunner | undefined;
+    if (isSharded(values)) {
+      if (!('params' in model)) throw new UsageError(`--workers and --queue shard the sweep of hasten models; '${values.model}' is an imported model`);
+      const sweepModel = portableModel(values.model, model);
+      runSweep = async (points) => (await runShardedCommand<SweepPoint[]>('sweep', { model: sweepModel, sampler: settings.sampler, n: settings.n, seed: settings.seed, batch: settings.batch, points, shardSize: 1 } satisfies SweepSettings, values, 'bench accel sweep')).result;
+    }
+    const result = await runAccelBench(model, settings, (message) => process.stderr.write(`bench accel: ${message}\n`), runSweep);
     if (plots !== undefined) writePlots(plots, result);
     console.log(values.json ? JSON.stringify(result, null, 2) : formatTables(result));
   },

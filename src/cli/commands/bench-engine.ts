@@ -2,7 +2,7 @@
 // and against JavaScript tensor libraries on one reference workload.
 
 import { defineCommand } from '../command.js';
-import { flag, int, json } from '../options.js';
+import { flag, int, json, text } from '../options.js';
 import { benchEngine } from '../../bench/engine.js';
 
 export const benchEngineCommand = defineCommand({
@@ -13,6 +13,7 @@ export const benchEngineCommand = defineCommand({
     'skip-peers': flag({ description: 'do not measure the JavaScript peers (they take minutes)' }),
     repeats: int({ placeholder: 'N', min: 1, default: 7, description: 'timed runs per measurement; medians are reported' }),
     threads: int({ placeholder: 'N', min: 1, description: 'ONNX Runtime threads (default: all cores)' }),
+    'torch-peer': text({ placeholder: 'SCRIPT', description: 'a Python script replicating the workload in PyTorch (default: $HASTEN_TORCH_PEER); skipped without it or without torch' }),
   },
   details: 'The reference workload (shapes and FLOPs) is documented in docs/results/engine.md.',
   async run(values) {
@@ -21,6 +22,7 @@ export const benchEngineCommand = defineCommand({
       threads,
       timing: { warmup: 2, repeats, budgetS: 120 },
       peers: !values['skip-peers'],
+      torchPeer: values['torch-peer'] ?? process.env.HASTEN_TORCH_PEER,
       progress: (message) => process.stderr.write(`bench engine: ${message}\n`),
     });
     if (values.json) {
@@ -32,6 +34,9 @@ export const benchEngineCommand = defineCommand({
     console.log(`forward:                           ${ratio(result.forward_gflops)}`);
     console.log(`training step:                     ${ratio(result.train_gflops)}`);
     console.log(`peak RSS:                          ${result.peak_rss_mb.toFixed(0)} MB`);
+    const torch = result.torch;
+    if ('skipped' in torch) console.log(`peer PyTorch: skipped: ${torch.skipped}`);
+    else console.log(`peer PyTorch ${torch.torch}: forward ${torch.forward_ms.toFixed(1)} ms (channels_last ${torch.forward_ms_channels_last.toFixed(1)}), training step ${torch.train_ms.toFixed(1)} ms (channels_last ${torch.train_ms_channels_last.toFixed(1)}); hasten ${(result.details.forward_ms as number).toFixed(1)} / ${(result.details.train_ms_update_in_graph as number).toFixed(1)} ms`);
     for (const [name, peer] of Object.entries(result.peers)) {
       if ('error' in peer) console.log(`peer ${name}: ${peer.error}`);
       else console.log(`peer ${name}: forward ${peer.forward_gflops.toFixed(2)} GFLOP/s, training ${peer.train_gflops === null ? 'impossible' : `${peer.train_gflops.toFixed(3)} GFLOP/s`}`);

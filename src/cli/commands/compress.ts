@@ -3,7 +3,7 @@
 // and stops; --resume continues in the phase it stopped in, with the settings the job started with.
 
 import { defineCommand } from '../command.js';
-import { choice, int, list, num, text, UsageError } from '../options.js';
+import { choice, flag, int, list, num, text, UsageError } from '../options.js';
 import { stoppable } from '../stoppable.js';
 import { Progress } from '../progress.js';
 import { scheduleOptions } from './train.js';
@@ -40,6 +40,7 @@ export const compressCommand = defineCommand({
     'checkpoint-every': int({ placeholder: 'N', min: 1, default: training.checkpointEvery, description: 'steps between checkpoints' }),
     seed: int({ placeholder: 'S', min: 0, default: training.seed, description: 'seed of data order and noise' }),
     out: text({ placeholder: 'DIR', required: true, description: 'output directory: the student (checkpoint/, log.jsonl), compress.json, incubate/<stage>/' }),
+    resume: flag({ description: 'continue the job in DIR, in the phase it stopped in, with the settings in DIR/compress.json (other options are ignored)' }),
   },
   details: 'Example: hasten compress --teacher shapes --remove dec.0.up.res,dec.1.0.res,mid --out runs/shapes-small --steps 2000\n' +
     'The student is a model like any other: hasten eval --model runs/shapes-small; hasten sample --model shapes --switch runs/shapes-small@sigma>2.\n' +

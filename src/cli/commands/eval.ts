@@ -1,6 +1,7 @@
 // `hasten eval`: sample quality of a model with a sampler, each distance beside its real-vs-real floor.
 
-import { defineCommand } from '../command.js';
+import { UsageError, defineCommand } from '../command.js';
+import { isImportedModelDir } from '../../import/model-folder.js';
 import { int, json, text } from '../options.js';
 import { generateOptions, openSwitches, parseClasses, samplingOptions, switchOption } from '../sampling.js';
 import { describeAccel } from '../../accel/config.js';
@@ -28,6 +29,7 @@ export const evalCommand = defineCommand({
   ].join('\n'),
   async run(values) {
     const options = generateOptions(values);
+    if (isImportedModelDir(values.model)) throw new UsageError(`eval compares samples with the real data a model was trained on; the imported model '${values.model}' comes with none (measure it with hasten bench accel, which reports the drift from its plain samples)`);
     const trained = await loadTrainedModel(values.model);
     const classes = parseClasses(trained, values.class);
     const switches = await openSwitches(values.switch);

@@ -4,7 +4,8 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineCommand } from '../command.js';
+import { UsageError, defineCommand } from '../command.js';
+import { exportDenoiser } from '../../pipeline/denoiser-export.js';
 import { flag, int, json, text } from '../options.js';
 import { modelOption } from '../sampling.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
@@ -21,6 +22,7 @@ export const exportCommand = defineCommand({
     model: modelOption,
     out: text({ placeholder: 'DIR', required: true, description: 'directory for checkpoint.safetensors + checkpoint.json (and model.onnx)' }),
     onnx: flag({ description: 'also write model.onnx: the raw network F(x, noise, label) with the weights inside' }),
+    denoiser: flag({ description: 'with --onnx: the whole denoiser in diffusers\' form instead (sample, int64 timestep -> out_sample, the noise), with scheduler_config.json; hasten import reads it back' }),
     batch: int({ placeholder: 'B', min: 1, default: 1, description: 'batch size of the ONNX graph (shapes are static)' }),
     json: json('print { out, files } as JSON'),
   },
@@ -31,7 +33,13 @@ export const exportCommand = defineCommand({
     mkdirSync(out, { recursive: true });
     await saveCheckpoint(out, { params: trained.params, config: trained.config, step: trained.step });
     const files = ['checkpoint.safetensors', 'checkpoint.json'];
-    if (values.onnx) {
+    if (values.denoiser && !values.onnx) throw new UsageError('--denoiser shapes the ONNX file: give it with --onnx');
+    if (values.denoiser) {
+      const { model, schedulerConfig } = exportDenoiser(trained, { batch });
+      await writeFileAtomic(join(out, 'model.onnx'), encodeModel(model));
+      await writeFileAtomic(join(out, 'scheduler_config.json'), `${JSON.stringify(schedulerConfig, null, 2)}\n`);
+      files.push('model.onnx', 'scheduler_config.json');
+    } else if (values.onnx) {
       const forward = compile(netTraceFn(trained.model), { params: trained.params, name: trained.name });
       const { model } = forward.lower(trained.model.inputSpecs(batch));
       await writeFileAtomic(join(out, 'model.onnx'), encodeModel(model));

@@ -6,17 +6,23 @@ import { benchAccelCommand } from './bench-accel.js';
 import { benchCompressCommand } from './bench-compress.js';
 import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
+import { benchImportCommand } from './bench-import.js';
+import { benchProfileCommand } from './bench-profile.js';
 import { benchReflowCommand } from './bench-reflow.js';
 import { benchScaleCommand } from './bench-scale.js';
 import { benchSamplers } from './bench-samplers.js';
 import { benchTrainCommand } from './bench-train.js';
+import { benchWebCommand } from './bench-web.js';
 import { dataPreviewCommand } from './data-preview.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
+import { inspectCommand } from './inspect.js';
 import { reflowCommands } from './reflow.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 import { trainFeaturesCommand } from './train-features.js';
+import { webCommand } from './web.js';
 import { workerCommand } from './worker.js';
 
 export const commands: Command[] = [
@@ -27,15 +33,21 @@ export const commands: Command[] = [
   evalCommand,
   exportCommand,
   workerCommand,
+  importCommand,
+  inspectCommand,
   ...reflowCommands,
   compressCommand,
+  webCommand,
   benchEngineCommand,
+  benchProfileCommand,
   benchSamplers,
   benchTrainCommand,
   benchAccelCommand,
+  benchImportCommand,
   benchCompressCommand,
   benchReflowCommand,
   benchScaleCommand,
+  benchWebCommand,
   analyzeFeatureChangeCommand,
   analyzeSkipLossCommand,
   analyzeRedundancyCommand,

@@ -5,12 +5,12 @@ import { defineCommand } from '../command.js';
 import { int, json, UsageError } from '../options.js';
 import { plural } from '../plural.js';
 import { outputFile } from '../output-file.js';
-import { generateOptions, openSwitches, parseClasses, samplingOptions, switchOption } from '../sampling.js';
+import { conditioningOptions, generateOptions, openSamplingModel, openSwitches, samplingOptions, switchOption } from '../sampling.js';
 import { ImageGridCanvas } from '../../data/image-io.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
 import { generate } from '../../pipeline/generate.js';
-import { loadTrainedModel } from '../../pipeline/model-store.js';
+import { saveSafetensors } from '../../engine/safetensors-file.js';
 import { Progress } from '../progress.js';
 
 export const sampleCommand = defineCommand({
@@ -18,8 +18,9 @@ export const sampleCommand = defineCommand({
   summary: 'draw samples from a model into a PNG grid',
   options: {
     ...samplingOptions,
+    ...conditioningOptions,
     switch: switchOption,
-    out: outputFile(['.png'], { required: true, description: 'where to write the grid (PNG)' }),
+    out: outputFile(['.png', '.safetensors'], { required: true, description: 'where to write the grid (PNG), or the samples themselves as a safetensors tensor (e.g. latents for a VAE)' }),
     scale: int({ placeholder: 'K', min: 1, default: 1, description: 'magnify each image K times in the grid (pixel repetition)' }),
     json: json('print { nfe, wall_s, out } as JSON'),
   },
@@ -28,21 +29,24 @@ export const sampleCommand = defineCommand({
     const options = generateOptions(values);
     const { n } = options;
     const started = performance.now();
-    const trained = await loadTrainedModel(values.model);
-    const classes = parseClasses(trained, values.class);
+    const { model, classes } = await openSamplingModel(values);
     const switches = await openSwitches(values.switch);
+    const dataShape = 'params' in model ? model.config.dataShape : model.dataShape;
     // Images are painted into the grid as each batch arrives (the grid's size checked first); points are few bytes each.
-    const isImage = trained.config.dataShape.length === 3;
+    const isImage = dataShape.length === 3;
+    const raw = values.out.endsWith('.safetensors');
     if (!isImage && values.scale !== 1) throw new UsageError('--scale magnifies images; this model draws points');
-    const canvas = isImage ? new ImageGridCanvas(n, trained.config.dataShape, { scale: values.scale }) : undefined;
+    if (isImage && !raw && dataShape[0] !== 1 && dataShape[0] !== 3) throw new UsageError(`samples have ${dataShape[0]} channels (latents?), which a PNG cannot show: write them with --out FILE.safetensors`);
+    const canvas = isImage && !raw ? new ImageGridCanvas(n, dataShape, { scale: values.scale }) : undefined;
     const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
     let result;
     try {
-      result = await generate(trained, { ...options, classes, switches, keep: !canvas, onSamples: (start, images) => canvas?.paint(start, images), onBatch: (done) => progress?.update(done) });
+      result = await generate(model, { ...options, classes, switches, keep: !canvas, onSamples: (start, images) => canvas?.paint(start, images), onBatch: (done) => progress?.update(done) });
     } finally {
       progress?.finish();
     }
-    await writeFileAtomic(values.out, canvas ? canvas.png() : scatterPlot(result.images, { labels: result.labels?.map((c) => BigInt(c)) }));
+    if (raw) await saveSafetensors(values.out, new Map([['samples', result.images]]));
+    else await writeFileAtomic(values.out, canvas ? canvas.png() : scatterPlot(result.images, { labels: result.labels?.map((c) => BigInt(c)) }));
     const wallS = (performance.now() - started) / 1000;
     if (values.json) console.log(JSON.stringify({ out: values.out, nfe: result.nfe, wall_s: wallS, sampling_s: result.wallS, gflops_per_image: result.flops / n / 1e9, n }));
     else console.log(`wrote ${plural(n, 'sample')} to ${values.out} (${plural(result.nfe, 'network evaluation')} each, ${wallS.toFixed(1)} s)`);

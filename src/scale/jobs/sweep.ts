@@ -1,12 +1,12 @@
 // The Skip-Tuning sweep of `hasten bench accel` (rho x NFE) as a sharded job: an item is one sweep
 // point, scored on n samples; the merge lists the points in grid order, as the bench does in one process.
 
-import type { CompiledNetwork } from '../../pipeline/sampling-network.js';
 import { type SweepGridPoint, type SweepPoint, skipTuningSweepNetwork, skipTuningSweepPoint } from '../../bench/accel.js';
 import { openDataset } from '../../data/registry.js';
 import type { HostTensor } from '../../engine/host-tensor.js';
 import { type FeatureNet, shippedFeatureNetDir } from '../../eval/feature-net.js';
 import { featureNetDir, openFeatureNet } from '../../pipeline/evaluate-model.js';
+import { type SamplingNetwork, trainedTarget } from '../../pipeline/generate.js';
 import { type TrainedModel, loadTrainedModel } from '../../pipeline/model-store.js';
 import type { ShardJob } from '../job.js';
 import { weightsDigest } from './sampling.js';
@@ -23,7 +23,7 @@ export interface SweepSettings {
 
 interface SweepContext {
   trained: TrainedModel;
-  network: CompiledNetwork;
+  network: SamplingNetwork;
   featureNet?: FeatureNet; // the shipped one for the model's data, as the bench uses; none: FD and accuracy are null
   settings: SweepSettings;
 }
@@ -45,7 +45,7 @@ export const sweepJob: ShardJob<SweepSettings, SweepContext, SweepPoint[]> = {
       sampler: settings.sampler, n: settings.n, seed: settings.seed, batch: settings.batch,
       points: settings.points.map(({ steps, rho }) => ({ steps, rho })),
     };
-    return { identity, total: settings.points.length, shardSize: settings.shardSize, context: { trained, network: skipTuningSweepNetwork(trained), featureNet, settings } };
+    return { identity, total: settings.points.length, shardSize: settings.shardSize, context: { trained, network: skipTuningSweepNetwork(trainedTarget(trained, settings.n)), featureNet, settings } };
   },
 
   async runShard({ trained, network, featureNet, settings }, range, onItems) {

@@ -16,3 +16,11 @@ test('eval prints each distance with its spread beside the floor with its spread
   assert.equal(one.code, 2);
   assert.match(one.err[0]!, /--real-sets expects an integer >= 2/);
 });
+
+test("eval of more images than KID's kernel matrices can hold is refused before any sampling", async () => {
+  const started = performance.now();
+  const refused = await hasten('eval', '--model', 'shapes', '--n', '1000000');
+  assert.equal(refused.code, 2);
+  assert.match(refused.err[0]!, /evaluating 1000000 images \(KID's kernel matrices\) would need about [\d.]+ TB of memory/);
+  assert.ok(performance.now() - started < 3000, 'at once');
+});
