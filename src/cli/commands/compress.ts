@@ -41,15 +41,18 @@ export const compressCommand = defineCommand({
     'checkpoint-every': int({ placeholder: 'N', min: 1, default: training.checkpointEvery, description: 'steps between checkpoints' }),
     seed: int({ placeholder: 'S', min: 0, default: training.seed, description: 'seed of data order and noise' }),
     out: text({ placeholder: 'DIR', required: true, description: 'output directory: the student (checkpoint/, log.jsonl), compress.json, incubate/<stage>/' }),
-    resume: flag({ description: 'continue the job in DIR, in the phase it stopped in, with the settings in DIR/compress.json (other options are ignored)' }),
+    resume: flag({ description: 'continue the job in DIR, in the phase it stopped in, with the settings in DIR/compress.json (no other option may be given)' }),
+    overwrite: flag({ description: 'replace the job (or run) DIR holds with a new one' }),
   },
   details: 'Example: hasten compress --teacher shapes --remove dec.0.up.res,dec.1.0.res,mid --out runs/shapes-small --steps 2000\n' +
     'The student is a model like any other: hasten eval --model runs/shapes-small; hasten sample --model shapes --switch runs/shapes-small@sigma>2.\n' +
     'log.jsonl records each loss term per step (data, output, feature, semantic); incubation phases log under DIR/incubate/<stage>/.',
-  async run(values) {
+  async run(values, _positionals, given) {
     const { out } = values;
     let settings: CompressSettings;
     if (values.resume) {
+      const fixed = [...given].filter((option) => !['out', 'resume', 'json'].includes(option));
+      if (fixed.length > 0) throw new UsageError(`${out}: ${fixed.map((o) => `--${o}`).join(', ')} cannot be given with --resume: the job continues with the settings in its compress.json; start a new job (another --out, or --overwrite) to change them`);
       settings = readCompressSettings(out);
     } else {
       if (values.teacher === undefined) throw new UsageError('--teacher NAME|PATH is required');
@@ -80,6 +83,7 @@ export const compressCommand = defineCommand({
     let progress: Progress | undefined;
     const result = await stoppable('compress: stopping after this step and saving a checkpoint', (shouldStop) => compress(teacher, settings, out, {
       resume: values.resume,
+      overwrite: values.overwrite,
       callbacks: {
         shouldStop,
         onPhase: (phase, index, total) => {
