@@ -6,6 +6,7 @@ import { benchAccelCommand } from './bench-accel.js';
 import { benchCompressCommand } from './bench-compress.js';
 import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
+import { benchGmemCommand } from './bench-gmem.js';
 import { benchImportCommand } from './bench-import.js';
 import { benchProfileCommand } from './bench-profile.js';
 import { benchReflowCommand } from './bench-reflow.js';
@@ -15,6 +16,8 @@ import { benchWebCommand } from './bench-web.js';
 import { dataPreviewCommand } from './data-preview.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
+import { gmemBankCommand } from './gmem-bank.js';
+import { gmemTrainEncoderCommand } from './gmem-train-encoder.js';
 import { importCommand } from './import.js';
 import { inspectCommand } from './inspect.js';
 import { reflowCommands } from './reflow.js';
@@ -27,6 +30,8 @@ export const commands: Command[] = [
   dataPreviewCommand,
   trainCommand,
   trainFeaturesCommand,
+  gmemTrainEncoderCommand,
+  gmemBankCommand,
   sampleCommand,
   evalCommand,
   exportCommand,
@@ -43,6 +48,7 @@ export const commands: Command[] = [
   benchImportCommand,
   benchCompressCommand,
   benchReflowCommand,
+  benchGmemCommand,
   benchWebCommand,
   analyzeFeatureChangeCommand,
   analyzeSkipLossCommand,
