@@ -10,6 +10,7 @@ import { benchGmemCommand } from './bench-gmem.js';
 import { benchImportCommand } from './bench-import.js';
 import { benchProfileCommand } from './bench-profile.js';
 import { benchReflowCommand } from './bench-reflow.js';
+import { benchScaleCommand } from './bench-scale.js';
 import { benchSamplers } from './bench-samplers.js';
 import { benchTrainCommand } from './bench-train.js';
 import { benchWebCommand } from './bench-web.js';
@@ -25,6 +26,7 @@ import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 import { trainFeaturesCommand } from './train-features.js';
 import { webCommand } from './web.js';
+import { workerCommand } from './worker.js';
 
 export const commands: Command[] = [
   dataPreviewCommand,
@@ -35,6 +37,7 @@ export const commands: Command[] = [
   sampleCommand,
   evalCommand,
   exportCommand,
+  workerCommand,
   importCommand,
   inspectCommand,
   ...reflowCommands,
@@ -48,6 +51,7 @@ export const commands: Command[] = [
   benchImportCommand,
   benchCompressCommand,
   benchReflowCommand,
+  benchScaleCommand,
   benchGmemCommand,
   benchWebCommand,
   analyzeFeatureChangeCommand,
