@@ -7,7 +7,7 @@ import { choice, flag, int, list, num, text, UsageError } from '../options.js';
 import { modelName } from '../sampling.js';
 import { stoppable } from '../stoppable.js';
 import { Progress } from '../progress.js';
-import { scheduleOptions } from './train.js';
+import { refuseResumeOptions, scheduleOptions } from './train.js';
 import { COMPRESS_DEFAULTS, type CompressSettings, SCHEDULES, compress, readCompressSettings } from '../../compress/compress.js';
 import { PRESETS, STUDENT_INITS, presetRemovals, requireUNet } from '../../compress/assemble.js';
 import { moduleFlops } from '../../models/flops.js';
@@ -51,8 +51,7 @@ export const compressCommand = defineCommand({
     const { out } = values;
     let settings: CompressSettings;
     if (values.resume) {
-      const fixed = [...given].filter((option) => !['out', 'resume', 'json'].includes(option));
-      if (fixed.length > 0) throw new UsageError(`${out}: ${fixed.map((o) => `--${o}`).join(', ')} cannot be given with --resume: the job continues with the settings in its compress.json; start a new job (another --out, or --overwrite) to change them`);
+      refuseResumeOptions(out, given, [], 'compress.json');
       settings = readCompressSettings(out);
     } else {
       if (values.teacher === undefined) throw new UsageError('--teacher NAME|PATH is required');

@@ -59,6 +59,17 @@ export async function resumedConfig<C extends TrainConfig>(out: string, values: 
   return { ...saved, ...changes };
 }
 
+/**
+ * For runs resumed from a settings file (compress, gmem train-encoder): every option given with
+ * --resume other than `mayChange` and the command options is an error naming each, never ignored.
+ */
+export function refuseResumeOptions(out: string, given: ReadonlySet<string>, mayChange: readonly string[], savedIn: string): void {
+  const fixed = [...given].filter((option) => !COMMAND_OPTIONS.has(option) && option !== 'overwrite' && !mayChange.includes(option));
+  if (fixed.length === 0) return;
+  const changeable = mayChange.length > 0 ? ` (only ${mayChange.map((o) => `--${o}`).join(', ')} may change)` : '';
+  throw new UsageError(`${out}: ${fixed.map((o) => `--${o}`).join(', ')} cannot be given with --resume: the run continues with the settings in its ${savedIn}${changeable}; start a new run (another --out, or --overwrite) to change them`);
+}
+
 /** The schedule options as the TrainConfig fields they set. */
 export const SCHEDULE_SETTINGS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', 'lr-decay': 'lrDecay', 'ema-half-life': 'emaHalfLifeImages', 'checkpoint-every': 'checkpointEvery' } as const;
 

@@ -26,7 +26,7 @@ test('hasten compress: bad input is one usage error naming it', async () => {
     await usage(/already holds a run \(checkpoint\): continue it with --resume, or replace it with --overwrite/, 'compress', '--teacher', 'shapes', '--remove', 'mid', '--out', out);
     assert.ok(!existsSync(join(out, 'compress.json')));
     writeFileSync(join(out, 'compress.json'), JSON.stringify({ teacher: 'nothing' }));
-    await usage(/--steps, --lr cannot be given with --resume: the job continues with the settings in its compress.json/, 'compress', '--out', out, '--resume', '--steps', '5', '--lr', '1e-3');
+    await usage(/--steps, --lr cannot be given with --resume: the run continues with the settings in its compress.json/, 'compress', '--out', out, '--resume', '--steps', '5', '--lr', '1e-3');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
