@@ -12,6 +12,7 @@ export * from './engine/ort-web.js';
 export * from './engine/onnx/codec.js';
 export { lowerToOnnx } from './engine/onnx/lower.js';
 export * from './engine/train-step.js';
+export * from './engine/adamw.js';
 export * from './engine/optim.js';
 export * from './engine/checkpoint.js';
 export * from './engine/checkpoint-format.js';
@@ -50,6 +51,11 @@ export * from './train/objectives.js';
 export * from './train/model-for-data.js';
 export * from './eval/feature-net.js';
 export * from './eval/evaluate.js';
+export * from './gmem/encoder.js';
+export * from './gmem/bank.js';
+export * from './gmem/training.js';
+export * from './gmem/linear-probe.js';
+export * from './gmem/snippet-of-file.js';
 export * from './accel/config.js';
 export * from './accel/caching.js';
 export * from './accel/skip-tuning.js';
@@ -65,6 +71,7 @@ export * from './pipeline/generate.js';
 export * from './pipeline/sampling-network.js';
 export * from './pipeline/switching.js';
 export * from './pipeline/evaluate-model.js';
+export * from './pipeline/memory-conditions.js';
 export * from './pipeline/denoiser-export.js';
 
 // import: diffusion U-Nets exported to ONNX elsewhere, their structure, and graph surgery for the accelerations
@@ -100,6 +107,7 @@ export * from './bench/engine.js';
 export * from './bench/reflow.js';
 export * from './bench/redundancy.js';
 export * from './bench/train-throughput.js';
+export * from './bench/gmem.js';
 
 // the browser app: its build, its server, the browser-against-Node benchmark
 export * from './web/site.js';

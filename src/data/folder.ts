@@ -102,8 +102,10 @@ function readCollection(root: string, { resolution, warn }: FolderOptions): Coll
   return labelled ? { images, labels, classNames } : { images, labels: [] };
 }
 
-function mirror(image: Float32Array, resolution: number): void {
-  for (let row = 0; row < image.length; row += resolution) image.subarray(row, row + resolution).reverse();
+/** Mirrors images (any number, each [channels, resolution, resolution]) left-right in place. */
+export function mirrorImages(images: Float32Array, resolution: number): Float32Array {
+  for (let row = 0; row < images.length; row += resolution) images.subarray(row, row + resolution).reverse();
+  return images;
 }
 
 export function folderDataset(path: string, options: FolderOptions): Dataset {
@@ -137,7 +139,7 @@ export function folderDataset(path: string, options: FolderOptions): Dataset {
         const item = epochOrder(seed, epoch)[index - epoch * size]!;
         const image = x.subarray(i * perImage, (i + 1) * perImage);
         image.set(images.subarray(item * perImage, (item + 1) * perImage));
-        if (coins && coins[i]! < 0.5) mirror(image, resolution);
+        if (coins && coins[i]! < 0.5) mirrorImages(image, resolution);
         if (classNames) batchLabels[i] = BigInt(labels[item]!);
       });
       const batch: DatasetBatch = { indices, x: hostTensor('float32', [indices.length, 3, resolution, resolution], x) };

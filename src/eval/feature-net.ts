@@ -72,16 +72,24 @@ export function checkFeatureNetConfig(config: Record<string, unknown>): FeatureN
   return config as unknown as FeatureNetConfig;
 }
 
-/** The network on images x [B, ...imageShape]: features [B, featureDim] and logits [B, numClasses]. */
-export function featureNetForward(ctx: ModuleContext, config: FeatureNetConfig, x: Tensor): { features: Tensor; logits: Tensor } {
+/** The convolutional stages `stages.<i>` (a stride-2 conv then a conv, each with GroupNorm and SiLU): images -> the last stage's map [B, C, H/2^n, W/2^n]. */
+export function convStages(ctx: ModuleContext, { stageWidths, groups }: Pick<FeatureNetArchitecture, 'stageWidths' | 'groups'>, x: Tensor): Tensor {
   const convNormAct = (name: string, input: Tensor, width: number, stride = 1): Tensor =>
-    ctx.module(name, () => F.silu(groupNorm(ctx, 'norm', conv(ctx, 'conv', input, width, 3, { stride }), config.groups)));
+    ctx.module(name, () => F.silu(groupNorm(ctx, 'norm', conv(ctx, 'conv', input, width, 3, { stride }), groups)));
   let h = x;
-  config.stageWidths.forEach((width, i) => {
+  stageWidths.forEach((width, i) => {
     const input = h;
     h = ctx.module(`stages.${i}`, () => convNormAct('conv1', convNormAct('conv0', input, width, 2), width));
   });
-  const pooled = F.concat([F.mean(h, [2, 3]), F.max(h, [2, 3])], 1);
+  return h;
+}
+
+/** Global average and max pools side by side: [B, C, H, W] -> [B, 2C]. */
+export const averageAndMaxPool = (map: Tensor): Tensor => F.concat([F.mean(map, [2, 3]), F.max(map, [2, 3])], 1);
+
+/** The network on images x [B, ...imageShape]: features [B, featureDim] and logits [B, numClasses]. */
+export function featureNetForward(ctx: ModuleContext, config: FeatureNetConfig, x: Tensor): { features: Tensor; logits: Tensor } {
+  const pooled = averageAndMaxPool(convStages(ctx, config, x));
   // Standardised (LayerNorm without gain) before the SiLU, so features are O(1) whatever training did to
   // the weights: KID's cubic kernel (x·y/d + 1)³ assumes that scale, and rare images with huge
   // features would otherwise dominate its estimate and FD's covariances.
@@ -101,9 +109,13 @@ export function featureNetParamShapes(config: FeatureNetConfig): Map<string, num
  * and its name. (models/init.ts reads those declarations only for diffusion networks, which this is not.)
  */
 export function initFeatureNetParams(config: FeatureNetConfig, seed: number): ParamTree {
-  const root = RngStream.fromSeed(seed, 'feature-net-init');
+  return initLeCunParams(featureNetParamShapes(config), RngStream.fromSeed(seed, 'feature-net-init'));
+}
+
+/** Parameters of the given shapes initialised as initFeatureNetParams describes, each from `root` derived by its name. */
+export function initLeCunParams(shapes: ReadonlyMap<string, number[]>, root: RngStream): ParamTree {
   const params: ParamTree = new Map();
-  for (const [name, shape] of featureNetParamShapes(config)) {
+  for (const [name, shape] of shapes) {
     const count = numel(shape);
     let data: Float32Array;
     if (shape.length >= 2) {

@@ -45,6 +45,9 @@ export interface DiTConfig extends ConditioningConfig, AttentionConfig {
   heads: number;
   mlpRatio: number;
   positionEmbedding: (typeof POSITION_EMBEDDINGS)[number];
+  projectorDim: number;
+  projectorBlock: number;
+  projectorHidden: number;
 }
 
 export const DIT_DEFAULTS: DiTConfig = {
@@ -58,6 +61,9 @@ export const DIT_DEFAULTS: DiTConfig = {
   heads: 4, // attention heads per block
   mlpRatio: 4, // hidden width of a block's MLP unit, as a multiple of the width
   positionEmbedding: 'sincos', // 'sincos': fixed 2-D sin-cos as DiT; 'learned': a trained table
+  projectorDim: 0, // REPA: output width of an MLP on the tokens after block `projectorBlock` (module `projector`, read only in training); 0: none
+  projectorBlock: 2, // REPA: blocks before the projector (REPA and GMem read block 8 of 28)
+  projectorHidden: 256, // REPA: hidden width of the projector's three-layer MLP
   ...ATTENTION_DEFAULTS,
   ...CONDITIONING_DEFAULTS,
 };
@@ -65,6 +71,13 @@ export const DIT_DEFAULTS: DiTConfig = {
 function validate(config: DiTConfig): void {
   for (const key of ['resolution', 'inChannels', 'outChannels', 'patchSize', 'width', 'depth', 'heads', 'mlpRatio'] as const) requireInteger('dit', key, config[key], 1);
   requireOneOf('dit', 'positionEmbedding', config.positionEmbedding, POSITION_EMBEDDINGS);
+  requireInteger('dit', 'projectorDim', config.projectorDim, 0);
+  if (config.projectorDim > 0) {
+    requireInteger('dit', 'projectorHidden', config.projectorHidden, 1);
+    if (!Number.isInteger(config.projectorBlock) || config.projectorBlock < 1 || config.projectorBlock > config.depth) {
+      throw new ModelConfigError(`dit: setting 'projectorBlock' must be an integer in [1, ${config.depth}] (the depth), got ${config.projectorBlock}`);
+    }
+  }
   if (config.resolution % config.patchSize !== 0) throw new ModelConfigError(`dit: setting 'resolution' (${config.resolution}) must be divisible by 'patchSize' (${config.patchSize})`);
   if (config.width % config.heads !== 0) throw new ModelConfigError(`dit: setting 'width' (${config.width}) must be divisible by 'heads' (${config.heads})`);
   if (config.width % 4 !== 0) throw new ModelConfigError(`dit: setting 'width' (${config.width}) must be divisible by 4 (the 2-D sin-cos position embedding and the noise features)`);
@@ -95,7 +108,7 @@ function sinCosPositions(side: number, width: number): Float32Array {
 
 export class DiT extends TracedEncoderDecoderNet<DiTConfig> implements MovableSplit {
   readonly dataShape: readonly number[];
-  protected readonly roles: Readonly<Record<string, ModuleRole>> = { text: 'conditioning', emb: 'conditioning', patch: 'input', blocks: 'backbone', final: 'output' };
+  protected readonly roles: Readonly<Record<string, ModuleRole>> = { text: 'conditioning', emb: 'conditioning', patch: 'input', blocks: 'backbone', final: 'output', projector: 'output' };
 
   constructor(config: DiTConfig) {
     validate(config);
@@ -134,8 +147,27 @@ export class DiT extends TracedEncoderDecoderNet<DiTConfig> implements MovableSp
     for (let i = from; i < to; i++) {
       const input = h;
       h = namedModule(ctx, `blocks.${i}`, 'block', () => transformerLayer(ctx, input, settings));
+      if (i === this.config.projectorBlock - 1 && this.config.projectorDim > 0) this.projector(ctx, h);
     }
     return h;
+  }
+
+  /**
+   * REPA's projector on the tokens of an early block: its output [B, tokens, projectorDim] is not part
+   * of the network's output; training captures it (ModuleContext plan `projector`) to align it with
+   * an encoder's spatial features, and inference graphs prune it.
+   */
+  private projector(ctx: ModuleContext, tokens: Tensor): void {
+    const { projectorHidden, projectorDim } = this.config;
+    namedModule(ctx, 'projector', 'head', () => {
+      const hidden = F.silu(linear(ctx, 'fc1', F.silu(linear(ctx, 'fc0', tokens, projectorHidden)), projectorHidden));
+      return linear(ctx, 'fc2', hidden, projectorDim);
+    });
+  }
+
+  /** Side of the token grid. */
+  get tokenSide(): number {
+    return this.side;
   }
 
   encode(ctx: ModuleContext, x: Tensor, conditioning: Conditioning, options: ForwardOptions = {}): EncoderFeatures {

@@ -36,6 +36,7 @@ export interface GenerateOptions {
   guidance?: number; // classifier-free guidance weight; 1 is the plain conditional model
   guidanceInterval?: GuidanceInterval; // noise levels where guidance applies; default: all of them
   classes?: number[]; // class of each sample (cycled); default: sample k gets class k mod numClasses
+  memory?: MemoryConditions; // memory-conditioned models (GMem): the snippet of each sample
   onStep?: StepCallback;
   onBatch?: (done: number, total: number) => void;
   onSamples?: (start: number, images: HostTensor<'float32'>) => void; // each batch's samples, first at index start, as soon as they are drawn
@@ -43,6 +44,18 @@ export interface GenerateOptions {
   accel?: AccelConfig; // training-free accelerations (Skip-Tuning, a caching method); none: the plain model
   network?: SamplingNetwork; // an already compiled network of this model to run instead (overrides accel)
   switches?: Switch[]; // other models for ranges of noise levels (multi-U-Net switching); they run plain, the main model elsewhere
+}
+
+/** What a memory-conditioned model is given per sample (see src/pipeline/memory-conditions.ts). */
+export interface MemoryConditions {
+  snippets: Float32Array; // [n, condVectorDim]: each sample's L2-normalised snippet
+  labels?: number[]; // the class of each snippet's source image, where the bank knows it: what accuracy is measured against
+}
+
+/** The standard-normal initial noise of samples [start, start + count) of a seed: what generate() starts from. */
+export function initialNoise(seed: number, start: number, count: number, dataShape: readonly number[]): Float64Array {
+  const perSample = dataShape.reduce((a, b) => a * b, 1);
+  return RngStream.fromSeed(seed, 'sample-noise').normal({ start, count }, dataShape, new Float64Array(count * perSample));
 }
 
 /** A network with its accelerations, as generate runs it: one SamplingRun-like run per batch. */
@@ -152,9 +165,22 @@ function stackRows(a: HostTensor, b: HostTensor): HostTensor {
   return { ...a, shape: [a.shape[0]! + b.shape[0]!, ...a.shape.slice(1)], data } as HostTensor;
 }
 
-/** A trained hasten model as a sampling target for samples first .. first + n - 1; `classes` as sampleClasses takes them. */
-export function trainedTarget(trained: TrainedModel, n: number, classes?: number[], first = 0): SamplingTarget {
+/** Snippets [count, dim] as conditioning feeds: the unconditional snippet is zero. */
+export function memoryConditioning(snippets: Float32Array, dim: number): ConditioningFeeds {
+  const rows = snippets.length / dim;
+  return { cond: { condVector: { dtype: 'float32', shape: [rows, dim], data: snippets } }, uncond: { condVector: { dtype: 'float32', shape: [rows, dim], data: new Float32Array(snippets.length) } } };
+}
+
+/**
+ * A trained hasten model as a sampling target for samples first .. first + n - 1; `classes` as
+ * sampleClasses takes them, `memory` the snippets of a memory-conditioned model.
+ */
+export function trainedTarget(trained: TrainedModel, n: number, classes?: number[], first = 0, memory?: MemoryConditions): SamplingTarget {
   const labels = sampleClasses(trained, n, classes, first);
+  const dim = trained.model.config.condVectorDim;
+  if (dim > 0 && !memory) throw new InputError(`model '${trained.name}' is conditioned on memory snippets: pass a bank (--bank DIR)`);
+  if (dim === 0 && memory) throw new InputError(`model '${trained.name}' is not memory-conditioned: drop --bank`);
+  if (memory && memory.snippets.length !== n * dim) throw new Error(`generate: ${memory.snippets.length / dim} snippets of ${dim} for ${n} samples`);
   return {
     name: trained.name,
     dataShape: trained.config.dataShape,
@@ -162,8 +188,10 @@ export function trainedTarget(trained: TrainedModel, n: number, classes?: number
     defaultGrid: DEFAULT_GRIDS[trained.config.objective.name],
     network: (accel) => new CompiledNetwork(trained.model, trained.params, accel, trained.name),
     denoiser: (runner, batch) => networkDenoiser(trained.config.objective, runner, batch).denoiser,
-    conditioning: (start, count) => labels && classConditioning(labels.slice(start, start + count).map((c) => BigInt(c)), trained.model.config.numClasses),
-    labels,
+    conditioning: (start, count) => (memory
+      ? memoryConditioning(memory.snippets.slice(start * dim, (start + count) * dim), dim)
+      : labels && classConditioning(labels.slice(start, start + count).map((c) => BigInt(c)), trained.model.config.numClasses)),
+    labels: labels ?? memory?.labels,
   };
 }
 
@@ -215,7 +243,7 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
   const { n, seed, steps, guidance = 1, first = 0 } = options;
   if (!Number.isSafeInteger(first) || first < 0) throw new RangeError(`generate: first must be a non-negative integer, got ${first}`);
   checkRequest(model, options);
-  const target = isTrainedModel(model) ? trainedTarget(model, n, options.classes, first) : model;
+  const target = isTrainedModel(model) ? trainedTarget(model, n, options.classes, first, options.memory) : model;
   checkGuidance(target, guidance);
   const keep = options.keep ?? true;
   const batchSize = Math.min(options.batch ?? DEFAULT_BATCH, n);
@@ -236,7 +264,6 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
   const flopsBefore = flopsOf();
   const process = target.process;
   const grid = makeGrid(process, parseGridSpec(options.grid ?? target.defaultGrid), steps);
-  const noiseStream = RngStream.fromSeed(seed, 'sample-noise');
   // Stochastic samplers' fresh noise: a function of (seed, sample, step), so it does not depend on the batch split.
   const freshStream = RngStream.fromSeed(seed, 'sampler-noise');
   const images = new Float32Array(keep ? n * perSample : 0);
@@ -245,7 +272,7 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
   try {
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
-      const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : noiseStream.normal({ start: first + start, count }, dataShape, new Float64Array(count * perSample));
+      const noise = options.noise ? options.noise.slice(start * perSample, (start + count) * perSample) : initialNoise(seed, first + start, count, dataShape);
       const plan = { sampler, process, grid, noise };
       const run = network.run(plan);
       const forward = switched.length === 0 ? run.forward : switchingForward(run.forward, switched.map((s) => ({ ...s, forward: s.network.run(plan).forward })));

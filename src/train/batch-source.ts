@@ -42,20 +42,24 @@ export function conditioningFeeds(config: TrainConfig, step: number, batch: Pick
   return {};
 }
 
+/** The objective's feeds (network input x, noise label, target, weight) for one step's clean images [batch, ...dataShape]. */
+export function objectiveFeeds(config: TrainConfig, images: Float32Array, dataShape: readonly number[], step: number): Record<string, HostTensor> {
+  const prepared = prepareBatch(config.objective, images, config.batch, config.seed, step);
+  const shape = [config.batch, ...dataShape];
+  return {
+    x: { dtype: 'float32', shape, data: prepared.input },
+    noise: { dtype: 'float32', shape: [config.batch], data: prepared.noiseLabel },
+    target: { dtype: 'float32', shape, data: prepared.target },
+    weight: { dtype: 'float32', shape: [config.batch], data: prepared.weight },
+  };
+}
+
 /** The diffusion objective on fresh data: each step noises a batch of the dataset's stream. */
 export function objectiveSource(config: TrainConfig, dataset: Dataset): BatchSource {
   return {
     feeds(step) {
       const batch = dataset.sample({ start: step * config.batch, count: config.batch }, config.seed);
-      const prepared = prepareBatch(config.objective, batch.x.data, config.batch, config.seed, step);
-      const shape = [config.batch, ...dataset.shape];
-      return {
-        x: { dtype: 'float32', shape, data: prepared.input },
-        noise: { dtype: 'float32', shape: [config.batch], data: prepared.noiseLabel },
-        target: { dtype: 'float32', shape, data: prepared.target },
-        weight: { dtype: 'float32', shape: [config.batch], data: prepared.weight },
-        ...conditioningFeeds(config, step, batch),
-      };
+      return { ...objectiveFeeds(config, batch.x.data, dataset.shape, step), ...conditioningFeeds(config, step, batch) };
     },
     loss: (output, inputs) => weightedLoss(output, inputs.target!, inputs.weight!),
   };

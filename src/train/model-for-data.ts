@@ -4,10 +4,12 @@
 
 import type { Dataset } from '../data/dataset.js';
 import { DatasetError } from '../data/dataset.js';
+import { ModelConfigError } from '../models/layers.js';
 import { type Architecture, type ModelConfig, resolveModelConfig } from '../models/registry.js';
 
-export type ConditioningKind = 'none' | 'class' | 'caption';
-export const CONDITIONINGS: readonly ConditioningKind[] = ['none', 'class', 'caption'];
+/** What a model is conditioned on; 'memory': GMem snippets of a memory bank (src/gmem), fed as its condVector. */
+export type ConditioningKind = 'none' | 'class' | 'caption' | 'memory';
+export const CONDITIONINGS: readonly ConditioningKind[] = ['none', 'class', 'caption', 'memory'];
 
 /** Caption tokens a caption-conditioned model reads. */
 export const CAPTION_TOKENS = 12;
@@ -19,5 +21,9 @@ export function modelConfigForData(dataset: Dataset, arch: Architecture, cond: C
   const shape = dataset.shape;
   const fromData = arch === 'mlp' ? { dataDim: shape[0] } : { resolution: shape[1], inChannels: shape[0], outChannels: shape[0] };
   const conditioning = { numClasses: cond === 'class' ? dataset.numClasses : 0, captionTokens: cond === 'caption' ? CAPTION_TOKENS : 0 };
-  return resolveModelConfig({ ...fromData, ...conditioning, ...settings, arch });
+  const config = resolveModelConfig({ ...fromData, ...conditioning, ...settings, arch });
+  if ((config.condVectorDim > 0) !== (cond === 'memory')) {
+    throw new ModelConfigError(cond === 'memory' ? 'a memory-conditioned model needs condVectorDim: the snippet width of its bank' : 'a model with condVectorDim needs --cond memory --bank DIR, which feeds the snippets');
+  }
+  return config;
 }

@@ -19,6 +19,7 @@ import { createModel, type ModelConfig } from '../models/registry.js';
 import { initParams, checkParams } from '../models/init.js';
 import type { ObjectiveSettings } from './objectives.js';
 import { type BatchSource, objectiveSource } from './batch-source.js';
+import type { ConditioningKind } from './model-for-data.js';
 import { EMA_PREFIX, OPTIMIZER_STATE_PREFIX } from '../engine/state-names.js';
 
 export const LR_DECAYS = ['constant', 'cosine', 'linear'] as const;
@@ -29,7 +30,7 @@ export interface TrainConfig {
   resolution?: number; // image side for image datasets that take one
   model: ModelConfig; // resolved model config
   objective: ObjectiveSettings;
-  cond: 'none' | 'class' | 'caption'; // what the model is conditioned on
+  cond: ConditioningKind; // what the model is conditioned on ('memory': GMem snippets of a bank; see src/gmem/training.ts)
   steps: number; // total optimizer steps
   batch: number; // samples per step
   lr: number; // peak learning rate
@@ -41,7 +42,10 @@ export interface TrainConfig {
   seed: number; // seeds initialisation, data order and noise
   init?: string; // start from this checkpoint's parameters (its EMA when present): a fine-tune
   checkpointEvery: number; // steps between checkpoints
+  snapshotEvery?: number; // steps between kept copies of the EMA weights in out/snapshots/step-<N> (a quality-vs-images curve); absent or 0: none
   logEvery: number; // steps between JSONL log lines
+  /** Train on the images of a memory bank (and, with cond 'memory', on their snippets): settings read by src/gmem/training.ts. */
+  bank?: Record<string, unknown>;
 }
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'data' | 'model' | 'objective'> = {
@@ -131,6 +135,13 @@ async function trimLog(logPath: string, startStep: number): Promise<void> {
   if (kept.length < lines.length) await writeFileAtomic(logPath, kept.map((line) => `${line}\n`).join(''));
 }
 
+/** Where the EMA weights of step `step` are kept: a checkpoint any command that takes a model reads. */
+export const snapshotDir = (out: string, step: number): string => join(out, 'snapshots', `step-${step}`);
+
+async function saveSnapshot(out: string, step: number, ema: ParamTree, config: object): Promise<void> {
+  await saveCheckpoint(snapshotDir(out, step), { params: ema, config, step });
+}
+
 export interface TrainOptions extends RunFolderChoice {
   callbacks?: TrainerCallbacks;
   source?: BatchSource; // default: the config's objective on its dataset
@@ -178,7 +189,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
   if (trained.size === 0) throw new Error('no parameter of the model trains: the trainable filter matched none');
   const step = new TrainStep(trained, (graph, inputs) => {
     const ctx = new ModuleContext(graph, { capture: batches.capture });
-    const output = model.forward(ctx, { x: inputs.x!, noise: inputs.noise!, label: inputs.label, caption: inputs.caption });
+    const output = model.forward(ctx, { x: inputs.x!, noise: inputs.noise!, label: inputs.label, caption: inputs.caption, condVector: inputs.condVector });
     return batches.loss(output, inputs, new Map([...(batches.capture ?? [])].map((path) => [path, ctx.captured.get(cacheName(path))!])));
   }, { clipGradNorm: config.clipGradNorm, frozen: new Map([...fixed, ...(batches.frozen ?? [])]) });
   if (restoredOptimizer) step.loadStateTensors(restoredOptimizer, ckpt);
@@ -217,6 +228,7 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
       callbacks.onStep?.(current, { loss: result.loss, lr });
       const stopRequested = callbacks.shouldStop?.() ?? false;
       if (current % config.checkpointEvery === 0 || current === config.steps || stopRequested) await save(current);
+      if (config.snapshotEvery && current % config.snapshotEvery === 0) await saveSnapshot(out, current, new Map([...fixed, ...ema]), { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null });
       if (stopRequested) {
         stopped = true;
         break;

@@ -4,7 +4,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AccelConfig } from '../../accel/config.js';
-import { ACCEL_BENCH_DEFAULTS, type AccelBenchResult, DEFAULT_BENCH_CONFIGS, parseBenchConfig, runAccelBench } from '../../bench/accel.js';
+import { ACCEL_BENCH_DEFAULTS, type AccelBenchResult, DEFAULT_BENCH_CONFIGS, type SweepPoint, type SweepRunner, parseBenchConfig, runAccelBench } from '../../bench/accel.js';
+import type { SweepSettings } from '../../scale/jobs/sweep.js';
+import { isSharded, portableModel, runShardedCommand, scaleOptions } from '../scale.js';
 import { lineChart } from '../../plot/svg.js';
 import { defineCommand } from '../command.js';
 import { flag, int, json, list, text, UsageError } from '../options.js';
@@ -88,6 +90,7 @@ export const benchAccelCommand = defineCommand({
     'sweep-nfe': list('int', { placeholder: 'N,N,...', min: 1, default: D.sweepNfe, description: 'NFEs of the sweep' }),
     'no-sweep': flag({ description: 'skip the Skip-Tuning sweep' }),
     plots: text({ placeholder: 'DIR', description: 'write accel-speed-quality.svg and accel-sweep.svg there' }),
+    ...scaleOptions,
     json: json('print { model, sampler, steps, n, timing_n, repeats, fd_floor, rows, sweep, machine } as JSON'),
   },
   details: [
@@ -119,7 +122,14 @@ export const benchAccelCommand = defineCommand({
       }
     }
     const { model } = await openSamplingModel({ ...values, n: settings.n });
-    const result = await runAccelBench(model, settings, (message) => process.stderr.write(`bench accel: ${message}\n`));
+    // With --workers or --queue the sweep's points are shards (the timed rows stay in this process: they compare wall clocks).
+    let runSweep: SweepRunner | undefined;
+    if (isSharded(values)) {
+      if (!('params' in model)) throw new UsageError(`--workers and --queue shard the sweep of hasten models; '${values.model}' is an imported model`);
+      const sweepModel = portableModel(values.model, model);
+      runSweep = async (points) => (await runShardedCommand<SweepPoint[]>('sweep', { model: sweepModel, sampler: settings.sampler, n: settings.n, seed: settings.seed, batch: settings.batch, points, shardSize: 1 } satisfies SweepSettings, values, 'bench accel sweep')).result;
+    }
+    const result = await runAccelBench(model, settings, (message) => process.stderr.write(`bench accel: ${message}\n`), runSweep);
     if (plots !== undefined) writePlots(plots, result);
     console.log(values.json ? JSON.stringify(result, null, 2) : formatTables(result));
   },

@@ -11,12 +11,14 @@ import { evaluateModel } from '../../pipeline/evaluate-model.js';
 import { describeSwitch } from '../../pipeline/switching.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
+import { memoryConditions, memorySamplingOptions } from '../memory.js';
 
 export const evalCommand = defineCommand({
   path: ['eval'],
   summary: 'measure sample quality (FD, KID, class accuracy; or SWD, MMD for points) against real data',
   options: {
     ...samplingOptions,
+    ...memorySamplingOptions,
     switch: switchOption,
     n: int({ placeholder: 'N', min: 2, default: 2000, description: 'samples to generate and compare' }),
     features: text({ placeholder: 'DIR', description: 'feature network for FD/KID (default: the shipped one for the dataset)' }),
@@ -33,10 +35,11 @@ export const evalCommand = defineCommand({
     const trained = await loadTrainedModel(values.model);
     const classes = parseClasses(trained, values.class);
     const switches = await openSwitches(values.switch);
+    const memory = await memoryConditions(trained, values, options.n, options.seed);
     const progress = values.json ? undefined : new Progress({ label: 'eval', total: options.n, unit: 'img' });
     let result;
     try {
-      result = await evaluateModel(trained, { ...options, classes, switches, realSets: values['real-sets'], features: values.features, onBatch: (done) => progress?.update(done) });
+      result = await evaluateModel(trained, { ...options, classes, switches, ...memory, realSets: values['real-sets'], features: values.features, onBatch: (done) => progress?.update(done) });
     } finally {
       progress?.finish();
     }

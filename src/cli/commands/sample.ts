@@ -12,6 +12,7 @@ import { scatterPlot } from '../../data/scatter-plot.js';
 import { generate } from '../../pipeline/generate.js';
 import { saveSafetensors } from '../../engine/safetensors-file.js';
 import { Progress } from '../progress.js';
+import { memoryConditions, memorySamplingOptions } from '../memory.js';
 
 export const sampleCommand = defineCommand({
   path: ['sample'],
@@ -19,6 +20,7 @@ export const sampleCommand = defineCommand({
   options: {
     ...samplingOptions,
     ...conditioningOptions,
+    ...memorySamplingOptions,
     switch: switchOption,
     out: outputFile(['.png', '.safetensors'], { required: true, description: 'where to write the grid (PNG), or the samples themselves as a safetensors tensor (e.g. latents for a VAE)' }),
     scale: int({ placeholder: 'K', min: 1, default: 1, description: 'magnify each image K times in the grid (pixel repetition)' }),
@@ -31,6 +33,7 @@ export const sampleCommand = defineCommand({
     const started = performance.now();
     const { model, classes } = await openSamplingModel(values);
     const switches = await openSwitches(values.switch);
+    const memory = await memoryConditions(model, values, options.n, options.seed);
     const dataShape = 'params' in model ? model.config.dataShape : model.dataShape;
     // Images are painted into the grid as each batch arrives (the grid's size checked first); points are few bytes each.
     const isImage = dataShape.length === 3;
@@ -41,7 +44,7 @@ export const sampleCommand = defineCommand({
     const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
     let result;
     try {
-      result = await generate(model, { ...options, classes, switches, keep: !canvas, onSamples: (start, images) => canvas?.paint(start, images), onBatch: (done) => progress?.update(done) });
+      result = await generate(model, { ...options, classes, switches, ...memory, keep: !canvas, onSamples: (start, images) => canvas?.paint(start, images), onBatch: (done) => progress?.update(done) });
     } finally {
       progress?.finish();
     }

@@ -12,6 +12,7 @@ import { OBJECTIVE_DEFAULTS, objectiveNames, objectiveSettings } from '../../tra
 import { LR_DECAYS, TRAIN_DEFAULTS, type TrainConfig, train, checkpointDir, resumedTrainConfig } from '../../train/trainer.js';
 import { trainingProgress } from '../progress.js';
 import { stoppable } from '../stoppable.js';
+import { memorySource, memoryTrainingOptions, memoryTrainingSettings } from '../memory.js';
 
 function parseModelSettings(raw: string): Record<string, unknown> {
   const content = existsSync(raw) ? readFileSync(raw, 'utf8') : raw;
@@ -94,6 +95,9 @@ export const trainCommand = defineCommand({
     init: text({ placeholder: 'NAME|DIR', parse: (raw: string) => resolveModel(raw).location, description: "start from this model's parameters (a shipped model, a run or a checkpoint directory), its EMA when it has one, instead of a fresh initialisation" }),
     'p-mean': num({ placeholder: 'M', default: OBJECTIVE_DEFAULTS.pMean, description: 'EDM objective: mean of log sigma during training' }),
     'p-std': num({ placeholder: 'S', min: 0, default: OBJECTIVE_DEFAULTS.pStd, description: 'EDM objective: standard deviation of log sigma during training' }),
+    'rf-time': choice(['uniform', 'logit-normal'], { placeholder: 'KIND', default: OBJECTIVE_DEFAULTS.rfTime, description: 'rf objective: distribution of t during training (logit-normal as SD3 and GMem)' }),
+    'snapshot-every': int({ placeholder: 'N', min: 0, default: 0, description: 'keep the EMA weights every N steps in DIR/snapshots/step-N (quality against training images); 0: none' }),
+    ...memoryTrainingOptions,
     ...scheduleOptions,
   },
   details: 'Example: hasten train --data shapes --model unet --objective edm --cond class --steps 4000 --batch 64 --out runs/shapes',
@@ -105,20 +109,25 @@ export const trainCommand = defineCommand({
     } else {
       if (values.data === undefined) throw new UsageError('--data NAME is required');
       const dataset = openDataset(values.data, { resolution: values.resolution });
+      const memory = await memoryTrainingSettings(values, values.cond);
       config = {
         ...TRAIN_DEFAULTS,
         data: values.data,
         resolution: values.resolution,
-        model: modelConfigForData(dataset, values.model, values.cond, values['model-config']),
-        objective: objectiveSettings(values.objective, { pMean: values['p-mean'], pStd: values['p-std'] }),
+        model: modelConfigForData(dataset, values.model, values.cond, { ...memory.model, ...values['model-config'] }),
+        objective: objectiveSettings(values.objective, { pMean: values['p-mean'], pStd: values['p-std'], rfTime: values['rf-time'] }),
         cond: values.cond,
         ...scheduleSettings(values),
         seed: values.seed,
         init: values.init,
+        labelDropout: values['label-dropout'],
+        snapshotEvery: values['snapshot-every'],
+        ...(memory.bank && { bank: { ...memory.bank } }),
       };
     }
+    const source = await memorySource(config);
     const progress = trainingProgress('train');
-    const result = await stoppable('train: stopping after this step and saving a checkpoint', (shouldStop) => train(config, out, { resume: values.resume, overwrite: values.overwrite, callbacks: { ...progress, shouldStop } }).finally(progress.finish));
+    const result = await stoppable('train: stopping after this step and saving a checkpoint', (shouldStop) => train(config, out, { resume: values.resume, overwrite: values.overwrite, callbacks: { ...progress, shouldStop }, source }).finally(progress.finish));
     const summary = { out, step: result.step, steps: config.steps, stopped: result.stopped, loss: result.lastLoss, images_per_second: result.imagesPerSecond };
     if (values.json) console.log(JSON.stringify(summary));
     else console.log(`${result.stopped ? 'stopped' : 'finished'} at step ${result.step}/${config.steps}; checkpoint in ${checkpointDir(out)} (${result.imagesPerSecond.toFixed(1)} samples/s)`);

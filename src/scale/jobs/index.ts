@@ -4,8 +4,9 @@ import type { ShardJob } from '../job.js';
 import { evalJob } from './eval.js';
 import { gridJob } from './grid.js';
 import { pairsJob } from './pairs.js';
+import { sweepJob } from './sweep.js';
 
-const JOBS: ShardJob[] = [evalJob, gridJob, pairsJob];
+const JOBS: ShardJob[] = [evalJob, gridJob, pairsJob, sweepJob];
 
 export const jobNames = (): string[] => JOBS.map((job) => job.name);
 

@@ -1,0 +1,115 @@
+// GMem's experiment: sample quality against training images seen, for runs trained the same way
+// but conditioned differently (unconditional, class labels, memory snippets, and ablations of
+// GMem's switches). Each run keeps EMA snapshots (hasten train --snapshot-every); every snapshot is
+// sampled and scored in the evaluation network's space as `hasten eval` scores a model (FD and its
+// real-vs-real floor over K independent real sets, mean and spread) with the accuracy of the class
+// the samples should have (the label for class runs, the snippet's source image for memory runs). Rows already measured
+// are read back from a cache file, so the benchmark resumes and only scores new snapshots.
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FeatureNet } from '../eval/feature-net.js';
+import { generate } from '../pipeline/generate.js';
+import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
+import { drawnConditions, modelBank } from '../pipeline/memory-conditions.js';
+import { type TrainedModel, loadTrainedModel } from '../pipeline/model-store.js';
+import type { SnippetSelection } from '../gmem/bank.js';
+
+export interface GmemRow {
+  run: string; // unconditional, class, gmem, or gmem- plus the switch of an ablation
+  step: number;
+  images: number; // training images seen at the snapshot
+  n: number;
+  real_sets: number; // K
+  fd: number; // mean FD over the K real sets
+  fd_std: number; // its standard deviation over the K real sets
+  fd_floor: number; // FD between two independent real sets of n, mean over K pairs
+  accuracy: number | null; // null for unconditional runs
+  nfe: number;
+  guidance: number;
+  sampler: string;
+  steps: number;
+  select: SnippetSelection | null; // memory runs: how snippets were drawn
+  seconds: number; // sampling and scoring time of the row
+}
+
+export interface GmemBenchSettings {
+  runs: { name: string; dir: string }[];
+  n: number; // samples per intermediate point
+  finalN: number; // samples at each run's last snapshot
+  sampler: string;
+  steps: number;
+  guidance: number[]; // guidance weights: class runs at each, memory runs too when `memoryGuidance`
+  memoryGuidance: boolean; // also guide memory runs against the zero snippet
+  select: SnippetSelection;
+  seed: number;
+  batch: number;
+  realSets: number; // K independent real sets behind fd, fd_std and fd_floor (the evaluation protocol, docs/eval.md)
+  cache?: string; // JSONL of rows already measured (read and appended)
+  onRow?: (row: GmemRow) => void;
+}
+
+/** The EMA snapshots of a run directory, by step. */
+export function runSnapshots(dir: string): { step: number; dir: string }[] {
+  const root = join(dir, 'snapshots');
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .map((name) => ({ name, step: Number(/^step-(\d+)$/.exec(name)?.[1] ?? NaN) }))
+    .filter((entry) => Number.isSafeInteger(entry.step))
+    .sort((a, b) => a.step - b.step)
+    .map((entry) => ({ step: entry.step, dir: join(root, entry.name) }));
+}
+
+const rowKey = (row: Pick<GmemRow, 'run' | 'step' | 'n' | 'real_sets' | 'guidance' | 'sampler' | 'steps' | 'select'>): string =>
+  JSON.stringify([row.run, row.step, row.n, row.real_sets, row.guidance, row.sampler, row.steps, row.select]);
+
+async function scoreSnapshot(trained: TrainedModel, net: FeatureNet, run: string, step: number, n: number, guidance: number, settings: GmemBenchSettings): Promise<GmemRow> {
+  const started = performance.now();
+  const memoryModel = trained.model.config.condVectorDim > 0;
+  const memory = memoryModel ? drawnConditions(trained, await modelBank(trained), n, settings.seed, { select: settings.select }) : undefined;
+  const generated = await generate(trained, { sampler: settings.sampler, steps: settings.steps, n, seed: settings.seed, batch: settings.batch, guidance, memory });
+  const scores = await scoreSamples(trained, generated.images, generated.labels, settings.seed, net, { realSets: settings.realSets });
+  if (!('fd' in scores)) throw new Error(`bench gmem scores image models; run '${run}' draws points`);
+  return {
+    run, step, images: step * trained.config.batch, n, real_sets: settings.realSets,
+    fd: scores.fd, fd_std: scores.fd_std, fd_floor: scores.fd_floor, accuracy: scores.accuracy ?? null,
+    nfe: generated.nfe, guidance, sampler: settings.sampler, steps: settings.steps,
+    select: memoryModel ? settings.select : null,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Scores every snapshot of every run (the last at finalN samples), reusing cached rows. */
+export async function benchGmem(settings: GmemBenchSettings): Promise<{ rows: GmemRow[] }> {
+  const cached = new Map<string, GmemRow>();
+  if (settings.cache && existsSync(settings.cache)) {
+    for (const line of readFileSync(settings.cache, 'utf8').split('\n')) if (line.trim()) cached.set(rowKey(JSON.parse(line) as GmemRow), JSON.parse(line) as GmemRow);
+  }
+  const rows: GmemRow[] = [];
+  for (const { name, dir } of settings.runs) {
+    const snapshots = runSnapshots(dir);
+    let net: FeatureNet | undefined;
+    try {
+      for (const [i, snapshot] of snapshots.entries()) {
+        const n = i === snapshots.length - 1 ? settings.finalN : settings.n;
+        const trained = await loadTrainedModel(snapshot.dir);
+        const guided = trained.model.config.numClasses > 0 || (settings.memoryGuidance && trained.model.config.condVectorDim > 0);
+        for (const guidance of guided ? settings.guidance : [1]) {
+          const key = rowKey({ run: name, step: snapshot.step, n, real_sets: settings.realSets, guidance, sampler: settings.sampler, steps: settings.steps, select: trained.model.config.condVectorDim > 0 ? settings.select : null });
+          let row = cached.get(key);
+          if (!row) {
+            net ??= await openFeatureNet(trained);
+            row = await scoreSnapshot(trained, net, name, snapshot.step, n, guidance, settings);
+            if (settings.cache) await appendFile(settings.cache, `${JSON.stringify(row)}\n`);
+          }
+          rows.push(row);
+          settings.onRow?.(row);
+        }
+      }
+    } finally {
+      await net?.dispose();
+    }
+  }
+  return { rows };
+}

@@ -1,0 +1,45 @@
+// `hasten bench gmem`: GMem's training-speed experiment read off the runs' EMA snapshots: FD and
+// class accuracy against training images seen, one row per (run, snapshot, guidance).
+
+import { defineCommand } from '../command.js';
+import { choice, flag, int, json, list, text, UsageError } from '../options.js';
+import { samplerName } from '../sampling.js';
+import { benchGmem } from '../../bench/gmem.js';
+import { SNIPPET_SELECTIONS } from '../../gmem/bank.js';
+import { EVALUATION_DEFAULTS } from '../../eval/evaluate.js';
+
+export const benchGmemCommand = defineCommand({
+  path: ['bench', 'gmem'],
+  summary: 'FD and accuracy against training images for unconditional, class and memory-conditioned runs (GMem)',
+  options: {
+    run: text({ placeholder: 'NAME=DIR', repeatable: true, required: true, description: 'a run and its directory (with snapshots/), e.g. gmem=runs/gmem; repeat for each run' }),
+    n: int({ placeholder: 'N', min: 2, default: 1000, description: 'samples per intermediate snapshot' }),
+    'final-n': int({ placeholder: 'N', min: 2, default: 2000, description: "samples at each run's last snapshot" }),
+    sampler: samplerName('sampler', 'heun'),
+    steps: int({ placeholder: 'N', min: 1, default: 8, description: 'sampler steps' }),
+    guidance: list('number', { placeholder: 'W,...', default: [1, 1.5, 2, 3], description: 'guidance weights of class runs (and memory runs with --memory-guidance); 1 is unguided' }),
+    'memory-guidance': flag({ description: 'also guide memory runs, against the zero snippet' }),
+    'snippet-select': choice(SNIPPET_SELECTIONS, { placeholder: 'HOW', default: 'uniform', description: 'how memory runs draw snippets' }),
+    seed: int({ placeholder: 'S', min: 0, default: 0, description: 'noise seed (real sets from seed + 1,000,003)' }),
+    batch: int({ placeholder: 'B', min: 1, default: 100, description: 'samples per network call' }),
+    'real-sets': int({ placeholder: 'K', min: 2, default: EVALUATION_DEFAULTS.realSets, description: 'independent real sets behind fd, fd_std and fd_floor (as hasten eval)' }),
+    cache: text({ placeholder: 'FILE.jsonl', description: 'rows already measured: read, and new rows appended (the benchmark resumes)' }),
+    json: json(),
+  },
+  details: 'Example: hasten bench gmem --run unconditional=runs/gmem-exp/unconditional --run class=runs/gmem-exp/class --run gmem=runs/gmem-exp/gmem --cache docs/results/gmem-rows.jsonl --json',
+  async run(values) {
+    const runs = values.run.map((spec) => {
+      const at = spec.indexOf('=');
+      if (at <= 0) throw new UsageError(`--run expects NAME=DIR, got '${spec}'`);
+      return { name: spec.slice(0, at), dir: spec.slice(at + 1) };
+    });
+    const result = await benchGmem({
+      runs, n: values.n, finalN: values['final-n'], sampler: values.sampler, steps: values.steps, guidance: values.guidance,
+      memoryGuidance: values['memory-guidance'], select: values['snippet-select'], seed: values.seed, batch: values.batch, realSets: values['real-sets'], cache: values.cache,
+      onRow: (row) => {
+        if (!values.json) console.log(`${row.run.padEnd(16)} images ${String(row.images).padStart(9)}  fd ${row.fd.toFixed(3)} ± ${row.fd_std.toFixed(3)} (floor ${row.fd_floor.toFixed(3)})  accuracy ${row.accuracy === null ? '-' : (100 * row.accuracy).toFixed(1) + '%'}  guidance ${row.guidance}  nfe ${row.nfe}`);
+      },
+    });
+    if (values.json) console.log(JSON.stringify(result, null, 2));
+  },
+});

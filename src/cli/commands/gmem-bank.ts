@@ -1,0 +1,72 @@
+// `hasten gmem bank`: builds a memory bank (one snippet per image of a dataset, from a frozen encoder),
+// or derives one from an existing bank: k-means or SVD compression, exact snippets of image files, an
+// interpolation between two entries.
+
+import { defineCommand } from '../command.js';
+import { flag, int, json, list, num, text, UsageError } from '../options.js';
+import { Progress } from '../progress.js';
+import { openDataset } from '../../data/registry.js';
+import { type MemoryBank, buildBank, compressKMeans, compressSvd, loadBank, saveBank } from '../../gmem/bank.js';
+import { type SnippetEncoder, loadEncoder } from '../../gmem/encoder.js';
+import { snippetOfFile } from '../../gmem/snippet-of-file.js';
+
+export const gmemBankCommand = defineCommand({
+  path: ['gmem', 'bank'],
+  summary: 'build a memory bank of encoder snippets from a dataset, or compress / extend one',
+  options: {
+    encoder: text({ placeholder: 'NAME|PATH', description: "snippet encoder: a shipped one (models/NAME) or a saved one (a train-encoder run's encoder/); needed to encode a dataset or --add files" }),
+    data: text({ placeholder: 'NAME', description: 'image dataset to encode: shapes, folder:PATH, ...' }),
+    n: int({ placeholder: 'N', min: 1, description: 'images to encode (default: all of a folder)' }),
+    start: int({ placeholder: 'K', min: 0, default: 0, description: 'first stream position' }),
+    seed: int({ placeholder: 'S', min: 0, default: 0, description: 'dataset seed' }),
+    resolution: int({ placeholder: 'R', min: 8, description: "image side (default: the encoder's)" }),
+    mirrored: flag({ description: "also store each image's mirror-image snippet (training with flips needs them)" }),
+    from: text({ placeholder: 'DIR', description: 'derive from this bank instead of encoding a dataset' }),
+    kmeans: int({ placeholder: 'K', min: 1, description: 'compress to K k-means centroids (frequencies: cluster sizes)' }),
+    'kmeans-iterations': int({ placeholder: 'N', min: 1, default: 20, description: 'Lloyd iterations of --kmeans' }),
+    svd: int({ placeholder: 'R', min: 1, description: 'compress to a mean-centred rank-R factorisation' }),
+    add: list('text', { placeholder: 'FILE,...', description: 'append the exact snippets of these image files' }),
+    interpolate: list('int', { placeholder: 'A,B', min: 0, description: 'append the interpolation between entries A and B' }),
+    t: num({ placeholder: 'T', min: 0, max: 1, default: 0.5, description: 'weight of B in --interpolate' }),
+    out: text({ placeholder: 'DIR', required: true, description: 'bank directory to write (bank.safetensors + bank.json)' }),
+    json: json(),
+  },
+  details: 'Example: hasten gmem bank --encoder runs/encoder-shapes/encoder --data shapes --n 20000 --mirrored --out runs/bank-shapes',
+  async run(values) {
+    if ((values.from === undefined) === (values.data === undefined)) throw new UsageError('give exactly one of --data NAME (encode a dataset) and --from DIR (derive from a bank)');
+    if (values.interpolate && values.interpolate.length !== 2) throw new UsageError(`--interpolate expects two entries A,B, got ${values.interpolate.length}`);
+    const needsEncoder = values.data !== undefined || values.add !== undefined;
+    if (needsEncoder && values.encoder === undefined) throw new UsageError('--encoder NAME|PATH is required to encode images');
+    const encoder: SnippetEncoder | undefined = needsEncoder ? await loadEncoder(values.encoder!) : undefined;
+    const figures: Record<string, unknown> = { out: values.out };
+    try {
+      let bank: MemoryBank;
+      if (values.data !== undefined) {
+        const dataset = openDataset(values.data, { resolution: values.resolution ?? encoder!.config.imageShape[1] });
+        const count = values.n ?? dataset.size;
+        if (count === undefined) throw new UsageError(`--n N is required for '${values.data}', which has no end`);
+        const progress = values.json ? undefined : new Progress({ label: 'gmem bank', total: count, unit: 'img' });
+        const started = performance.now();
+        try {
+          bank = await buildBank(encoder!, dataset, { encoderName: values.encoder!, count, mirrored: values.mirrored, start: values.start, seed: values.seed, onProgress: (done) => progress?.update(done) });
+        } finally {
+          progress?.finish();
+        }
+        const seconds = (performance.now() - started) / 1000;
+        Object.assign(figures, { images: count, seconds, images_per_second: count / seconds, snippets_per_second: (count * (values.mirrored ? 2 : 1)) / seconds });
+      } else {
+        bank = await loadBank(values.from!);
+      }
+      for (const file of values.add ?? []) bank = bank.withSnippet(await snippetOfFile(encoder!, file), file);
+      if (values.interpolate) bank = bank.withInterpolation(values.interpolate[0]!, values.interpolate[1]!, values.t);
+      if (values.kmeans !== undefined) bank = compressKMeans(bank, values.kmeans, { iterations: values['kmeans-iterations'] });
+      if (values.svd !== undefined) bank = compressSvd(bank, values.svd);
+      await saveBank(values.out, bank);
+      Object.assign(figures, { entries: bank.size, dim: bank.dim, compression: bank.metadata.compression });
+    } finally {
+      await encoder?.dispose();
+    }
+    if (values.json) console.log(JSON.stringify(figures, null, 2));
+    else console.log(`bank of ${String(figures.entries)} snippets of ${String(figures.dim)} written to ${values.out}${figures.images_per_second ? ` (${Number(figures.images_per_second).toFixed(0)} images/s)` : ''}`);
+  },
+});
