@@ -12,6 +12,7 @@ import type { SamplingSettings } from '../../src/scale/jobs/sampling.js';
 import { QueueExecutor } from '../../src/scale/queue-executor.js';
 import { runSharded } from '../../src/scale/run.js';
 import { tinyTeacher } from '../reflow/helpers.js';
+import { childrenOf, seesProcesses, waitUntilGone } from './processes.js';
 import { type TestRedis, redisServerPath, startRedis } from './redis.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -58,7 +59,9 @@ before(async () => {
 });
 
 after(async () => {
+  const children = seesProcesses ? workers.flatMap(({ child }) => (child.exitCode === null ? childrenOf(child.pid!) : [])) : [];
   for (const { child } of workers) if (child.exitCode === null) child.kill('SIGKILL');
+  await waitUntilGone(children, 3000); // the workers' shard processes too
   await redis?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
@@ -76,11 +79,13 @@ test('eval over 3 queue workers equals the one-process evaluation bit for bit', 
   }
 });
 
-test('a queue worker SIGKILLed mid-shard: another takes the shard, nothing is lost or duplicated', { skip }, async () => {
+test('a queue worker SIGKILLed mid-shard: another takes the shard, nothing is lost or duplicated; its shard process exits', { skip }, async () => {
   const results = join(scratch, 'killed');
   const executor = new QueueExecutor({ url: redis.url, pollMs: 100 });
   const before = computedShards();
   let victim: ChildProcess | undefined;
+  let victimChildren: number[] = [];
+  let victimChildrenGone: Promise<unknown> = Promise.resolve();
   let killedMidShard = false;
   try {
     const report = await runSharded<Record<string, unknown>>('eval', settings, {
@@ -90,10 +95,14 @@ test('a queue worker SIGKILLed mid-shard: another takes the shard, nothing is lo
         // Some shard is between two batches: kill every worker but one alive, the first of them busy.
         victim = workers.find((w) => w.child.exitCode === null)!.child;
         killedMidShard = artefactFiles(results).length < 3;
+        victimChildren = seesProcesses ? childrenOf(victim.pid!) : [];
         victim.kill('SIGKILL');
+        victimChildrenGone = waitUntilGone(victimChildren, 2000).catch((error: unknown) => error);
       },
     });
     assert.ok(victim && killedMidShard);
+    if (seesProcesses) assert.ok(victimChildren.length > 0, 'the worker computes its shard in a child process');
+    assert.ifError(await victimChildrenGone);
     assertSameScores(report.result);
     assert.deepEqual(artefactFiles(results).map((f) => f.split('/')[1]), ['0+4.safetensors', '4+4.safetensors', '8+4.safetensors']);
     assert.ok(computedShards() - before >= 3);

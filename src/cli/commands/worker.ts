@@ -7,7 +7,7 @@ import { DEFAULT_LOCK_MS, QUEUE_NAME } from '../../scale/queue.js';
 
 export const workerCommand = defineCommand({
   path: ['worker'],
-  summary: "compute shards of sharded commands (eval, sample, reflow pairs, bench accel) from a job queue",
+  summary: "compute shards of sharded commands (eval, sample, reflow pairs, gmem bank, bench accel) from a job queue",
   options: {
     queue: text({ placeholder: 'redis://HOST:PORT', required: true, description: 'the BullMQ queue the submitting command was given' }),
     'queue-name': text({ placeholder: 'NAME', default: QUEUE_NAME, description: 'the queue on that Redis' }),
