@@ -3,6 +3,7 @@
 
 import { UsageError, defineCommand } from '../command.js';
 import { int, json, text } from '../options.js';
+import { plural } from '../plural.js';
 import { conditioningOptions, modelName } from '../sampling.js';
 import { runImportOverheadBench } from '../../bench/import-overhead.js';
 import { openImportedModel } from '../../import/model-folder.js';
@@ -30,7 +31,7 @@ export const benchImportCommand = defineCommand({
       console.log(JSON.stringify(result, null, 2));
       return;
     }
-    console.log(`${result.model}, DDIM ${result.steps} steps, ${result.n} samples: hasten ${result.hasten_s.toFixed(3)} s, onnxruntime-node directly ${result.direct_s.toFixed(3)} s (medians of ${result.repeats} interleaved runs): hasten ${(100 * result.overhead).toFixed(1)}% ${result.overhead >= 0 ? 'slower' : 'faster'} (paired within rounds: ${(100 * result.paired_overhead).toFixed(1)}%)`);
+    console.log(`${result.model}, DDIM ${plural(result.steps, 'step')}, ${plural(result.n, 'sample')}: hasten ${result.hasten_s.toFixed(3)} s, onnxruntime-node directly ${result.direct_s.toFixed(3)} s (medians of ${result.repeats} interleaved runs): hasten ${(100 * result.overhead).toFixed(1)}% ${result.overhead >= 0 ? 'slower' : 'faster'} (paired within rounds: ${(100 * result.paired_overhead).toFixed(1)}%)`);
     console.log(`largest difference between the two loops' samples: ${result.max_abs_difference.toExponential(2)} (largest |sample| ${result.max_abs_sample.toPrecision(3)})`);
   },
 });

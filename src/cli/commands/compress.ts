@@ -2,6 +2,7 @@
 // modules removed, the rest started from the teacher's weights, then distilled. Ctrl-C checkpoints
 // and stops; --resume continues in the phase it stopped in, with the settings the job started with.
 
+import { plural } from '../plural.js';
 import { defineCommand } from '../command.js';
 import { choice, flag, int, list, num, text, UsageError } from '../options.js';
 import { modelName } from '../sampling.js';
@@ -88,7 +89,7 @@ export const compressCommand = defineCommand({
         onPhase: (phase, index, total) => {
           progress?.finish();
           if (values.json) return;
-          process.stderr.write(`compress: phase ${index + 1}/${total}, ${phase.name} (${phase.steps} steps) in ${phase.dir}\n`);
+          process.stderr.write(`compress: phase ${index + 1}/${total}, ${phase.name} (${plural(phase.steps, 'step')}) in ${phase.dir}\n`);
           progress = new Progress({ label: phase.name, total: phase.steps, unit: 'it' });
         },
         onLog: (entry) => progress?.update(entry.step!, Object.fromEntries(Object.entries(entry).filter(([key]) => ['loss', 'data', 'output', 'feature', 'semantic'].includes(key)))),

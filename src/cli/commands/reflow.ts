@@ -5,6 +5,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { plural } from '../plural.js';
 import { type Command, defineCommand } from '../command.js';
 import { choice, flag, int, json, num, text, UsageError } from '../options.js';
 import { outputFile } from '../output-file.js';
@@ -66,7 +67,7 @@ const reflowPairs = defineCommand({
       const report = await runShardedCommand<PairManifest>('pairs', { ...settings, out: resolve(out) } satisfies PairJobSettings, values, 'pairs');
       const summary = { out, pairs: report.result.count, shards: report.shards, generated: report.shards - report.reused, reused: report.reused, nfe: report.result.nfe, stopped: false, seconds: report.wallS };
       if (values.json) console.log(JSON.stringify(summary));
-      else console.log(`finished: ${summary.pairs} pairs in ${out} (${summary.generated} shards computed, ${summary.reused} found in ${values.results}; ${summary.nfe} teacher evaluations per pair)`);
+      else console.log(`finished: ${plural(summary.pairs, 'pair')} in ${out} (${plural(summary.generated, 'shard')} computed, ${summary.reused} found in ${values.results}; ${plural(summary.nfe, 'teacher evaluation')} per pair)`);
       return;
     }
     const progress = values.json ? undefined : new Progress({ label: 'pairs', total: Math.ceil(settings.count / settings.shardSize), unit: 'shard' });
@@ -81,7 +82,7 @@ const reflowPairs = defineCommand({
     const pairs = manifest.shards.reduce((total, s) => total + s.count, 0);
     const summary = { out, pairs, shards: manifest.shards.length, generated, reused, nfe: manifest.nfe, stopped, seconds: (performance.now() - started) / 1000 };
     if (values.json) console.log(JSON.stringify(summary));
-    else console.log(`${stopped ? 'stopped' : 'finished'}: ${pairs} of ${settings.count} pairs in ${out} (${generated} shards generated, ${reused} found finished; ${manifest.nfe} teacher evaluations per pair)`);
+    else console.log(`${stopped ? 'stopped' : 'finished'}: ${pairs} of ${plural(settings.count, 'pair')} in ${out} (${plural(generated, 'shard')} generated, ${reused} found finished; ${plural(manifest.nfe, 'teacher evaluation')} per pair)`);
   },
 });
 
