@@ -31,7 +31,7 @@ export const gmemBankCommand = defineCommand({
     out: text({ placeholder: 'DIR', required: true, description: 'bank directory to write (bank.safetensors + bank.json)' }),
     json: json(),
   },
-  details: 'Example: hasten gmem bank --encoder runs/encoder-shapes/encoder --data shapes --n 20000 --mirrored --out runs/bank-shapes',
+  details: 'Example: hasten gmem bank --encoder encoder-shapes --data shapes --n 20000 --mirrored --out runs/bank-shapes',
   async run(values) {
     if ((values.from === undefined) === (values.data === undefined)) throw new UsageError('give exactly one of --data NAME (encode a dataset) and --from DIR (derive from a bank)');
     if (values.interpolate && values.interpolate.length !== 2) throw new UsageError(`--interpolate expects two entries A,B, got ${values.interpolate.length}`);
