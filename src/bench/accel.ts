@@ -1,7 +1,7 @@
 // `hasten bench accel`: the training-free accelerations of src/accel against the plain model on the
 // same sampler, steps and noise. Per config: the wall-clock speedup beside the FLOP reduction it
 // should realise, sample quality (FD, class accuracy) and how far the samples drift from the plain
-// model's from the same noise; plus Skip-Tuning's FD over a rho x NFE grid.
+// model's from the same noise; plus Skip-Tuning's FD over a factor x NFE grid.
 //
 // Wall times come from separate small runs, the same size for every config and interleaved across
 // configs (plain, A, B, plain, A, B, ...), so that load from other processes falls on all of them
@@ -15,9 +15,9 @@ import type { SkipTuning } from '../accel/skip-tuning.js';
 import { openDataset } from '../data/registry.js';
 import { getSampler, stepsForNfe } from '../diffusion/samplers/index.js';
 import type { ImageEvaluation } from '../eval/evaluate.js';
-import { shippedFeatureNetDir } from '../eval/feature-net.js';
+import { type FeatureNet, shippedFeatureNetDir } from '../eval/feature-net.js';
 import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
-import { type GenerateResult, type SamplingTarget, generate, trainedTarget } from '../pipeline/generate.js';
+import { type GenerateResult, type SamplingNetwork, type SamplingTarget, generate, trainedTarget } from '../pipeline/generate.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
 import { median } from './timing.js';
 
@@ -50,7 +50,7 @@ export interface AccelBenchSettings {
   timingN: number; // samples in each timed run (one batch), the same for every config
   repeats: number; // timed runs per config after one warm-up, interleaved across configs
   configs: AccelConfig[]; // compared with the plain model, which always comes first
-  sweepRho: number[]; // Skip-Tuning factors of the sweep
+  sweepFactors: number[]; // Skip-Tuning factors of the sweep
   sweepNfe: number[]; // NFEs of the sweep (steps by stepsForNfe); empty: no sweep
 }
 
@@ -63,7 +63,7 @@ export const ACCEL_BENCH_DEFAULTS: Readonly<AccelBenchSettings> = {
   timingN: 16, // small enough to time every config several times, large enough to fill the cores
   repeats: 5,
   configs: DEFAULT_BENCH_CONFIGS.map(parseBenchConfig),
-  sweepRho: [0.5, 0.6, 0.7, 0.8, 0.9, 1],
+  sweepFactors: [0.5, 0.6, 0.7, 0.8, 0.9, 1],
   sweepNfe: [5, 10, 20], // Skip-Tuning targets few-step sampling
 };
 
@@ -84,7 +84,7 @@ export interface AccelBenchRow {
 
 export interface SweepPoint {
   nfe: number;
-  rho: number;
+  factor: number;
   fd: number | null;
   accuracy: number | null;
 }
@@ -118,7 +118,7 @@ export function parseBenchConfig(text: string): AccelConfig {
 
 const methodOf = (config: AccelConfig): AccelMethod => config.caching?.method ?? (config.skipTuning ? 'skip-tuning' : 'plain');
 
-const constantRho = (rho: number): SkipTuning => ({ inner: rho, outer: rho, time: 'constant' });
+const constantFactor = (factor: number): SkipTuning => ({ inner: factor, outer: factor, time: 'constant' });
 
 function rms(a: Float32Array, b: Float32Array): number {
   let sum = 0;
@@ -130,8 +130,41 @@ export function machine(): AccelBenchResult['machine'] {
   return { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), platform: `${platform()}-${arch()}`, node: process.version, load_average: loadavg()[0]!, hasten_ort_spin: process.env.HASTEN_ORT_SPIN ?? null };
 }
 
-/** `model`: a trained hasten model, or any sampling target (an imported graph), whose rows have no FD or accuracy. */
-export async function runAccelBench(model: TrainedModel | SamplingTarget, settings: Partial<AccelBenchSettings> = {}, onProgress: (message: string) => void = () => undefined): Promise<AccelBenchResult> {
+/** One point of the Skip-Tuning sweep: sampler steps and a constant factor. */
+export interface SweepGridPoint {
+  steps: number;
+  factor: number;
+}
+
+/** The sweep's points, steps-major: the order of AccelBenchResult.sweep. */
+export const sweepGrid = (steps: number[], factors: number[]): SweepGridPoint[] => steps.flatMap((st) => factors.map((factor) => ({ steps: st, factor })));
+
+/** Computes sweep points elsewhere (in shards on workers): the same points skipTuningSweepPoint gives, in grid order. */
+export type SweepRunner = (points: SweepGridPoint[]) => Promise<SweepPoint[]>;
+
+/** A Skip-Tuning network for skipTuningSweepPoint: the factor is a graph input, so no point of a sweep recompiles. */
+export const skipTuningSweepNetwork = (target: SamplingTarget): SamplingNetwork => target.network({ skipTuning: constantFactor(1) });
+
+/** FD, class accuracy and the FD floor of generated samples; null without a trained model and its feature network. */
+async function scoreResult(model: TrainedModel | SamplingTarget, featureNet: FeatureNet | undefined, result: GenerateResult, seed: number): Promise<{ fd: number | null; accuracy: number | null; fd_floor: number | null }> {
+  if (!featureNet || !('params' in model)) return { fd: null, accuracy: null, fd_floor: null };
+  const scores = (await scoreSamples(model, result.images, result.labels, seed, featureNet)) as ImageEvaluation;
+  return { fd: scores.fd, accuracy: scores.accuracy ?? null, fd_floor: scores.fd_floor };
+}
+
+/** FD and class accuracy of n samples at one sweep point. */
+export async function skipTuningSweepPoint(model: TrainedModel | SamplingTarget, network: SamplingNetwork, featureNet: FeatureNet | undefined, run: { sampler: string; seed: number; n: number; batch: number }, point: SweepGridPoint): Promise<SweepPoint> {
+  network.skipTuning = constantFactor(point.factor);
+  const result = await generate(model, { ...run, steps: point.steps, network });
+  const { fd, accuracy } = await scoreResult(model, featureNet, result, run.seed);
+  return { nfe: result.nfe, factor: point.factor, fd, accuracy };
+}
+
+/**
+ * `model`: a trained hasten model, or any sampling target (an imported graph), whose rows have no FD or accuracy.
+ * `runSweep`, where given, computes the Skip-Tuning sweep (sharded on workers); the timed rows stay in this process.
+ */
+export async function runAccelBench(model: TrainedModel | SamplingTarget, settings: Partial<AccelBenchSettings> = {}, onProgress: (message: string) => void = () => undefined, runSweep?: SweepRunner): Promise<AccelBenchResult> {
   const s = { ...ACCEL_BENCH_DEFAULTS, ...settings };
   const host = machine(); // before the bench loads the cores itself
   const sampler = getSampler(s.sampler);
@@ -141,16 +174,10 @@ export async function runAccelBench(model: TrainedModel | SamplingTarget, settin
   const trained = 'params' in model ? model : undefined;
   const target = trained ? trainedTarget(trained, s.n) : model as SamplingTarget;
   const networks = configs.map((config) => target.network(config));
-  // One network for the whole sweep: rho is a graph input, so no point of the grid recompiles.
-  const sweepNetwork = sweepSteps.length > 0 ? target.network({ skipTuning: constantRho(1) }) : undefined;
+  const sweepNetwork = sweepSteps.length > 0 && !runSweep ? skipTuningSweepNetwork(target) : undefined;
   const featureNet = trained && shippedFeatureNetDir(openDataset(trained.config.data, { resolution: trained.config.resolution })) ? await openFeatureNet(trained) : undefined;
   if (!featureNet) onProgress(trained ? `no feature network fits ${trained.config.data} at ${trained.config.dataShape.join('x')}: FD and accuracy are null` : `${target.name} has no dataset to compare with: FD and accuracy are null`);
   const run = { sampler: s.sampler, steps: s.steps, seed: s.seed };
-  const score = async (result: GenerateResult): Promise<{ fd: number | null; accuracy: number | null; fd_floor: number | null }> => {
-    if (!featureNet || !trained) return { fd: null, accuracy: null, fd_floor: null };
-    const scores = (await scoreSamples(trained, result.images, result.labels, s.seed, featureNet)) as ImageEvaluation;
-    return { fd: scores.fd, accuracy: scores.accuracy ?? null, fd_floor: scores.fd_floor };
-  };
 
   try {
     const times = networks.map(() => [] as number[]);
@@ -171,7 +198,7 @@ export async function runAccelBench(model: TrainedModel | SamplingTarget, settin
       onProgress(`scoring ${i + 1}/${networks.length}: ${config}`);
       const result = await generate(model, { ...run, n: s.n, batch: s.batch, network });
       await network.dispose(); // its sessions for the scoring batch sizes are not needed again
-      const { fd, accuracy, fd_floor } = await score(result);
+      const { fd, accuracy, fd_floor } = await scoreResult(model, featureNet, result, s.seed);
       const gflops = result.flops / s.n / 1e9;
       plain ??= { images: result.images.data, gflops };
       if (i === 0) fdFloor = fd_floor;
@@ -184,14 +211,15 @@ export async function runAccelBench(model: TrainedModel | SamplingTarget, settin
       });
     }
 
-    const sweep: SweepPoint[] = [];
-    for (const steps of sweepSteps) {
-      for (const rho of s.sweepRho) {
-        onProgress(`Skip-Tuning sweep: ${steps} steps, rho ${rho}`);
-        sweepNetwork!.skipTuning = constantRho(rho);
-        const result = await generate(model, { ...run, steps, n: s.n, batch: s.batch, network: sweepNetwork });
-        const { fd, accuracy } = await score(result);
-        sweep.push({ nfe: result.nfe, rho, fd, accuracy });
+    const grid = sweepGrid(sweepSteps, s.sweepFactors);
+    let sweep: SweepPoint[] = [];
+    if (runSweep && grid.length > 0) {
+      onProgress(`Skip-Tuning sweep: ${grid.length} points, sharded`);
+      sweep = await runSweep(grid);
+    } else {
+      for (const point of grid) {
+        onProgress(`Skip-Tuning sweep: ${point.steps} steps, factor ${point.factor}`);
+        sweep.push(await skipTuningSweepPoint(model, sweepNetwork!, featureNet, { ...run, n: s.n, batch: s.batch }, point));
       }
     }
     return { model: target.name, sampler: s.sampler, steps: s.steps, n: s.n, timing_n: s.timingN, repeats: s.repeats, fd_floor: fdFloor, rows, sweep, machine: host };

@@ -61,8 +61,8 @@ export async function measureForward(options: EngineBenchOptions, params = workl
   return { gflops: gflops(workloadForwardFlops(), t.medianMs), medianMs: t.medianMs };
 }
 
-export async function measureTrain(options: EngineBenchOptions, update: 'graph' | 'host'): Promise<{ gflops: number; medianMs: number; loss: number }> {
-  const step = new TrainStep(workloadParams(), (g, { x, target }) => F.mean(F.square(F.sub(workloadForward(g, x!), target!))), { update, threads: options.threads });
+export async function measureTrain(options: EngineBenchOptions): Promise<{ gflops: number; medianMs: number; loss: number }> {
+  const step = new TrainStep(workloadParams(), (g, { x, target }) => F.mean(F.square(F.sub(workloadForward(g, x!), target!))), { threads: options.threads });
   const shape = [WORKLOAD.batch, WORKLOAD.imageChannels, WORKLOAD.resolution, WORKLOAD.resolution];
   const batch = { x: randomTensor(shape, 6), target: randomTensor(shape, 7, 0.5) };
   let loss = NaN;
@@ -93,10 +93,8 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<Eng
   const peak = await measurePeak(options);
   say('forward pass of the reference workload');
   const forward = await measureForward(options);
-  say('training step, AdamW in the graph');
-  const trainGraph = await measureTrain(options, 'graph');
-  say('training step, AdamW on the host');
-  const trainHost = await measureTrain(options, 'host');
+  say('training step');
+  const train = await measureTrain(options);
   say('peak memory of the training step, in a process of its own');
   const memory = measureTrainingMemory();
   const peers: EngineBenchResult['peers'] = {};
@@ -113,11 +111,10 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<Eng
   }
   say('peer: PyTorch');
   const torch = measureTorchPeer(options.torchPeer, options.threads ?? availableParallelism());
-  const best = Math.max(trainGraph.gflops, trainHost.gflops);
   return {
     peak_gflops: Math.max(peak.conv, peak.matmul),
     forward_gflops: forward.gflops,
-    train_gflops: best,
+    train_gflops: train.gflops,
     peers,
     torch,
     peak_rss_mb: memory.peak_rss_mb,
@@ -125,10 +122,7 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<Eng
       peak_conv_gflops: peak.conv,
       peak_matmul_gflops: peak.matmul,
       forward_ms: forward.medianMs,
-      train_ms_update_in_graph: trainGraph.medianMs,
-      train_ms_update_on_host: trainHost.medianMs,
-      train_gflops_update_in_graph: trainGraph.gflops,
-      train_gflops_update_on_host: trainHost.gflops,
+      train_ms: train.medianMs,
       workload: { ...WORKLOAD, params: workloadParamCount(), forward_gflop: workloadForwardFlops() / 1e9, train_gflop: workloadTrainFlops() / 1e9 },
       memory_floor_mb: trainingMemoryFloorMb(),
       baseline_rss_mb: memory.baseline_rss_mb,

@@ -5,6 +5,8 @@
 //                               webgpu need onnxruntime-node's provider libraries, see docs/scale.md)
 //   HASTEN_ORT_THREADS=N        intra-op threads of each session (default: the machine's cores)
 
+import { InputError } from './input-error.js';
+
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'webgpu'] as const;
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
@@ -12,7 +14,7 @@ export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 export function executionProvider(env: NodeJS.ProcessEnv = process.env): ExecutionProvider {
   const raw = env.HASTEN_EP;
   if (raw === undefined || raw === '') return 'cpu';
-  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(raw)) throw new Error(`HASTEN_EP=${raw}: expected one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  if (!(EXECUTION_PROVIDERS as readonly string[]).includes(raw)) throw new InputError(`HASTEN_EP=${raw}: expected one of ${EXECUTION_PROVIDERS.join(', ')}`);
   return raw as ExecutionProvider;
 }
 
@@ -21,11 +23,17 @@ export function threadsFromEnv(env: NodeJS.ProcessEnv = process.env): number | u
   const raw = env.HASTEN_ORT_THREADS;
   if (raw === undefined || raw === '') return undefined;
   const threads = Number(raw);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`HASTEN_ORT_THREADS=${raw}: expected a positive integer`);
+  if (!Number.isInteger(threads) || threads < 1) throw new InputError(`HASTEN_ORT_THREADS=${raw}: expected a positive integer`);
   return threads;
 }
 
 /** ONNX Runtime's providers list: the chosen one first, the CPU as the fallback for ops it lacks. */
 export function executionProviderList(provider: ExecutionProvider = executionProvider()): string[] {
   return provider === 'cpu' ? ['cpu'] : [provider, 'cpu'];
+}
+
+/** A session that failed to start on a non-CPU provider: the same error, saying which provider and where to look. */
+export function providerError(error: unknown, provider: ExecutionProvider = executionProvider()): unknown {
+  if (provider === 'cpu' || !(error instanceof Error)) return error;
+  return new Error(`HASTEN_EP=${provider}: ONNX Runtime could not run on ${provider} (${error.message.split('\n')[0]}); docs/scale.md says how to install its libraries, and HASTEN_EP=cpu runs on the CPU`, { cause: error });
 }

@@ -26,4 +26,6 @@ export interface OrtBinding {
   sessionOptions(options: SessionOptions): InferenceSession.SessionOptions;
   /** Whether the runtime has ONNX Runtime's NCHWc CPU kernels (com.microsoft.nchwc) for graphs to use. */
   nchwc: boolean;
+  /** The error to show for a session that failed to start, saying what the platform's settings have to do with it (optional). */
+  startError?(error: unknown): unknown;
 }

@@ -5,7 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { executionProviderList, threadsFromEnv } from './execution-provider.js';
+import { executionProviderList, providerError, threadsFromEnv } from './execution-provider.js';
 import type { OrtBinding } from './ort-binding.js';
 
 const spinByDefault = process.env.HASTEN_ORT_SPIN !== '0';
@@ -43,4 +43,5 @@ export const platformOrt: OrtBinding = {
     };
   },
   nchwc: nchwcEnabled,
+  startError: (error) => providerError(error), // names HASTEN_EP's provider and where to install it
 };

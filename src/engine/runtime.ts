@@ -87,6 +87,8 @@ export class OnnxSession {
       // step 60% more peak memory for no speed (docs/results/engine.md).
       enableMemPattern: false,
       ...platformOptions,
+    }).catch((error: unknown) => {
+      throw binding.startError?.(error) ?? error;
     });
     return new OnnxSession(session, binding, platformOptions.enableProfiling === true);
   }

@@ -234,9 +234,12 @@ export interface BuildBankOptions {
 /** Snippets of more than this many bytes are refused before any work starts. */
 export const MAX_BANK_BYTES = 2 ** 31;
 
+/** Images per encoder call when building a bank. */
+export const BANK_BATCH = 500;
+
 /** Encodes `count` images of `dataset` in batches: a bank of one full row per image. */
 export async function buildBank(encoder: SnippetEncoder, dataset: Dataset, options: BuildBankOptions): Promise<MemoryBank> {
-  const { count, start = 0, seed = 0, mirrored = false, batch = 500 } = options;
+  const { count, start = 0, seed = 0, mirrored = false, batch = BANK_BATCH } = options;
   if (!Number.isSafeInteger(count) || count < 1) throw new BankError(`a bank needs at least one image, got --n ${count}`);
   if (dataset.shape.join('x') !== encoder.config.imageShape.join('x')) {
     throw new BankError(`the encoder reads ${encoder.config.imageShape.join('x')} images, the dataset '${dataset.name}' gives ${dataset.shape.join('x')}: pass --resolution ${encoder.config.imageShape[1]}`);

@@ -276,12 +276,17 @@ export async function saveEncoder(dir: string, encoder: SnippetEncoder, record: 
   await saveCheckpoint(dir, { params: encoder.params, config: { model: encoder.config, training: record } });
 }
 
-/** Loads an encoder by shipped name (models/NAME) or path: a saved encoder or a training run's directory. */
-export async function loadEncoder(nameOrPath: string, threads?: number): Promise<SnippetEncoder> {
+/** The checkpoint directory of an encoder given by shipped name (models/NAME) or path: a saved encoder or a training run's directory. */
+export function encoderDir(nameOrPath: string): string {
   const candidates = [join(shippedModelsDir(), nameOrPath), join(nameOrPath, 'checkpoint'), nameOrPath];
   const dir = candidates.find((candidate) => existsSync(join(candidate, 'checkpoint.json')));
   if (!dir) throw new Error(`no encoder '${nameOrPath}': neither a shipped encoder (models/${nameOrPath}) nor a directory holding checkpoint.json`);
-  const loaded = await loadCheckpoint(dir);
+  return dir;
+}
+
+/** Loads an encoder by shipped name (models/NAME) or path: a saved encoder or a training run's directory. */
+export async function loadEncoder(nameOrPath: string, threads?: number): Promise<SnippetEncoder> {
+  const loaded = await loadCheckpoint(encoderDir(nameOrPath));
   const model = (loaded.config as { model?: unknown }).model;
   let config: EncoderConfig;
   try {

@@ -188,7 +188,7 @@ const isShardFile = (name: string): boolean => /^shard-\d{5}\.safetensors$/.test
  * settings. With `folder`, the directory is claimed first: pairs already there are continued only
  * with resume and replaced only with overwrite.
  */
-function openDirectory(dir: string, generation: Generation, folder?: RunFolderChoice): PairManifest | undefined {
+export function openPairDirectory(dir: string, generation: Generation, folder?: RunFolderChoice): PairManifest | undefined {
   if (folder) {
     prepareRunFolder({ dir, what: 'reflow pairs', files: [MANIFEST] }, folder);
     // Shards left without their manifest would be adopted by their metadata: an overwrite removes them too.
@@ -218,7 +218,7 @@ const writeManifest = (dir: string, manifest: PairManifest) => writeFileAtomic(j
 export async function generatePairs(settings: PairSettings, dir: string, progress: PairProgress = {}, folder: RunFolderChoice = {}): Promise<PairRunResult> {
   const prepared = await preparePairs(settings);
   const { generation } = prepared;
-  const previous = openDirectory(dir, generation, folder);
+  const previous = openPairDirectory(dir, generation, folder);
   const listed = new Map((previous?.shards ?? []).map((s) => [s.file, s]));
   const plan = shardPlan(settings.count, settings.shardSize);
   const manifest: PairManifest = { format: FORMAT, version: VERSION, generation, count: settings.count, nfe: prepared.nfe, shards: [] };
@@ -262,7 +262,7 @@ export async function generatePairs(settings: PairSettings, dir: string, progres
  */
 export async function writePairs(prepared: PreparedPairs, dir: string, shards: Map<string, HostTensor>[]): Promise<PairManifest> {
   const { generation } = prepared;
-  openDirectory(dir, generation);
+  openPairDirectory(dir, generation);
   const count = shards.reduce((total, tensors) => total + tensors.get('noise')!.shape[0]!, 0);
   const plan = shardPlan(count, generation.shardSize);
   if (plan.length !== shards.length) throw new Error(`pairs: ${shards.length} shards given for a plan of ${plan.length}`);

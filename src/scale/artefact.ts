@@ -33,6 +33,20 @@ export interface Artefact {
   extra: Record<string, string>; // the job's own metadata (timings, counts)
 }
 
+type Column = Float32Array | Float64Array | BigInt64Array;
+
+/** One tensor's data from every shard, end to end in shard order: the column a one-process run holds. */
+export function joinedColumn<T extends Column>(shards: Artefact[], name: string): T {
+  const parts = shards.map((shard) => shard.tensors.get(name)!.data as T);
+  const out = new (parts[0]!.constructor as new (length: number) => T)(parts.reduce((n, part) => n + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    (out as { set(a: T, o: number): void }).set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
 export function artefactPath(results: string, address: ArtefactAddress): string {
   return join(results, `${address.job}-${address.settingsHash.slice(0, 16)}`, `${address.range.first}+${address.range.count}.safetensors`);
 }

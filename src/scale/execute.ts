@@ -2,13 +2,14 @@
 // loaded and its sessions compiled for the next shard), refuse a shard whose settings hash differs
 // from this worker's, skip one whose artefact already verifies, else compute and write it.
 
+import { InputError } from '../engine/input-error.js';
 import { readArtefact, writeArtefact } from './artefact.js';
 import type { PreparedJob, ShardJob } from './job.js';
 import { getJob } from './jobs/index.js';
 import { type ShardTask, canonicalJson, settingsHash } from './shard.js';
 
 /** A shard this worker must not compute: its settings resolve to another hash here. Retrying elsewhere may help; retrying here cannot. */
-export class ShardRefused extends Error {
+export class ShardRefused extends InputError {
   override name = 'ShardRefused';
 }
 
@@ -48,7 +49,10 @@ export async function executeShard(task: ShardTask, onItems: (done: number) => v
   }
   const address = { job: task.job, settingsHash: hash, range: task.range };
   if ((await readArtefact(task.results, address)).status === 'ok') return { computed: false, seconds: (performance.now() - started) / 1000 };
+  const computeStarted = performance.now();
   const artefact = await job.runShard(prepared.context, task.range, onItems);
+  // Seconds of the shard's own work, without loading the model or queueing: what queue overhead is measured against.
+  artefact.extra.compute_s = String((performance.now() - computeStarted) / 1000);
   const path = await writeArtefact(task.results, address, artefact);
   return { computed: true, seconds: (performance.now() - started) / 1000, path };
 }

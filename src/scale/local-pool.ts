@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import Tinypool from 'tinypool';
 import { threadsFromEnv } from '../engine/execution-provider.js';
+import { InputError } from '../engine/input-error.js';
 import type { Executor, ShardEvents } from './executor.js';
 import type { PoolProgress } from './pool-worker.js';
 import type { ShardTask } from './shard.js';
@@ -22,7 +23,7 @@ export class LocalPoolExecutor implements Executor {
 
   constructor(options: LocalPoolOptions) {
     const { workers } = options;
-    if (!Number.isSafeInteger(workers) || workers < 1) throw new RangeError(`--workers expects a positive integer, got ${workers}`);
+    if (!Number.isSafeInteger(workers) || workers < 1) throw new InputError(`--workers expects a positive integer, got ${workers}`);
     const threads = options.threadsPerWorker ?? threadsFromEnv() ?? Math.max(1, Math.floor(availableParallelism() / workers));
     this.retries = options.retries ?? 2;
     this.description = `${workers} local worker${workers > 1 ? 's' : ''}, ${threads} ONNX Runtime thread${threads > 1 ? 's' : ''} each`;

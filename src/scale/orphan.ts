@@ -1,11 +1,19 @@
 // A worker's child process whose parent died (SIGKILLed, say) must not go on computing for nobody.
-// 'disconnect' says so at once; the check at start and the slow poll catch a parent that died
-// before this module was loaded, when the event had already gone by.
+// A watchdog thread compares the parent's pid with the one the child started under: the child's own
+// event loop may be held for minutes by one synchronous stretch of a shard, so a 'disconnect' event
+// would reach it only afterwards. An orphan ends at once with SIGKILL: nothing is lost (artefacts are
+// written atomically and the shard runs again elsewhere), and no exit handler can hang on a session
+// still running on another thread.
 
-export function exitWhenOrphaned(): void {
+import { Worker } from 'node:worker_threads';
+
+const WATCHDOG = `
+const { workerData } = require('node:worker_threads');
+setInterval(() => { if (process.ppid !== workerData.parent) process.kill(process.pid, 'SIGKILL'); }, workerData.everyMs);
+`;
+
+export function exitWhenOrphaned(everyMs = 250): void {
   if (!process.send) return; // not a child process with a channel to its parent
-  const exitIfAlone = () => { if (!process.connected) process.exit(1); };
-  process.on('disconnect', () => process.exit(1));
-  exitIfAlone();
-  setInterval(exitIfAlone, 1000).unref();
+  if (!process.connected) process.kill(process.pid, 'SIGKILL'); // the parent died before this module was loaded
+  new Worker(WATCHDOG, { eval: true, workerData: { parent: process.ppid, everyMs } }).unref();
 }

@@ -2,6 +2,7 @@
 // per shard, its id the shard's address, so a submitter started again adds nothing twice.
 
 import type { ConnectionOptions } from 'bullmq';
+import { InputError } from '../engine/input-error.js';
 import type { ShardTask } from './shard.js';
 
 export const QUEUE_NAME = 'hasten-shards';
@@ -12,9 +13,9 @@ export function queueConnection(url: string): ConnectionOptions {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`--queue expects a Redis URL such as redis://127.0.0.1:6379, got '${url}'`);
+    throw new InputError(`--queue expects a Redis URL such as redis://127.0.0.1:6379, got '${url}'`);
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new Error(`--queue expects a redis:// or rediss:// URL, got '${url}'`);
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new InputError(`--queue expects a redis:// or rediss:// URL, got '${url}'`);
   // Workers wait on the queue for as long as it takes: a request must never give up.
   return { url, maxRetriesPerRequest: null };
 }

@@ -4,6 +4,7 @@
 // their results put side by side equal the job run in one process.
 
 import { createHash } from 'node:crypto';
+import { InputError } from '../engine/input-error.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -28,15 +29,15 @@ export interface ShardTask {
  * process runs, `size` must be a multiple of the batch size (see checkShardSize).
  */
 export function planShards(total: number, size: number): ShardRange[] {
-  if (!Number.isSafeInteger(total) || total < 1) throw new RangeError(`a sharded job needs a positive number of items, got ${total}`);
-  if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`shard size must be a positive integer, got ${size}`);
+  if (!Number.isSafeInteger(total) || total < 1) throw new InputError(`a sharded job needs a positive number of items, got ${total}`);
+  if (!Number.isSafeInteger(size) || size < 1) throw new InputError(`shard size must be a positive integer, got ${size}`);
   return Array.from({ length: Math.ceil(total / size) }, (_, i) => ({ first: i * size, count: Math.min(size, total - i * size) }));
 }
 
 /** A shard holds whole batches: only then does each sample meet the network in the batch of the one-process run. */
 export function checkShardSize(size: number, batch: number): void {
   if (!Number.isSafeInteger(size) || size < 1 || size % batch !== 0) {
-    throw new RangeError(`shard size ${size} is not a multiple of the batch size ${batch}: shards must hold whole batches so that merged results equal a one-process run`);
+    throw new InputError(`shard size ${size} is not a multiple of the batch size ${batch}: shards must hold whole batches so that merged results equal a one-process run`);
   }
 }
 

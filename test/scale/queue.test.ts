@@ -12,6 +12,7 @@ import type { SamplingSettings } from '../../src/scale/jobs/sampling.js';
 import { QueueExecutor } from '../../src/scale/queue-executor.js';
 import { runSharded } from '../../src/scale/run.js';
 import { tinyTeacher } from '../reflow/helpers.js';
+import { childrenOf, seesProcesses, waitUntilGone } from './processes.js';
 import { type TestRedis, redisServerPath, startRedis } from './redis.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -20,24 +21,24 @@ const skip = !redisServerPath() && !process.env.CI ? 'redis-server is not instal
 const LOCK_MS = 1000; // a killed worker's shard is taken again after about this long
 
 let redis: TestRedis;
-const workers: { child: ChildProcess; lines: Record<string, unknown>[] }[] = [];
+const workers: { child: ChildProcess; lines: string[] }[] = [];
 
+const cli = join(here, '..', '..', 'src', 'cli', 'main.js');
+
+/** A `hasten worker` process; its log lines collected. */
 function startWorker(): Promise<(typeof workers)[number]> {
-  const child = spawn(process.execPath, [join(here, 'queue-worker-main.js'), redis.url, String(LOCK_MS)], { env: { ...process.env, HASTEN_ORT_THREADS: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const worker = { child, lines: [] as Record<string, unknown>[] };
+  const child = spawn(process.execPath, [cli, 'worker', '--queue', redis.url, '--lock-s', String(LOCK_MS / 1000)], { env: { ...process.env, HASTEN_ORT_THREADS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const worker = { child, lines: [] as string[] };
   workers.push(worker);
   let buffer = '';
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`queue worker exited with ${code} before it was ready`)));
-    child.stdout!.on('data', (data) => {
+    child.once('exit', (code) => reject(new Error(`hasten worker exited with ${code} before it was ready: ${worker.lines.join('\n')}`)));
+    child.stderr!.on('data', (data) => {
       buffer += data;
       const lines = buffer.split('\n');
       buffer = lines.pop()!;
-      for (const line of lines) {
-        const parsed = JSON.parse(line) as Record<string, unknown>;
-        worker.lines.push(parsed);
-        if (parsed.ready) resolve(worker);
-      }
+      worker.lines.push(...lines);
+      if (lines.some((line) => line.includes('waiting for shards'))) resolve(worker);
     });
   });
 }
@@ -48,7 +49,7 @@ let single: Record<string, unknown>;
 const scores = ['fd', 'fd_floor', 'kid', 'accuracy', 'nfe'] as const;
 const assertSameScores = (result: Record<string, unknown>) => { for (const key of scores) assert.equal(result[key], single[key], key); };
 const artefactFiles = (results: string) => (existsSync(results) ? readdirSync(results) : []).flatMap((folder) => readdirSync(join(results, folder)).filter((f) => !f.startsWith('.')).map((f) => join(folder, f))).sort();
-const computedShards = () => workers.flatMap((w) => w.lines).filter((l) => l.computed === true).length;
+const computedShards = () => workers.flatMap((w) => w.lines).filter((line) => / computed in /.test(line)).length;
 
 before(async () => {
   if (skip) return;
@@ -58,7 +59,9 @@ before(async () => {
 });
 
 after(async () => {
+  const children = seesProcesses ? workers.flatMap(({ child }) => (child.exitCode === null ? childrenOf(child.pid!) : [])) : [];
   for (const { child } of workers) if (child.exitCode === null) child.kill('SIGKILL');
+  await waitUntilGone(children, 3000); // the workers' shard processes too
   await redis?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
@@ -76,11 +79,13 @@ test('eval over 3 queue workers equals the one-process evaluation bit for bit', 
   }
 });
 
-test('a queue worker SIGKILLed mid-shard: another takes the shard, nothing is lost or duplicated', { skip }, async () => {
+test('a queue worker SIGKILLed mid-shard: another takes the shard, nothing is lost or duplicated; its shard process exits', { skip }, async () => {
   const results = join(scratch, 'killed');
   const executor = new QueueExecutor({ url: redis.url, pollMs: 100 });
   const before = computedShards();
   let victim: ChildProcess | undefined;
+  let victimChildren: number[] = [];
+  let victimChildrenGone: Promise<unknown> = Promise.resolve();
   let killedMidShard = false;
   try {
     const report = await runSharded<Record<string, unknown>>('eval', settings, {
@@ -90,10 +95,14 @@ test('a queue worker SIGKILLed mid-shard: another takes the shard, nothing is lo
         // Some shard is between two batches: kill every worker but one alive, the first of them busy.
         victim = workers.find((w) => w.child.exitCode === null)!.child;
         killedMidShard = artefactFiles(results).length < 3;
+        victimChildren = seesProcesses ? childrenOf(victim.pid!) : [];
         victim.kill('SIGKILL');
+        victimChildrenGone = waitUntilGone(victimChildren, 2000).catch((error: unknown) => error);
       },
     });
     assert.ok(victim && killedMidShard);
+    if (seesProcesses) assert.ok(victimChildren.length > 0, 'the worker computes its shard in a child process');
+    assert.ifError(await victimChildrenGone);
     assertSameScores(report.result);
     assert.deepEqual(artefactFiles(results).map((f) => f.split('/')[1]), ['0+4.safetensors', '4+4.safetensors', '8+4.safetensors']);
     assert.ok(computedShards() - before >= 3);

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { openDataset } from '../../src/data/registry.js';
+import { type MemoryBank, buildBank } from '../../src/gmem/bank.js';
 import { evaluateModel } from '../../src/pipeline/evaluate-model.js';
 import { generate } from '../../src/pipeline/generate.js';
 import { loadTrainedModel } from '../../src/pipeline/model-store.js';
@@ -11,6 +13,7 @@ import { InProcessExecutor } from '../../src/scale/executor.js';
 import { runSharded } from '../../src/scale/run.js';
 import type { SamplingSettings } from '../../src/scale/jobs/sampling.js';
 import { tinyTeacher } from '../reflow/helpers.js';
+import { tinyEncoder } from '../gmem/helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'hasten-scale-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -63,4 +66,36 @@ test('reflow pairs in shards: the directory generatePairs writes, byte for byte'
 
 test('shards must hold whole batches', async () => {
   await assert.rejects(runSharded('grid', { ...shapesSettings, shardSize: 5 }, { results: join(scratch, 'bad'), executor }), /not a multiple of the batch size 2/);
+});
+
+test('the Skip-Tuning sweep of bench accel in shards equals the sweep in one process', async () => {
+  const { runAccelBench, sweepGrid } = await import('../../src/bench/accel.js');
+  const trained = await loadTrainedModel('shapes');
+  const bench = { sampler: 'ddim', steps: 2, n: 4, batch: 4, timingN: 2, repeats: 1, configs: [], sweepNfe: [2, 3], sweepFactors: [0.8, 1] };
+  const single = await runAccelBench(trained, bench);
+  const sharded = await runAccelBench(trained, bench, undefined, async (points) => {
+    assert.deepEqual(points, sweepGrid([2, 3], [0.8, 1]));
+    const report = await runSharded<typeof single.sweep>('sweep', { model: 'shapes', sampler: 'ddim', n: 4, seed: 0, batch: 4, points, shardSize: 3 }, { results: join(scratch, 'sweep'), executor });
+    assert.equal(report.shards, 2);
+    return report.result;
+  });
+  assert.equal(single.sweep.length, 4);
+  assert.ok(single.sweep.every((p) => p.fd !== null && p.accuracy !== null));
+  assert.deepEqual(sharded.sweep, single.sweep);
+});
+
+test('a memory bank built in shards equals the one-process build, tensors and metadata', async () => {
+  const encoderDir = join(scratch, 'encoder');
+  const encoder = await tinyEncoder(encoderDir);
+  const build = { encoderName: 'tiny', count: 30, start: 7, seed: 2, mirrored: true, batch: 5 };
+  const single = await buildBank(encoder, openDataset('shapes', { resolution: 8 }), build);
+  await encoder.dispose();
+  const settings = { ...build, encoder: encoderDir, data: 'shapes', resolution: 8, shardSize: 10 };
+  const sharded = await runSharded<MemoryBank>('bank', settings, { results: join(scratch, 'bank'), executor });
+  assert.equal(sharded.shards, 3);
+  assert.deepEqual(sharded.result.metadata, single.metadata);
+  const tensors = single.tensors();
+  assert.deepEqual([...sharded.result.tensors().keys()].sort(), [...tensors.keys()].sort());
+  for (const [name, tensor] of sharded.result.tensors()) assert.deepEqual(tensor, tensors.get(name), name);
+  await assert.rejects(runSharded('bank', { ...settings, shardSize: 12 }, { results: join(scratch, 'bank'), executor }), /not a multiple of the batch size 5/);
 });

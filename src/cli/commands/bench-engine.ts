@@ -36,7 +36,7 @@ export const benchEngineCommand = defineCommand({
     console.log(`peak RSS:                          ${result.peak_rss_mb.toFixed(0)} MB`);
     const torch = result.torch;
     if ('skipped' in torch) console.log(`peer PyTorch: skipped: ${torch.skipped}`);
-    else console.log(`peer PyTorch ${torch.torch}: forward ${torch.forward_ms.toFixed(1)} ms (channels_last ${torch.forward_ms_channels_last.toFixed(1)}), training step ${torch.train_ms.toFixed(1)} ms (channels_last ${torch.train_ms_channels_last.toFixed(1)}); hasten ${(result.details.forward_ms as number).toFixed(1)} / ${(result.details.train_ms_update_in_graph as number).toFixed(1)} ms`);
+    else console.log(`peer PyTorch ${torch.torch}: forward ${torch.forward_ms.toFixed(1)} ms (channels_last ${torch.forward_ms_channels_last.toFixed(1)}), training step ${torch.train_ms.toFixed(1)} ms (channels_last ${torch.train_ms_channels_last.toFixed(1)}); hasten ${(result.details.forward_ms as number).toFixed(1)} / ${(result.details.train_ms as number).toFixed(1)} ms`);
     for (const [name, peer] of Object.entries(result.peers)) {
       if ('error' in peer) console.log(`peer ${name}: ${peer.error}`);
       else console.log(`peer ${name}: forward ${peer.forward_gflops.toFixed(2)} GFLOP/s, training ${peer.train_gflops === null ? 'impossible' : `${peer.train_gflops.toFixed(3)} GFLOP/s`}`);

@@ -1,5 +1,6 @@
 // `hasten eval`: sample quality of a model with a sampler, each distance beside its real-vs-real floor.
 
+import { resolve } from 'node:path';
 import { UsageError, defineCommand } from '../command.js';
 import { isImportedModelDir } from '../../import/model-folder.js';
 import { int, json, text } from '../options.js';
@@ -7,7 +8,9 @@ import { generateOptions, openSwitches, parseClasses, samplingOptions, switchOpt
 import { describeAccel } from '../../accel/config.js';
 import { describeSampler } from '../../diffusion/samplers/index.js';
 import { EVALUATION_DEFAULTS } from '../../eval/evaluate.js';
-import { evaluateModel } from '../../pipeline/evaluate-model.js';
+import { type ModelEvaluation, evaluateModel } from '../../pipeline/evaluate-model.js';
+import type { EvalSettings } from '../../scale/jobs/eval.js';
+import { isSharded, portableModel, runShardedCommand, sampleShardSize, samplingSettings, scaleOptions, unshardable } from '../scale.js';
 import { describeSwitch } from '../../pipeline/switching.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { Progress } from '../progress.js';
@@ -23,11 +26,14 @@ export const evalCommand = defineCommand({
     n: int({ placeholder: 'N', min: 2, default: 2000, description: 'samples to generate and compare' }),
     features: text({ placeholder: 'DIR', description: 'feature network for FD/KID (default: the shipped one for the dataset)' }),
     'real-sets': int({ placeholder: 'K', min: 2, default: EVALUATION_DEFAULTS.realSets, description: 'independent real sets (and pairs for the floor) behind each mean and ± spread' }),
+    ...scaleOptions,
+    'shard-size': sampleShardSize,
     json: json(),
   },
   details: [
     'Image models report fd, fd_floor, kid, kid_floor, accuracy and class_accuracy (conditional models), nfe, wall_s; point models report swd, swd_floor, mmd, mmd_floor, nfe, wall_s.',
     'Each distance is the mean over K independent real sets and each floor over K pairs of them; X_std is the standard deviation over those K (docs/eval.md).',
+    'With --workers N or --queue URL the samples are drawn and featurised in shards (docs/scale.md); the figures equal a one-process run bit for bit.',
   ].join('\n'),
   async run(values) {
     const options = generateOptions(values);
@@ -36,12 +42,18 @@ export const evalCommand = defineCommand({
     const classes = parseClasses(trained, values.class);
     const switches = await openSwitches(values.switch);
     const memory = await memoryConditions(trained, values, options.n, options.seed);
-    const progress = values.json ? undefined : new Progress({ label: 'eval', total: options.n, unit: 'img' });
     let result;
-    try {
-      result = await evaluateModel(trained, { ...options, classes, switches, ...memory, realSets: values['real-sets'], features: values.features, onBatch: (done) => progress?.update(done) });
-    } finally {
-      progress?.finish();
+    if (isSharded(values)) {
+      unshardable((switches.length > 0 && '--switch') || (memory !== undefined && 'memory conditioning'));
+      const settings: EvalSettings = { ...samplingSettings(portableModel(values.model, trained), options, classes, values['shard-size']), realSets: values['real-sets'], ...(values.features !== undefined && { features: resolve(values.features) }) };
+      result = (await runShardedCommand<ModelEvaluation>('eval', settings, values, 'eval')).result;
+    } else {
+      const progress = values.json ? undefined : new Progress({ label: 'eval', total: options.n, unit: 'img' });
+      try {
+        result = await evaluateModel(trained, { ...options, classes, switches, ...memory, realSets: values['real-sets'], features: values.features, onBatch: (done) => progress?.update(done) });
+      } finally {
+        progress?.finish();
+      }
     }
     if (values.json) {
       const guidance = { guidance: options.guidance, ...(options.guidanceInterval && { guidance_interval: [options.guidanceInterval.low, options.guidanceInterval.high] }) };

@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { analyzeFeatureChangeCommand, analyzeSkipLossCommand } from './analyze.js';
 import { analyzeRedundancyCommand } from './analyze-redundancy.js';
 import { benchAccelCommand } from './bench-accel.js';
+import { benchCapacityCommand } from './bench-capacity.js';
 import { benchCompressCommand } from './bench-compress.js';
 import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
@@ -10,6 +11,7 @@ import { benchGmemCommand } from './bench-gmem.js';
 import { benchImportCommand } from './bench-import.js';
 import { benchProfileCommand } from './bench-profile.js';
 import { benchReflowCommand } from './bench-reflow.js';
+import { benchScaleCommand } from './bench-scale.js';
 import { benchSamplers } from './bench-samplers.js';
 import { benchTrainCommand } from './bench-train.js';
 import { benchWebCommand } from './bench-web.js';
@@ -25,6 +27,7 @@ import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 import { trainFeaturesCommand } from './train-features.js';
 import { webCommand } from './web.js';
+import { workerCommand } from './worker.js';
 
 export const commands: Command[] = [
   dataPreviewCommand,
@@ -35,6 +38,7 @@ export const commands: Command[] = [
   sampleCommand,
   evalCommand,
   exportCommand,
+  workerCommand,
   importCommand,
   inspectCommand,
   ...reflowCommands,
@@ -47,7 +51,9 @@ export const commands: Command[] = [
   benchAccelCommand,
   benchImportCommand,
   benchCompressCommand,
+  benchCapacityCommand,
   benchReflowCommand,
+  benchScaleCommand,
   benchGmemCommand,
   benchWebCommand,
   analyzeFeatureChangeCommand,

@@ -4,6 +4,7 @@
 // pairs, the reflow loss by time.
 
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { type Command, defineCommand } from '../command.js';
 import { choice, flag, int, json, num, text, UsageError } from '../options.js';
 import { outputFile } from '../output-file.js';
@@ -15,7 +16,9 @@ import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { ROUND_TRIP_DEFAULTS, modelRoundTrip } from '../../reflow/invert.js';
 import { LOSS_BY_TIME_DEFAULTS, lossByTime } from '../../reflow/loss-by-time.js';
 import { REFLOW_LOSS_DEFAULTS, perceptualWeightings, reflowLossNames } from '../../reflow/loss.js';
-import { PAIR_DEFAULTS, generatePairs, openPairs } from '../../reflow/pairs.js';
+import { PAIR_DEFAULTS, type PairManifest, generatePairs, openPairDirectory, openPairs, preparePairs } from '../../reflow/pairs.js';
+import type { PairJobSettings } from '../../scale/jobs/pairs.js';
+import { isSharded, runShardedCommand, scaleOptions } from '../scale.js';
 import { STRAIGHTNESS_DEFAULTS, modelStraightness } from '../../reflow/straightness.js';
 import { TIME_DISTRIBUTION_DEFAULTS, timeDistribution, timeDistributionNames } from '../../reflow/timesteps.js';
 import { REFLOW_TRAIN_DEFAULTS, type ReflowTrainConfig, reflowTrainConfig, trainReflow } from '../../reflow/train.js';
@@ -39,13 +42,14 @@ const reflowPairs = defineCommand({
     out: text({ placeholder: 'DIR', required: true, description: 'pair directory' }),
     resume: flag({ description: 'continue the pairs in DIR (the same settings; --n may grow)' }),
     overwrite: flag({ description: 'replace the pairs in DIR' }),
+    ...scaleOptions,
     json: json('print { out, pairs, shards, generated, reused, nfe, stopped, seconds } as JSON'),
   },
   details: 'The same command with --resume after an interruption verifies the finished shards and continues from the first missing one.\nExample: hasten reflow pairs --teacher toy2d --sampler heun --steps 18 --n 20000 --out runs/toy2d-pairs',
   async run(values) {
     const { out } = values;
     const settings = {
-      teacher: (await loadTrainedModel(values.teacher)).location,
+      teacher: resolve((await loadTrainedModel(values.teacher)).location), // as workers in other folders find it
       sampler: values.sampler,
       steps: values.steps,
       ...(values.grid !== undefined && { grid: values.grid }),
@@ -56,6 +60,15 @@ const reflowPairs = defineCommand({
       batch: values.batch,
     };
     const started = performance.now();
+    if (isSharded(values)) {
+      // The directory is claimed before any work; the shards' own state is their artefacts in --results.
+      openPairDirectory(out, (await preparePairs(settings)).generation, { resume: values.resume, overwrite: values.overwrite });
+      const report = await runShardedCommand<PairManifest>('pairs', { ...settings, out: resolve(out) } satisfies PairJobSettings, values, 'pairs');
+      const summary = { out, pairs: report.result.count, shards: report.shards, generated: report.shards - report.reused, reused: report.reused, nfe: report.result.nfe, stopped: false, seconds: report.wallS };
+      if (values.json) console.log(JSON.stringify(summary));
+      else console.log(`finished: ${summary.pairs} pairs in ${out} (${summary.generated} shards computed, ${summary.reused} found in ${values.results}; ${summary.nfe} teacher evaluations per pair)`);
+      return;
+    }
     const progress = values.json ? undefined : new Progress({ label: 'pairs', total: Math.ceil(settings.count / settings.shardSize), unit: 'shard' });
     const result = await stoppable('reflow pairs: stopping after this shard', async (shouldStop) => {
       try {

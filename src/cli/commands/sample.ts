@@ -9,7 +9,8 @@ import { conditioningOptions, generateOptions, openSamplingModel, openSwitches, 
 import { ImageGridCanvas } from '../../data/image-io.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
-import { generate } from '../../pipeline/generate.js';
+import { type GenerateResult, generate } from '../../pipeline/generate.js';
+import { isSharded, portableModel, runShardedCommand, sampleShardSize, samplingSettings, scaleOptions, unshardable } from '../scale.js';
 import { saveSafetensors } from '../../engine/safetensors-file.js';
 import { Progress } from '../progress.js';
 import { memoryConditions, memorySamplingOptions } from '../memory.js';
@@ -24,9 +25,11 @@ export const sampleCommand = defineCommand({
     switch: switchOption,
     out: outputFile(['.png', '.safetensors'], { required: true, description: 'where to write the grid (PNG), or the samples themselves as a safetensors tensor (e.g. latents for a VAE)' }),
     scale: int({ placeholder: 'K', min: 1, default: 1, description: 'magnify each image K times in the grid (pixel repetition)' }),
+    ...scaleOptions,
+    'shard-size': sampleShardSize,
     json: json('print { nfe, wall_s, out } as JSON'),
   },
-  details: 'Example: hasten sample --model shapes --sampler heun --steps 18 --n 16 --out grid.png\nStochastic: --sampler heun:churn=40 or ddim:eta=1 (fresh noise per sample and step from --seed).\nAccelerations: docs/accel.md (Skip-Tuning combines with one caching method).',
+  details: 'Example: hasten sample --model shapes --sampler heun --steps 18 --n 16 --out grid.png\nStochastic: --sampler heun:churn=40 or ddim:eta=1 (fresh noise per sample and step from --seed).\nAccelerations: docs/accel.md (Skip-Tuning combines with one caching method).\nWith --workers N or --queue URL the samples are drawn in shards (docs/scale.md), the same samples bit for bit.',
   async run(values) {
     const options = generateOptions(values);
     const { n } = options;
@@ -41,12 +44,19 @@ export const sampleCommand = defineCommand({
     if (!isImage && values.scale !== 1) throw new UsageError('--scale magnifies images; this model draws points');
     if (isImage && !raw && dataShape[0] !== 1 && dataShape[0] !== 3) throw new UsageError(`samples have ${dataShape[0]} channels (latents?), which a PNG cannot show: write them with --out FILE.safetensors`);
     const canvas = isImage && !raw ? new ImageGridCanvas(n, dataShape, { scale: values.scale }) : undefined;
-    const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
-    let result;
-    try {
-      result = await generate(model, { ...options, classes, switches, ...memory, keep: !canvas, onSamples: (start, images) => canvas?.paint(start, images), onBatch: (done) => progress?.update(done) });
-    } finally {
-      progress?.finish();
+    let result: GenerateResult;
+    if (isSharded(values)) {
+      if (!('params' in model)) throw new UsageError(`--workers and --queue shard the samples of hasten models; '${values.model}' is an imported model`);
+      unshardable((switches.length > 0 && '--switch') || (memory !== undefined && 'memory conditioning'));
+      result = (await runShardedCommand<GenerateResult>('grid', samplingSettings(portableModel(values.model, model), options, classes, values['shard-size']), values, 'sample')).result;
+      canvas?.paint(0, result.images);
+    } else {
+      const progress = values.json ? undefined : new Progress({ label: 'sample', total: n, unit: 'img' });
+      try {
+        result = await generate(model, { ...options, classes, switches, ...memory, keep: !canvas, onSamples: (start, images) => canvas?.paint(start, images), onBatch: (done) => progress?.update(done) });
+      } finally {
+        progress?.finish();
+      }
     }
     if (raw) await saveSafetensors(values.out, new Map([['samples', result.images]]));
     else await writeFileAtomic(values.out, canvas ? canvas.png() : scatterPlot(result.images, { labels: result.labels?.map((c) => BigInt(c)) }));

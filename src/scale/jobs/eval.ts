@@ -7,29 +7,18 @@ import type { HostTensor } from '../../engine/host-tensor.js';
 import { evaluateImageFeatures } from '../../eval/evaluate.js';
 import { type FeatureNet, loadFeatureNet } from '../../eval/feature-net.js';
 import { EVALUATION_SEED_OFFSET, type ModelEvaluation, featureNetDir, scoreSamples } from '../../pipeline/evaluate-model.js';
-import type { Artefact } from '../artefact.js';
+import { joinedColumn } from '../artefact.js';
 import type { ShardJob } from '../job.js';
 import { type SamplingContext, type SamplingSettings, prepareSampling, sampleShard, samplingExtra, sumExtra, weightsDigest } from './sampling.js';
 
 export interface EvalSettings extends SamplingSettings {
   features?: string; // feature network directory; default: the one shipped for the model's data
+  realSets?: number; // K independent real sets behind each distance (the merge's alone: shards do not depend on it)
 }
 
 interface EvalContext extends SamplingContext {
   featureNet?: FeatureNet; // image models only
 }
-
-function concat<T extends Float32Array | Float64Array | BigInt64Array>(parts: T[], Type: { new (length: number): T }): T {
-  const out = new Type(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    (out as { set(a: T, o: number): void }).set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-const tensorData = <T>(artefact: Artefact, name: string): T => artefact.tensors.get(name)!.data as T;
 
 export const evalJob: ShardJob<EvalSettings, EvalContext, ModelEvaluation> = {
   name: 'eval',
@@ -62,16 +51,16 @@ export const evalJob: ShardJob<EvalSettings, EvalContext, ModelEvaluation> = {
   async merge(context, settings, shards, info) {
     const { trained } = context;
     const n = settings.n;
-    const labels = shards[0]!.tensors.has('labels') ? concat(shards.map((s) => tensorData<BigInt64Array>(s, 'labels')), BigInt64Array) : undefined;
+    const labels = shards[0]!.tensors.has('labels') ? joinedColumn<BigInt64Array>(shards, 'labels') : undefined;
     const realSeed = settings.seed + EVALUATION_SEED_OFFSET;
     let scores;
     if (context.featureNet) {
       const dataset = openDataset(trained.config.data, { resolution: trained.config.resolution });
-      const fake = { features: concat(shards.map((s) => tensorData<Float64Array>(s, 'features')), Float64Array), logits: concat(shards.map((s) => tensorData<Float64Array>(s, 'logits')), Float64Array) };
-      scores = await evaluateImageFeatures(context.featureNet, fake, labels && { dtype: 'int64', shape: [n], data: labels }, dataset, n, realSeed);
+      const fake = { features: joinedColumn<Float64Array>(shards, 'features'), logits: joinedColumn<Float64Array>(shards, 'logits') };
+      scores = await evaluateImageFeatures(context.featureNet, fake, labels && { dtype: 'int64', shape: [n], data: labels }, dataset, n, realSeed, { realSets: settings.realSets });
     } else {
-      const points = concat(shards.map((s) => tensorData<Float32Array>(s, 'points')), Float32Array);
-      scores = await scoreSamples(trained, { dtype: 'float32', shape: [n, ...trained.config.dataShape], data: points }, labels && Array.from(labels, Number), settings.seed);
+      const points = joinedColumn<Float32Array>(shards, 'points');
+      scores = await scoreSamples(trained, { dtype: 'float32', shape: [n, ...trained.config.dataShape], data: points }, labels && Array.from(labels, Number), settings.seed, undefined, { realSets: settings.realSets });
     }
     return { ...scores, nfe: Number(shards[0]!.extra.nfe), sampling_s: sumExtra(shards, 'sampling_s'), gflops_per_image: sumExtra(shards, 'flops') / n / 1e9, wall_s: info.wallS };
   },

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { type AccelConfig, describeAccel } from '../../accel/config.js';
 import { CompiledNetwork } from '../../pipeline/sampling-network.js';
 import { checkpointFiles } from '../../engine/checkpoint.js';
+import type { SamplerSettings } from '../../diffusion/samplers/index.js';
 import { DEFAULT_GRIDS, type GenerateResult, type GuidanceInterval, generate } from '../../pipeline/generate.js';
 import { type TrainedModel, loadTrainedModel } from '../../pipeline/model-store.js';
 import { type ShardRange, checkShardSize, sha256Hex } from '../shard.js';
@@ -12,6 +13,7 @@ import { type ShardRange, checkShardSize, sha256Hex } from '../shard.js';
 export interface SamplingSettings {
   model: string; // a shipped model name or a training output directory, as every worker sees it
   sampler: string;
+  samplerSettings?: SamplerSettings; // e.g. { churn: 40 } for heun
   steps: number;
   grid?: string; // default: the objective's usual grid
   n: number; // samples of the whole job
@@ -45,6 +47,7 @@ export async function prepareSampling(settings: SamplingSettings): Promise<{ con
   const identity = {
     weights: await weightsDigest(trained.location),
     sampler: settings.sampler,
+    samplerSettings: settings.samplerSettings ?? {},
     steps: settings.steps,
     grid: settings.grid ?? DEFAULT_GRIDS[trained.config.objective.name],
     seed: settings.seed,
@@ -59,8 +62,8 @@ export async function prepareSampling(settings: SamplingSettings): Promise<{ con
 
 /** Samples [first, first + count) exactly as a one-process run of all n draws them. */
 export function sampleShard({ trained, network, settings }: SamplingContext, range: ShardRange, onItems: (done: number) => void): Promise<GenerateResult> {
-  const { sampler, steps, grid, seed, guidance, guidanceInterval, classes } = settings;
-  return generate(trained, { sampler, steps, grid, seed, guidance, guidanceInterval, classes, batch: Math.min(settings.batch, settings.n), first: range.first, n: range.count, network, onBatch: onItems });
+  const { sampler, samplerSettings, steps, grid, seed, guidance, guidanceInterval, classes } = settings;
+  return generate(trained, { sampler, samplerSettings, steps, grid, seed, guidance, guidanceInterval, classes, batch: Math.min(settings.batch, settings.n), first: range.first, n: range.count, network, onBatch: onItems });
 }
 
 /** The shards' nfe, FLOPs and sampling seconds, as artefact metadata. */
