@@ -23,6 +23,9 @@ export interface ConvSettings {
   init?: WeightInit;
 }
 
+/** A convolution layer's signature: conv below, or a conditional convolution (cond-conv.ts) in its place. */
+export type Convolve = (ctx: ModuleContext, name: string, x: Tensor, outChannels: number, kernel: number, settings?: ConvSettings) => Tensor;
+
 export function conv(ctx: ModuleContext, name: string, x: Tensor, outChannels: number, kernel: number, settings: ConvSettings = {}): Tensor {
   const inChannels = x.shape[1]!;
   const fanIn = inChannels * kernel * kernel;

@@ -20,10 +20,13 @@ function mergeHeads(x: Tensor): Tensor {
   return F.reshape(F.transpose(x, [0, 2, 1, 3]), [batch!, tokens!, heads! * headWidth!]);
 }
 
-function selfAttention(ctx: ModuleContext, x: Tensor, heads: number, outputInit: WeightInit): Tensor {
+/** softmax(q kᵀ / sqrt(d)) v over [B, heads, T, d]: full attention (F.attention) or one that replaces it (gri-attention.ts). */
+export type Attend = (q: Tensor, k: Tensor, v: Tensor) => Tensor;
+
+function selfAttention(ctx: ModuleContext, x: Tensor, heads: number, outputInit: WeightInit, attend: Attend): Tensor {
   const width = x.shape.at(-1)!;
   const [q, k, v] = splitHeads(linear(ctx, 'qkv', x, 3 * width, 'xavier'), 3, heads);
-  return linear(ctx, 'out', mergeHeads(F.attention(q!, k!, v!)), width, outputInit);
+  return linear(ctx, 'out', mergeHeads(attend(q!, k!, v!)), width, outputInit);
 }
 
 function crossAttention(ctx: ModuleContext, x: Tensor, context: Tensor, heads: number, outputInit: WeightInit): Tensor {
@@ -46,6 +49,8 @@ export interface TransformerLayerSettings {
   context?: Tensor;
   /** Activated conditioning embedding [B, E] for adaLN-Zero (DiT); without it each unit pre-normalises with an affine LayerNorm. */
   modulation?: Tensor;
+  /** The self-attention over the tokens (default: full attention). */
+  attend?: Attend;
 }
 
 /**
@@ -73,7 +78,7 @@ export function transformerLayer(ctx: ModuleContext, x: Tensor, settings: Transf
     const input = h;
     h = F.add(input, namedModule(ctx, name, 'unit', () => residualBranch(ctx, input, settings.modulation, branch)));
   };
-  unit('self', (normed, outputInit) => selfAttention(ctx, normed, settings.heads, outputInit));
+  unit('self', (normed, outputInit) => selfAttention(ctx, normed, settings.heads, outputInit, settings.attend ?? F.attention));
   const context = settings.context;
   if (context) unit('cross', (normed, outputInit) => crossAttention(ctx, normed, context, settings.heads, outputInit));
   unit('mlp', (normed, outputInit) => feedForward(ctx, normed, settings.mlpRatio, outputInit));
