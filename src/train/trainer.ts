@@ -173,11 +173,11 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
     const start = await loadCheckpoint(config.init);
     const averaged = underPrefix(EMA_PREFIX, start.extra) as ParamTree;
     params = averaged.size > 0 ? averaged : start.params;
-    checkParams(model, params);
+    checkParams(model, params, start.files.weights);
   }
   if (resume) {
     const loaded = await loadCheckpoint(ckpt);
-    checkParams(model, loaded.params);
+    checkParams(model, loaded.params, loaded.files.weights);
     params = loaded.params;
     ema = underPrefix(EMA_PREFIX, loaded.extra) as ParamTree;
     restoredOptimizer = underPrefix(OPTIMIZER_STATE_PREFIX, loaded.extra);
