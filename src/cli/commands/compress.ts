@@ -9,6 +9,8 @@ import { Progress } from '../progress.js';
 import { scheduleOptions } from './train.js';
 import { COMPRESS_DEFAULTS, type CompressSettings, SCHEDULES, compress, readCompressSettings } from '../../compress/compress.js';
 import { PRESETS, STUDENT_INITS, presetRemovals, requireUNet } from '../../compress/assemble.js';
+import { EXPERT_INITS } from '../../compress/expert-init.js';
+import { COND_CONV_DEFAULTS } from '../../models/cond-conv.js';
 import { moduleFlops } from '../../models/flops.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { LR_DECAYS, checkpointDir } from '../../train/trainer.js';
@@ -24,6 +26,9 @@ export const compressCommand = defineCommand({
     remove: list('text', { placeholder: 'P,P,...', description: "module paths to remove ('hasten analyze redundancy' lists the removable ones and what each costs)" }),
     preset: choice(Object.keys(PRESETS), { placeholder: 'NAME', description: `a named removal instead of --remove: ${Object.entries(PRESETS).map(([name, p]) => `${name} (${p.description})`).join('; ')}` }),
     init: choice(STUDENT_INITS, { placeholder: 'HOW', default: COMPRESS_DEFAULTS.init, description: 'where kept layers start (neighbour: a kept block after a removed one starts from the removed block, as BK-SDM)' }),
+    'cond-conv': list('text', { placeholder: 'L,L,...', description: "residual layers (e.g. dec.1.1.res) whose 3x3 convolutions become multi-expert conditional convolutions (ME-CondConv)" }),
+    experts: int({ placeholder: 'K', min: 1, default: COND_CONV_DEFAULTS.condConvExperts, description: 'experts of each conditional convolution' }),
+    'expert-init': choice(EXPERT_INITS, { placeholder: 'HOW', default: 'clme', description: "where the experts start: clme (the surviving conv and the convs pruned in its stage, CLME-CondConv), surviving (it plus noise), random" }),
     schedule: choice(SCHEDULES, { placeholder: 'NAME', default: COMPRESS_DEFAULTS.schedule, description: 'oneshot: distil the whole student; incubate: each pruned stage alone inside the frozen teacher, then the assembled student' }),
     'incubate-share': num({ placeholder: 'F', above: 0, max: 0.99, default: COMPRESS_DEFAULTS.incubateShare, description: 'incubate: share of the steps spent on the stages; the rest fine-tunes the assembled student' }),
     'data-weight': weight("the objective's loss against the data", weights.data),
@@ -58,6 +63,7 @@ export const compressCommand = defineCommand({
         teacher: teacher.location,
         remove: values.preset === undefined ? values.remove! : presetRemovals(values.preset, requireUNet(teacher.model, `the teacher '${teacher.name}'`)),
         init: values.init,
+        ...(values['cond-conv'] !== undefined && { condConv: { layers: [...values['cond-conv']], experts: values.experts, init: values['expert-init'] } }),
         schedule: values.schedule,
         incubateShare: values['incubate-share'],
         weights: { data: values['data-weight'], output: values['output-weight'], feature: values['feature-weight'], semantic: values['semantic-weight'] },
