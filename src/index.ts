@@ -12,6 +12,7 @@ export * from './engine/ort-web.js';
 export * from './engine/onnx/codec.js';
 export { lowerToOnnx } from './engine/onnx/lower.js';
 export * from './engine/train-step.js';
+export * from './engine/training-loop.js';
 export * from './engine/adamw.js';
 export * from './engine/optim.js';
 export * from './engine/checkpoint.js';

@@ -23,6 +23,7 @@ import { learningRateSchedule } from '../engine/optim.js';
 import { RngStream } from '../engine/rng.js';
 import { type CompiledFunction, compile, traceFunction } from '../engine/runtime.js';
 import { TrainStep } from '../engine/train-step.js';
+import { TrainingLoop } from '../engine/training-loop.js';
 import { conv, groupNorm, linear } from '../models/layers.js';
 import { ModuleContext } from '../models/module-context.js';
 import { declaredParams, initDeclared } from '../models/init.js';
@@ -308,15 +309,11 @@ export async function trainFeatureNet(spec: string, options: TrainFeatureNetOpti
   const started = performance.now();
   let finalLoss = NaN;
   try {
-    for (let step = 0; step < steps; step++) {
-      const rate = schedule(step);
-      const result = await trainStep.step(feedsAt(step), rate);
-      if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) {
-        throw new Error(`feature net training diverged at step ${step}: loss ${result.loss}, gradient norm ${result.gradNorm} at learning rate ${rate}; try a lower lr`);
-      }
-      finalLoss = result.loss;
-      options.onStep?.(step + 1, { loss: result.loss, accuracy: result.metrics.accuracy!, lr: rate });
-    }
+    const loop = new TrainingLoop(trainStep, { learningRate: schedule, what: 'feature net training', advice: 'Try a lower lr.' });
+    const { last } = await loop.run(steps, feedsAt, ({ step, loss, metrics, lr }) => {
+      options.onStep?.(step, { loss, accuracy: metrics.accuracy!, lr });
+    });
+    finalLoss = last?.loss ?? NaN;
   } finally {
     await trainStep.dispose();
   }

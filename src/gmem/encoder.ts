@@ -24,6 +24,7 @@ import { RngStream } from '../engine/rng.js';
 import { type CompiledFunction, compile, traceFunction } from '../engine/runtime.js';
 import { OPTIMIZER_STATE_PREFIX } from '../engine/state-names.js';
 import { TrainStep } from '../engine/train-step.js';
+import { TrainingLoop } from '../engine/training-loop.js';
 import { averageAndMaxPool, convStages, crossEntropy } from '../eval/feature-net.js';
 import { type DeclaredParam, declaredParams, initDeclared } from '../models/init.js';
 import { linear } from '../models/layers.js';
@@ -245,28 +246,25 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<{ enco
   mkdirSync(options.out, { recursive: true });
   const log = join(options.out, 'log.jsonl');
   const started = performance.now();
-  let step = start;
+  const loop = new TrainingLoop(trainStep, { learningRate: schedule, what: 'encoder training', advice: `The last good checkpoint is in ${ckpt}. Try a lower lr.` }, start);
   let stopped = false;
   try {
-    while (step < record.steps) {
-      const images = dataset.sample({ start: step * batch, count: batch }, seed).x.data;
-      const views = twoViews(images, batch, side, seed, step, record.augment);
-      const lr = schedule(step);
-      const result = await trainStep.step({ x: { dtype: 'float32', shape: [2 * batch, ...config.imageShape], data: views } }, lr);
-      if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) {
-        throw new Error(`encoder training diverged at step ${step}: loss ${result.loss} at learning rate ${lr}; the last good checkpoint is in ${ckpt}. Try a lower lr`);
-      }
-      step++;
-      const metrics = { loss: result.loss, accuracy: result.metrics.accuracy!, lr };
+    const feedsAt = (at: number): Record<string, HostTensor> => {
+      const images = dataset.sample({ start: at * batch, count: batch }, seed).x.data;
+      return { x: { dtype: 'float32', shape: [2 * batch, ...config.imageShape], data: twoViews(images, batch, side, seed, at, record.augment) } };
+    };
+    ({ stopped } = await loop.run(record.steps, feedsAt, async ({ step, loss, metrics: { accuracy }, lr }) => {
+      const metrics = { loss, accuracy: accuracy!, lr };
       if (step % 10 === 0) appendFileSync(log, `${JSON.stringify({ step, ...metrics, seconds: (performance.now() - started) / 1000 })}\n`);
       options.onStep?.(step, metrics, record.steps);
-      stopped = options.shouldStop?.() ?? false;
-      if (step % record.checkpointEvery === 0 || step === record.steps || stopped) await save(step);
-      if (stopped) break;
-    }
+      const stopRequested = options.shouldStop?.() ?? false;
+      if (step % record.checkpointEvery === 0 || step === record.steps || stopRequested) await save(step);
+      return stopRequested;
+    }));
   } finally {
     await trainStep.dispose();
   }
+  const step = loop.step;
   const inference = new Map([...encoderParams(config, false).keys()].map((name) => [name, trainStep.params.get(name)!]));
   return { encoder: new SnippetEncoder(config, inference, options.threads), step, stopped, record };
 }
