@@ -16,6 +16,7 @@ import { type Dataset, DatasetError } from '../data/dataset.js';
 import { openDataset } from '../data/registry.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
 import { loadParamsInto, underPrefix, withPrefix } from '../engine/checkpoint-format.js';
+import { prepareRunFolder } from '../engine/run-folder.js';
 import type { Tensor } from '../engine/graph.js';
 import { type HostTensor, numel, type ParamTree } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';
@@ -192,6 +193,7 @@ export interface TrainEncoderOptions {
   architecture?: Partial<EncoderArchitecture>;
   augment?: Partial<AugmentSettings>;
   resume?: boolean; // continue out/checkpoint with its saved settings; settings.steps, if given, sets the new total
+  overwrite?: boolean; // replace the run out holds (without it, or resume, a run there is an error)
   threads?: number;
   onStep?: (step: number, metrics: { loss: number; accuracy: number; lr: number }, totalSteps: number) => void;
   shouldStop?: () => boolean; // checked after every step: true saves a checkpoint and returns
@@ -207,6 +209,7 @@ function openImages(spec: string, resolution: number | undefined): Dataset {
 /** Trains (or resumes) a self-supervised encoder into `out`; returns the encoder at the step reached. */
 export async function trainEncoder(options: TrainEncoderOptions): Promise<{ encoder: SnippetEncoder; step: number; stopped: boolean; record: EncoderTrainingRecord }> {
   const ckpt = join(options.out, 'checkpoint');
+  prepareRunFolder({ dir: options.out, what: 'an encoder training run', files: ['checkpoint', 'log.jsonl', 'encoder'] }, { resume: options.resume, overwrite: options.overwrite });
   let config: EncoderConfig;
   let record: EncoderTrainingRecord;
   let params: ParamTree;
