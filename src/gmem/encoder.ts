@@ -25,7 +25,9 @@ import { RngStream } from '../engine/rng.js';
 import { type CompiledFunction, compile, traceFunction } from '../engine/runtime.js';
 import { OPTIMIZER_STATE_PREFIX } from '../engine/state-names.js';
 import { TrainStep } from '../engine/train-step.js';
-import { averageAndMaxPool, convStages, crossEntropy, initLeCunParams } from '../eval/feature-net.js';
+import { TrainingLoop } from '../engine/training-loop.js';
+import { averageAndMaxPool, convStages, crossEntropy } from '../eval/feature-net.js';
+import { type DeclaredParam, declaredParams, initDeclared } from '../models/init.js';
 import { linear } from '../models/layers.js';
 import { ModuleContext } from '../models/module-context.js';
 import { shippedModelsDir } from '../paths.js';
@@ -94,12 +96,11 @@ export function encoderMapShape(config: EncoderConfig): number[] {
   return [config.stageWidths.at(-1)!, Math.max(1, Math.ceil(side)), Math.max(1, Math.ceil(side))];
 }
 
-function encoderParamShapes(config: EncoderConfig, withProjection: boolean): Map<string, number[]> {
-  const { graph } = traceFunction((g, { x }) => {
+function encoderParams(config: EncoderConfig, withProjection: boolean): Map<string, DeclaredParam> {
+  return declaredParams((g, { x }) => {
     const { projection, ...rest } = encoderForward(new ModuleContext(g), config, x!, withProjection);
     return projection ? { ...rest, projection } : { ...rest };
   }, { x: { shape: [1, ...config.imageShape], dtype: 'float32' } });
-  return new Map([...graph.params].map(([name, t]) => [name, [...t.shape]]));
 }
 
 /** L2-normalises the rows of [B, D]. */
@@ -224,7 +225,7 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<{ enco
     const steps = options.settings?.steps ?? saved.training.steps;
     if (!Number.isSafeInteger(steps) || steps < start) throw new RangeError(`trainEncoder: the run is at step ${start}; --steps must be at least that, got ${steps}`);
     record = { ...saved.training, steps };
-    params = loadParamsInto(new Map([...encoderParamShapes(config, true)].map(([name, shape]) => [name, { shape }])), loaded.params, loaded.files.weights);
+    params = loadParamsInto(encoderParams(config, true), loaded.params, loaded.files.weights);
     optimizerState = underPrefix(OPTIMIZER_STATE_PREFIX, loaded.extra);
   } else {
     const dataset = openImages(options.data, options.resolution);
@@ -235,7 +236,7 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<{ enco
     if (!(settings.temperature > 0)) throw new RangeError(`trainEncoder: temperature must be > 0, got ${settings.temperature}`);
     config = checkEncoderConfig({ arch: 'ssl-encoder', data: dataset.name, imageShape: [...dataset.shape], ...ENCODER_DEFAULTS, ...options.architecture });
     record = { ...settings, augment: { ...AUGMENT_DEFAULTS, ...options.augment }, resolution: dataset.shape[1]! };
-    params = initLeCunParams(encoderParamShapes(config, true), RngStream.fromSeed(settings.seed, 'encoder-init'));
+    params = initDeclared(encoderParams(config, true), RngStream.fromSeed(settings.seed, 'encoder-init'));
   }
   const dataset = openImages(config.data, record.resolution);
   const { batch, seed, temperature } = record;
@@ -248,29 +249,26 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<{ enco
   mkdirSync(options.out, { recursive: true });
   const log = join(options.out, 'log.jsonl');
   const started = performance.now();
-  let step = start;
+  const loop = new TrainingLoop(trainStep, { learningRate: schedule, what: 'encoder training', advice: `The last good checkpoint is in ${ckpt}. Try a lower lr.` }, start);
   let stopped = false;
   try {
-    while (step < record.steps) {
-      const images = dataset.sample({ start: step * batch, count: batch }, seed).x.data;
-      const views = twoViews(images, batch, side, seed, step, record.augment);
-      const lr = schedule(step);
-      const result = await trainStep.step({ x: { dtype: 'float32', shape: [2 * batch, ...config.imageShape], data: views } }, lr);
-      if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) {
-        throw new Error(`encoder training diverged at step ${step}: loss ${result.loss} at learning rate ${lr}; the last good checkpoint is in ${ckpt}. Try a lower lr`);
-      }
-      step++;
-      const metrics = { loss: result.loss, accuracy: result.metrics.accuracy!, lr };
+    const feedsAt = (at: number): Record<string, HostTensor> => {
+      const images = dataset.sample({ start: at * batch, count: batch }, seed).x.data;
+      return { x: { dtype: 'float32', shape: [2 * batch, ...config.imageShape], data: twoViews(images, batch, side, seed, at, record.augment) } };
+    };
+    ({ stopped } = await loop.run(record.steps, feedsAt, async ({ step, loss, metrics: { accuracy }, lr }) => {
+      const metrics = { loss, accuracy: accuracy!, lr };
       if (step % 10 === 0) appendFileSync(log, `${JSON.stringify({ step, ...metrics, seconds: (performance.now() - started) / 1000 })}\n`);
       options.onStep?.(step, metrics, record.steps);
-      stopped = options.shouldStop?.() ?? false;
-      if (step % record.checkpointEvery === 0 || step === record.steps || stopped) await save(step);
-      if (stopped) break;
-    }
+      const stopRequested = options.shouldStop?.() ?? false;
+      if (step % record.checkpointEvery === 0 || step === record.steps || stopRequested) await save(step);
+      return stopRequested;
+    }));
   } finally {
     await trainStep.dispose();
   }
-  const inference = new Map([...encoderParamShapes(config, false).keys()].map((name) => [name, trainStep.params.get(name)!]));
+  const step = loop.step;
+  const inference = new Map([...encoderParams(config, false).keys()].map((name) => [name, trainStep.params.get(name)!]));
   return { encoder: new SnippetEncoder(config, inference, options.threads), step, stopped, record };
 }
 
@@ -298,8 +296,7 @@ export async function loadEncoder(nameOrPath: string, threads?: number): Promise
   } catch (error) {
     throw new CheckpointError(loaded.files.config, `not a snippet encoder: ${(error as Error).message}`);
   }
-  const shapes = encoderParamShapes(config, false);
-  const params = loadParamsInto(new Map([...shapes].map(([name, shape]) => [name, { shape }])), loaded.params, loaded.files.weights, { allowUnexpected: true });
+  const params = loadParamsInto(encoderParams(config, false), loaded.params, loaded.files.weights, { allowUnexpected: true });
   return new SnippetEncoder(config, params, threads);
 }
 

@@ -7,7 +7,8 @@
 
 import type { Tensor } from '../engine/graph.js';
 import * as F from '../engine/ops/index.js';
-import { type Attend, ModelConfigError, requireInteger, requireOneOf } from './layers.js';
+import { type Attend } from './transformer.js';
+import { ModelConfigError, requireInteger, requireOneOf } from './config-checks.js';
 
 export interface GriSettings {
   /** Side of a regional window in tokens. */

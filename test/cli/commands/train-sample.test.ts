@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OnnxSession, compile } from '../../../src/engine/runtime.js';
-import { netTraceFn } from '../../../src/models/layers.js';
+import { netTraceFn } from '../../../src/models/network.js';
 import { loadTrainedModel } from '../../../src/pipeline/model-store.js';
 import { hasten } from '../run-cli.js';
 
