@@ -1,10 +1,11 @@
-// Skip-Tuning (Ma et al., ICML 2024): scale the U-Net's long skips by rho_i < 1 before the decoder
+// Skip-Tuning (Ma et al., ICML 2024): scale the U-Net's long skips by factors below 1 before the decoder
 // concatenates them, so both the normalised path and the residual 1x1 path of the decoder block see
 // the scaling (the U-Net's skipScale input). The factors are runtime inputs of the compiled graph,
-// so sweeping rho never recompiles.
+// so sweeping the factor never recompiles. (The factor was once called rho, which names the noise
+// level sigma/alpha everywhere else; the old spelling is refused by name.)
 //
-// Settings (--skip-tuning): a bare number is a constant rho; otherwise comma-separated key=value:
-//   rho=R                one factor for every skip
+// Settings (--skip-tuning): a bare number is one constant factor; otherwise comma-separated key=value:
+//   factor=R             one factor for every skip
 //   inner=A,outer=B      linear over the skips from the innermost (A) to the outermost (B); which
 //                        end the paper's "bottom" is cannot be verified, so both are explicit
 //   time=decreasing      the attenuation fades along the trajectory: the factors above at the first
@@ -30,8 +31,8 @@ function factor(key: string, text: string): number {
 export function parseSkipTuning(text: string): SkipTuning {
   const spec = text.trim();
   if (spec !== '' && Number.isFinite(Number(spec))) {
-    const rho = factor('rho', spec);
-    return { inner: rho, outer: rho, time: 'constant' };
+    const value = factor('factor', spec);
+    return { inner: value, outer: value, time: 'constant' };
   }
   const settings = new Map<string, string>();
   for (const part of spec.split(',')) {
@@ -40,18 +41,19 @@ export function parseSkipTuning(text: string): SkipTuning {
     if (settings.has(key)) throw new AccelSettingError(`--skip-tuning: '${key}' is given twice`);
     settings.set(key, value);
   }
-  const known = ['rho', 'inner', 'outer', 'time', 'sigma'];
+  if (settings.has('rho')) throw new AccelSettingError(`--skip-tuning: the skip factor is called 'factor' (e.g. factor=${settings.get('rho')}); rho names the noise level sigma/alpha`);
+  const known = ['factor', 'inner', 'outer', 'time', 'sigma'];
   const unknown = [...settings.keys()].filter((k) => !known.includes(k));
   if (unknown.length > 0) throw new AccelSettingError(`--skip-tuning: unknown setting '${unknown[0]}' (settings: ${known.join(', ')})`);
-  const rho = settings.get('rho');
+  const single = settings.get('factor');
   const inner = settings.get('inner');
   const outer = settings.get('outer');
-  if (rho !== undefined && (inner !== undefined || outer !== undefined)) throw new AccelSettingError('--skip-tuning: give either rho or inner/outer, not both');
-  if (rho === undefined && inner === undefined && outer === undefined) throw new AccelSettingError('--skip-tuning: give rho, or inner and outer');
+  if (single !== undefined && (inner !== undefined || outer !== undefined)) throw new AccelSettingError('--skip-tuning: give either factor or inner/outer, not both');
+  if (single === undefined && inner === undefined && outer === undefined) throw new AccelSettingError('--skip-tuning: give factor, or inner and outer');
   const time = settings.get('time') ?? 'constant';
   if (time !== 'constant' && time !== 'decreasing' && time !== 'increasing') throw new AccelSettingError(`--skip-tuning: time must be constant, decreasing or increasing, got '${time}'`);
-  const tuning: SkipTuning = rho !== undefined
-    ? { inner: factor('rho', rho), outer: factor('rho', rho), time }
+  const tuning: SkipTuning = single !== undefined
+    ? { inner: factor('factor', single), outer: factor('factor', single), time }
     : { inner: factor('inner', inner ?? '1'), outer: factor('outer', outer ?? '1'), time };
   const window = settings.get('sigma');
   if (window !== undefined) {
@@ -63,7 +65,7 @@ export function parseSkipTuning(text: string): SkipTuning {
 }
 
 export function describeSkipTuning(tuning: SkipTuning): string {
-  const parts = [tuning.inner === tuning.outer ? `rho=${tuning.inner}` : `inner=${tuning.inner},outer=${tuning.outer}`];
+  const parts = [tuning.inner === tuning.outer ? `factor=${tuning.inner}` : `inner=${tuning.inner},outer=${tuning.outer}`];
   if (tuning.time !== 'constant') parts.push(`time=${tuning.time}`);
   if (tuning.sigmaWindow) parts.push(`sigma=${tuning.sigmaWindow[0]}:${tuning.sigmaWindow[1]}`);
   return parts.join(',');

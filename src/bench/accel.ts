@@ -1,7 +1,7 @@
 // `hasten bench accel`: the training-free accelerations of src/accel against the plain model on the
 // same sampler, steps and noise. Per config: the wall-clock speedup beside the FLOP reduction it
 // should realise, sample quality (FD, class accuracy) and how far the samples drift from the plain
-// model's from the same noise; plus Skip-Tuning's FD over a rho x NFE grid.
+// model's from the same noise; plus Skip-Tuning's FD over a factor x NFE grid.
 //
 // Wall times come from separate small runs, the same size for every config and interleaved across
 // configs (plain, A, B, plain, A, B, ...), so that load from other processes falls on all of them
@@ -50,7 +50,7 @@ export interface AccelBenchSettings {
   timingN: number; // samples in each timed run (one batch), the same for every config
   repeats: number; // timed runs per config after one warm-up, interleaved across configs
   configs: AccelConfig[]; // compared with the plain model, which always comes first
-  sweepRho: number[]; // Skip-Tuning factors of the sweep
+  sweepFactors: number[]; // Skip-Tuning factors of the sweep
   sweepNfe: number[]; // NFEs of the sweep (steps by stepsForNfe); empty: no sweep
 }
 
@@ -63,7 +63,7 @@ export const ACCEL_BENCH_DEFAULTS: Readonly<AccelBenchSettings> = {
   timingN: 16, // small enough to time every config several times, large enough to fill the cores
   repeats: 5,
   configs: DEFAULT_BENCH_CONFIGS.map(parseBenchConfig),
-  sweepRho: [0.5, 0.6, 0.7, 0.8, 0.9, 1],
+  sweepFactors: [0.5, 0.6, 0.7, 0.8, 0.9, 1],
   sweepNfe: [5, 10, 20], // Skip-Tuning targets few-step sampling
 };
 
@@ -84,7 +84,7 @@ export interface AccelBenchRow {
 
 export interface SweepPoint {
   nfe: number;
-  rho: number;
+  factor: number;
   fd: number | null;
   accuracy: number | null;
 }
@@ -118,7 +118,7 @@ export function parseBenchConfig(text: string): AccelConfig {
 
 const methodOf = (config: AccelConfig): AccelMethod => config.caching?.method ?? (config.skipTuning ? 'skip-tuning' : 'plain');
 
-const constantRho = (rho: number): SkipTuning => ({ inner: rho, outer: rho, time: 'constant' });
+const constantFactor = (factor: number): SkipTuning => ({ inner: factor, outer: factor, time: 'constant' });
 
 function rms(a: Float32Array, b: Float32Array): number {
   let sum = 0;
@@ -130,20 +130,20 @@ export function machine(): AccelBenchResult['machine'] {
   return { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), platform: `${platform()}-${arch()}`, node: process.version, load_average: loadavg()[0]!, hasten_ort_spin: process.env.HASTEN_ORT_SPIN ?? null };
 }
 
-/** One point of the Skip-Tuning sweep: sampler steps and a constant rho. */
+/** One point of the Skip-Tuning sweep: sampler steps and a constant factor. */
 export interface SweepGridPoint {
   steps: number;
-  rho: number;
+  factor: number;
 }
 
 /** The sweep's points, steps-major: the order of AccelBenchResult.sweep. */
-export const sweepGrid = (steps: number[], rhos: number[]): SweepGridPoint[] => steps.flatMap((st) => rhos.map((rho) => ({ steps: st, rho })));
+export const sweepGrid = (steps: number[], factors: number[]): SweepGridPoint[] => steps.flatMap((st) => factors.map((factor) => ({ steps: st, factor })));
 
 /** Computes sweep points elsewhere (in shards on workers): the same points skipTuningSweepPoint gives, in grid order. */
 export type SweepRunner = (points: SweepGridPoint[]) => Promise<SweepPoint[]>;
 
-/** A Skip-Tuning network for skipTuningSweepPoint: rho is a graph input, so no point of a sweep recompiles. */
-export const skipTuningSweepNetwork = (target: SamplingTarget): SamplingNetwork => target.network({ skipTuning: constantRho(1) });
+/** A Skip-Tuning network for skipTuningSweepPoint: the factor is a graph input, so no point of a sweep recompiles. */
+export const skipTuningSweepNetwork = (target: SamplingTarget): SamplingNetwork => target.network({ skipTuning: constantFactor(1) });
 
 /** FD, class accuracy and the FD floor of generated samples; null without a trained model and its feature network. */
 async function scoreResult(model: TrainedModel | SamplingTarget, featureNet: FeatureNet | undefined, result: GenerateResult, seed: number): Promise<{ fd: number | null; accuracy: number | null; fd_floor: number | null }> {
@@ -154,10 +154,10 @@ async function scoreResult(model: TrainedModel | SamplingTarget, featureNet: Fea
 
 /** FD and class accuracy of n samples at one sweep point. */
 export async function skipTuningSweepPoint(model: TrainedModel | SamplingTarget, network: SamplingNetwork, featureNet: FeatureNet | undefined, run: { sampler: string; seed: number; n: number; batch: number }, point: SweepGridPoint): Promise<SweepPoint> {
-  network.skipTuning = constantRho(point.rho);
+  network.skipTuning = constantFactor(point.factor);
   const result = await generate(model, { ...run, steps: point.steps, network });
   const { fd, accuracy } = await scoreResult(model, featureNet, result, run.seed);
-  return { nfe: result.nfe, rho: point.rho, fd, accuracy };
+  return { nfe: result.nfe, factor: point.factor, fd, accuracy };
 }
 
 /**
@@ -211,14 +211,14 @@ export async function runAccelBench(model: TrainedModel | SamplingTarget, settin
       });
     }
 
-    const grid = sweepGrid(sweepSteps, s.sweepRho);
+    const grid = sweepGrid(sweepSteps, s.sweepFactors);
     let sweep: SweepPoint[] = [];
     if (runSweep && grid.length > 0) {
       onProgress(`Skip-Tuning sweep: ${grid.length} points, sharded`);
       sweep = await runSweep(grid);
     } else {
       for (const point of grid) {
-        onProgress(`Skip-Tuning sweep: ${point.steps} steps, rho ${point.rho}`);
+        onProgress(`Skip-Tuning sweep: ${point.steps} steps, factor ${point.factor}`);
         sweep.push(await skipTuningSweepPoint(model, sweepNetwork!, featureNet, { ...run, n: s.n, batch: s.batch }, point));
       }
     }

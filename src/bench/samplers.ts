@@ -6,9 +6,9 @@ import { slicedWasserstein } from '../eval/swd.js';
 import { gmmDenoiser, sampleMixture, type GaussianMixture } from '../diffusion/gmm.js';
 import { makeGrid, type GridSpec } from '../diffusion/grids.js';
 import { initialState, type Process } from '../diffusion/process.js';
-import { mixSeed, Rng } from '../diffusion/random.js';
 import { referenceSolution } from '../diffusion/reference-ode.js';
 import { getSampler, stepsForNfe } from '../diffusion/samplers/index.js';
+import { RngStream } from '../engine/rng.js';
 
 export interface SamplerBenchmarkConfig {
   mixture: GaussianMixture;
@@ -77,10 +77,11 @@ export async function runSamplerBenchmark(config: SamplerBenchmarkConfig): Promi
   const definitions = samplers.map(getSampler);
   if (!Number.isInteger(samples) || samples < 2) throw new Error(`samples must be an integer >= 2, got ${samples}`);
   const D = mixture.dim;
-  const noise = new Rng(mixSeed(seed, 0)).fillNormal(new Float64Array(samples * D));
-  const truth = sampleMixture(mixture, samples, new Rng(mixSeed(seed, 1)));
-  const swdOptions = { projections: config.projections ?? 512, seed: mixSeed(seed, 3) };
-  const swdFloor = slicedWasserstein(sampleMixture(mixture, samples, new Rng(mixSeed(seed, 2))), truth, D, swdOptions);
+  const all = { start: 0, count: samples };
+  const noise = RngStream.fromSeed(seed, 'noise').normal(all, D, new Float64Array(samples * D));
+  const truth = sampleMixture(mixture, RngStream.fromSeed(seed, 'truth'), all);
+  const swdOptions = { projections: config.projections ?? 512, seed };
+  const swdFloor = slicedWasserstein(sampleMixture(mixture, RngStream.fromSeed(seed, 'floor'), all), truth, D, swdOptions);
 
   const tStart = makeGrid(process, config.grid, 1)[0]!;
   const total = definitions.length * nfes.length + 1;

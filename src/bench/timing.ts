@@ -48,3 +48,20 @@ export async function timeRuns(run: () => Promise<void>, repeats: number, deadli
 
 /** A duration for notes: milliseconds below ten seconds, seconds above. */
 export const formatMs = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`);
+
+/**
+ * Times several runs interleaved round by round after one warm-up each, so that load from other
+ * processes falls on all of them alike; the median per run name, in milliseconds.
+ */
+export async function timeInterleaved(runs: Readonly<Record<string, () => Promise<unknown>>>, repeats: number): Promise<Record<string, number>> {
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(runs).map((name) => [name, []]));
+  for (const run of Object.values(runs)) await run();
+  for (let round = 0; round < repeats; round++) {
+    for (const [name, run] of Object.entries(runs)) {
+      const t0 = performance.now();
+      await run();
+      times[name]!.push(performance.now() - t0);
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([name, t]) => [name, median(t)]));
+}

@@ -13,6 +13,8 @@ export interface Command {
   options: OptionSpecs;
   /** Extra text printed after the options in --help. */
   details?: string;
+  /** Options that were renamed, old name -> what to write instead: the old spelling is refused with that line. */
+  renamed?: Readonly<Record<string, string>>;
   /** Runs with values parsed from `options`; `positionals` only when the command declares it takes them; `given`: the options on the command line. */
   run(values: Record<string, unknown>, positionals: string[], given: ReadonlySet<string>): Promise<void>;
 }
@@ -22,6 +24,7 @@ export interface CommandDefinition<O extends OptionSpecs> {
   summary: string;
   options: O;
   details?: string;
+  renamed?: Readonly<Record<string, string>>;
   /** Whether words that are not options are accepted (default: no, they are an error). */
   positionals?: boolean;
   run(values: OptionValues<O>, positionals: string[], given: ReadonlySet<string>): Promise<void>;

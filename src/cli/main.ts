@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const { values, positionals, given } = parseOptions(command.options, rest, command.path.join(' '));
+    const { values, positionals, given } = parseOptions(command.options, rest, command.path.join(' '), command.renamed);
     await command.run(values, positionals, given);
     return 0;
   } catch (error) {

@@ -141,9 +141,10 @@ export interface ParsedArgs<O extends OptionSpecs> {
  * Parses argv against the declarations: `--name value` and `--name=value` (a value may start with a
  * dash, so `--steps -3` is the value -3), booleans as bare flags, `--` before positionals.
  * Unknown options, missing values, and every type, bound and choice are checked
- * here, once; defaults are filled in and required options enforced.
+ * here, once; defaults are filled in and required options enforced. An option in `renamed` (old name
+ * -> what to write instead) is refused with that advice.
  */
-export function parseOptions<O extends OptionSpecs>(specs: O, argv: readonly string[], command: string): ParsedArgs<O> {
+export function parseOptions<O extends OptionSpecs>(specs: O, argv: readonly string[], command: string, renamed: Readonly<Record<string, string>> = {}): ParsedArgs<O> {
   const raw = new Map<string, string[]>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -159,6 +160,7 @@ export function parseOptions<O extends OptionSpecs>(specs: O, argv: readonly str
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq >= 0 ? eq : undefined);
     const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
+    if (!spec && Object.hasOwn(renamed, name)) throw new UsageError(`--${name} was renamed: ${renamed[name]}`);
     if (!spec) throw new UsageError(`Unknown option '--${name}'. Run 'hasten ${command} --help' for the options.`);
     let value: string;
     if (spec.type === 'boolean') {

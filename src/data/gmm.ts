@@ -2,7 +2,6 @@
 // format, the parser and the sampler; this file only turns them into a seeded dataset stream).
 
 import { loadGaussianMixture, sampleMixture } from '../diffusion/gmm.js';
-import { Rng } from '../diffusion/random.js';
 import { hostTensor } from '../engine/host-tensor.js';
 import { RngStream } from '../engine/rng.js';
 import { type Dataset, DatasetError, selectionIndices } from './dataset.js';
@@ -22,13 +21,7 @@ export function gmmDataset(path: string): Dataset {
     hasCaptions: false,
     sample(selection, seed) {
       const indices = selectionIndices(selection);
-      // sampleMixture draws from a sequential generator; giving each sample its own, seeded from the
-      // per-sample stream, makes sample k depend only on (seed, k). Those seeds have 31 bits, so two of
-      // n samples coincide with probability about n² / 2^32 (0.1% at n = 2,000): harmless for training
-      // and evaluation alike.
-      const sampleSeeds = RngStream.fromSeed(seed, 'gmm').integers(indices, 1, 2 ** 31);
-      const points = new Float32Array(indices.length * dim);
-      sampleSeeds.forEach((sampleSeed, i) => points.set(sampleMixture(mixture, 1, new Rng(sampleSeed)), i * dim));
+      const points = Float32Array.from(sampleMixture(mixture, RngStream.fromSeed(seed, 'gmm'), indices));
       return { indices, x: hostTensor('float32', [indices.length, dim], points) };
     },
   };

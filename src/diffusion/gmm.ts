@@ -10,8 +10,8 @@ import { dirname, join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import type { Denoiser } from './denoiser.js';
 import type { Process } from './process.js';
-import type { Rng } from './random.js';
 import { InputError } from '../engine/input-error.js';
+import { type RngStream, type SampleSelection } from '../engine/rng.js';
 
 export interface GaussianMixture {
   dim: number;
@@ -169,15 +169,15 @@ export function gmmDenoiser(mixture: GaussianMixture, process: Process): Denoise
   };
 }
 
-/** n independent draws from the mixture, flat (n × dim). */
-export function sampleMixture(mixture: GaussianMixture, n: number, rng: Rng): Float64Array {
+/** Draws from the mixture for the selected samples, flat (samples × dim); sample k depends only on (stream, k). */
+export function sampleMixture(mixture: GaussianMixture, stream: RngStream, samples: SampleSelection): Float64Array {
   const { dim: D, components: K, weights, means, variances } = mixture;
-  const out = new Float64Array(n * D);
-  for (let s = 0; s < n; s++) {
-    const u = rng.uniform();
+  const choices = stream.uniform(samples, 1, new Float64Array('start' in samples ? samples.count : samples.length));
+  const out = stream.normal(samples, D, new Float64Array(choices.length * D));
+  choices.forEach((u, s) => {
     let k = 0;
     for (let cumulative = weights[0]!; k < K - 1 && u >= cumulative; cumulative += weights[++k]!);
-    for (let d = 0; d < D; d++) out[s * D + d] = means[k * D + d]! + Math.sqrt(variances[k * D + d]!) * rng.normal();
-  }
+    for (let d = 0; d < D; d++) out[s * D + d] = means[k * D + d]! + Math.sqrt(variances[k * D + d]!) * out[s * D + d]!;
+  });
   return out;
 }

@@ -2,7 +2,7 @@
 // kernel MMD with RBF kernels at several bandwidths. Both compare whole distributions, so
 // they catch a sampler that is accurate per trajectory yet lands in the wrong modes.
 
-import { Rng } from '../diffusion/random.js';
+import { RngStream } from '../engine/rng.js';
 
 function checkSet(name: string, set: Float64Array, dim: number, minimum: number): number {
   if (!Number.isInteger(dim) || dim < 1) throw new Error(`dim must be a positive integer, got ${dim}`);
@@ -14,16 +14,11 @@ function checkSet(name: string, set: Float64Array, dim: number, minimum: number)
 
 /** `count` directions drawn uniformly from the unit sphere in `dim` dimensions, flat (count × dim). */
 export function randomDirections(dim: number, count: number, seed: number): Float64Array {
-  const rng = new Rng(seed);
-  const directions = new Float64Array(count * dim);
+  const directions = RngStream.fromSeed(seed, 'swd directions').normal({ start: 0, count }, dim, new Float64Array(count * dim));
   for (let p = 0; p < count; p++) {
-    let norm = 0;
-    for (let d = 0; d < dim; d++) {
-      const z = rng.normal();
-      directions[p * dim + d] = z;
-      norm += z * z;
-    }
-    for (let d = 0; d < dim; d++) directions[p * dim + d] /= Math.sqrt(norm);
+    const direction = directions.subarray(p * dim, (p + 1) * dim);
+    const norm = Math.sqrt(direction.reduce((sum, z) => sum + z * z, 0));
+    for (let d = 0; d < dim; d++) direction[d]! /= norm;
   }
   return directions;
 }

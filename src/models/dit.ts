@@ -10,6 +10,7 @@
 import type { Tensor } from '../engine/graph.js';
 import * as F from '../engine/ops/index.js';
 import { CONDITIONING_DEFAULTS, type ConditioningConfig, embedConditioning, validateConditioning } from './embeddings.js';
+import { ATTENTION_DEFAULTS, type AttentionConfig, attendFor, validateAttention } from './gri-attention.js';
 import {
   type Conditioning,
   type ConditioningInputs,
@@ -33,7 +34,7 @@ import type { MovableSplit } from './capabilities.js';
 
 export const POSITION_EMBEDDINGS = ['sincos', 'learned'] as const;
 
-export interface DiTConfig extends ConditioningConfig {
+export interface DiTConfig extends ConditioningConfig, AttentionConfig {
   arch: 'dit';
   resolution: number;
   inChannels: number;
@@ -63,6 +64,7 @@ export const DIT_DEFAULTS: DiTConfig = {
   projectorDim: 0, // REPA: output width of an MLP on the tokens after block `projectorBlock` (module `projector`, read only in training); 0: none
   projectorBlock: 2, // REPA: blocks before the projector (REPA and GMem read block 8 of 28)
   projectorHidden: 256, // REPA: hidden width of the projector's three-layer MLP
+  ...ATTENTION_DEFAULTS,
   ...CONDITIONING_DEFAULTS,
 };
 
@@ -80,6 +82,9 @@ function validate(config: DiTConfig): void {
   if (config.width % config.heads !== 0) throw new ModelConfigError(`dit: setting 'width' (${config.width}) must be divisible by 'heads' (${config.heads})`);
   if (config.width % 4 !== 0) throw new ModelConfigError(`dit: setting 'width' (${config.width}) must be divisible by 4 (the 2-D sin-cos position embedding and the noise features)`);
   validateConditioning('dit', config);
+  validateAttention('dit', config);
+  const side = config.resolution / config.patchSize;
+  attendFor('dit', config, [side, side]);
 }
 
 /** MAE/DiT's fixed 2-D embedding [tokens, width]: half the channels encode the row, half the column, each as [sin, cos]. */
@@ -136,7 +141,8 @@ export class DiT extends TracedEncoderDecoderNet<DiTConfig> implements MovableSp
   }
 
   private blocks(ctx: ModuleContext, tokens: Tensor, from: number, to: number, conditioning: Conditioning): Tensor {
-    const settings = { heads: this.config.heads, mlpRatio: this.config.mlpRatio, context: conditioning.context, modulation: conditioning.emb };
+    const attend = attendFor('dit', this.config, [this.side, this.side]);
+    const settings = { heads: this.config.heads, mlpRatio: this.config.mlpRatio, context: conditioning.context, modulation: conditioning.emb, attend };
     let h = tokens;
     for (let i = from; i < to; i++) {
       const input = h;

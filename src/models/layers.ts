@@ -63,7 +63,7 @@ export const normalInit = (std: number): ParamInit => ({ kind: 'normal', std });
  */
 export type WeightInit = 'fanIn' | 'xavier' | 'zero';
 
-function weightInit(init: WeightInit, fanIn: number, fanOut: number): ParamInit {
+export function weightInit(init: WeightInit, fanIn: number, fanOut: number): ParamInit {
   switch (init) {
     case 'fanIn': return { kind: 'uniform', bound: Math.sqrt(3 / fanIn) };
     case 'xavier': return { kind: 'uniform', bound: Math.sqrt(6 / (fanIn + fanOut)) };
@@ -103,6 +103,9 @@ export interface ConvSettings {
   padding?: number;
   init?: WeightInit;
 }
+
+/** A convolution layer's signature: conv below, or a conditional convolution (cond-conv.ts) in its place. */
+export type Convolve = (ctx: ModuleContext, name: string, x: Tensor, outChannels: number, kernel: number, settings?: ConvSettings) => Tensor;
 
 export function conv(ctx: ModuleContext, name: string, x: Tensor, outChannels: number, kernel: number, settings: ConvSettings = {}): Tensor {
   const inChannels = x.shape[1]!;
@@ -146,6 +149,8 @@ export interface ResBlockSettings {
   resample?: 'down' | 'up';
   /** false: the residual branch is removed and only the shortcut remains (a compressed student). */
   branch?: boolean;
+  /** The branch's two 3x3 convolutions (default: plain conv; a conditional convolution for ME-CondConv). */
+  convolve?: Convolve;
 }
 
 function resample(x: Tensor, how: 'down' | 'up' | undefined): Tensor {
@@ -154,17 +159,17 @@ function resample(x: Tensor, how: 'down' | 'up' | undefined): Tensor {
   return x;
 }
 
-export function resBlock(ctx: ModuleContext, x: Tensor, { outChannels, groups, emb, resample: how, branch = true }: ResBlockSettings): Tensor {
+export function resBlock(ctx: ModuleContext, x: Tensor, { outChannels, groups, emb, resample: how, branch = true, convolve = conv }: ResBlockSettings): Tensor {
   const shortcut = (): Tensor => {
     const input = resample(x, how);
     return x.shape[1] === outChannels ? input : conv(ctx, 'shortcut', input, outChannels, 1);
   };
   if (!branch) return shortcut();
   const batch = x.shape[0]!;
-  let h = conv(ctx, 'conv0', resample(F.silu(groupNorm(ctx, 'norm0', x, groups)), how), outChannels, 3);
+  let h = convolve(ctx, 'conv0', resample(F.silu(groupNorm(ctx, 'norm0', x, groups)), how), outChannels, 3);
   const [scale, shift] = F.chunk(F.reshape(linear(ctx, 'affine', emb, 2 * outChannels), [batch, 2 * outChannels, 1, 1]), 2, 1);
   h = F.silu(F.add(F.mul(groupNorm(ctx, 'norm1', h, groups), F.add(scale!, 1)), shift!));
-  h = conv(ctx, 'conv1', h, outChannels, 3, { init: 'zero' });
+  h = convolve(ctx, 'conv1', h, outChannels, 3, { init: 'zero' });
   return F.add(h, shortcut());
 }
 
@@ -185,10 +190,13 @@ function mergeHeads(x: Tensor): Tensor {
   return F.reshape(F.transpose(x, [0, 2, 1, 3]), [batch!, tokens!, heads! * headWidth!]);
 }
 
-function selfAttention(ctx: ModuleContext, x: Tensor, heads: number, outputInit: WeightInit): Tensor {
+/** softmax(q kᵀ / sqrt(d)) v over [B, heads, T, d]: full attention (F.attention) or one that replaces it (gri-attention.ts). */
+export type Attend = (q: Tensor, k: Tensor, v: Tensor) => Tensor;
+
+function selfAttention(ctx: ModuleContext, x: Tensor, heads: number, outputInit: WeightInit, attend: Attend): Tensor {
   const width = x.shape.at(-1)!;
   const [q, k, v] = splitHeads(linear(ctx, 'qkv', x, 3 * width, 'xavier'), 3, heads);
-  return linear(ctx, 'out', mergeHeads(F.attention(q!, k!, v!)), width, outputInit);
+  return linear(ctx, 'out', mergeHeads(attend(q!, k!, v!)), width, outputInit);
 }
 
 function crossAttention(ctx: ModuleContext, x: Tensor, context: Tensor, heads: number, outputInit: WeightInit): Tensor {
@@ -211,6 +219,8 @@ export interface TransformerLayerSettings {
   context?: Tensor;
   /** Activated conditioning embedding [B, E] for adaLN-Zero (DiT); without it each unit pre-normalises with an affine LayerNorm. */
   modulation?: Tensor;
+  /** The self-attention over the tokens (default: full attention). */
+  attend?: Attend;
 }
 
 /**
@@ -238,7 +248,7 @@ export function transformerLayer(ctx: ModuleContext, x: Tensor, settings: Transf
     const input = h;
     h = F.add(input, namedModule(ctx, name, 'unit', () => residualBranch(ctx, input, settings.modulation, branch)));
   };
-  unit('self', (normed, outputInit) => selfAttention(ctx, normed, settings.heads, outputInit));
+  unit('self', (normed, outputInit) => selfAttention(ctx, normed, settings.heads, outputInit, settings.attend ?? F.attention));
   const context = settings.context;
   if (context) unit('cross', (normed, outputInit) => crossAttention(ctx, normed, context, settings.heads, outputInit));
   unit('mlp', (normed, outputInit) => feedForward(ctx, normed, settings.mlpRatio, outputInit));

@@ -21,6 +21,10 @@
 // 'attn' layer is dropped. removableModules() lists what a config allows; kept parameters keep the
 // full model's names, so a student starts from its teacher's weights by name.
 //
+// Capacity without cost (A-SDM): 'condConvLayers' lists 'res' layers whose two 3x3 convolutions are
+// multi-expert conditional convolutions (cond-conv.ts); 'attention': 'gri' swaps every self-attention
+// for global-regional attention (gri-attention.ts) with the same projections.
+//
 // Skip order: skip i is the i-th encoder output, so index 0 is the outermost (the input conv, full
 // resolution) and the last index the innermost (the deepest encoder block). The decoder consumes
 // them innermost first. UNet.skips() lists each skip's source, consumer, level, resolution and channels.
@@ -28,9 +32,12 @@
 import type { Tensor } from '../engine/graph.js';
 import * as F from '../engine/ops/index.js';
 import { CONDITIONING_DEFAULTS, type ConditioningConfig, embedConditioning, validateConditioning } from './embeddings.js';
+import { COND_CONV_DEFAULTS, type CondConvConfig, condConv, validateCondConv } from './cond-conv.js';
+import { ATTENTION_DEFAULTS, type AttentionConfig, attendFor, validateAttention } from './gri-attention.js';
 import {
   type Conditioning,
   type ConditioningInputs,
+  type Convolve,
   type EncoderFeatures,
   type ForwardOptions,
   ModelConfigError,
@@ -47,7 +54,7 @@ import {
 import type { ModuleContext } from './module-context.js';
 import type { LongSkips, SkipInfo } from './capabilities.js';
 
-export interface UNetConfig extends ConditioningConfig {
+export interface UNetConfig extends ConditioningConfig, CondConvConfig, AttentionConfig {
   arch: 'unet';
   resolution: number;
   inChannels: number;
@@ -62,6 +69,7 @@ export interface UNetConfig extends ConditioningConfig {
   groupNormGroups: number;
   embeddingWidth: number;
   removedModules: string[];
+  condConvLayers: string[];
 }
 
 export const UNET_DEFAULTS: UNetConfig = {
@@ -79,6 +87,9 @@ export const UNET_DEFAULTS: UNetConfig = {
   groupNormGroups: 8, // groups of every GroupNorm
   embeddingWidth: 128, // width of the conditioning embedding
   removedModules: [], // module paths left out (a compressed student); see UNet.removableModules()
+  condConvLayers: [], // 'res' layer paths whose 3x3 convolutions are conditional convolutions (ME-CondConv)
+  ...COND_CONV_DEFAULTS,
+  ...ATTENTION_DEFAULTS,
   ...CONDITIONING_DEFAULTS,
 };
 
@@ -169,6 +180,24 @@ function validateRemovals(config: UNetConfig, layout: Layout): void {
   if (repeated) throw new ModelConfigError(`unet: setting 'removedModules' has '${repeated}' twice`);
 }
 
+/** Every block's residual layer, in execution order: where a conditional convolution may go. */
+function resLayersOf(layout: Layout): string[] {
+  return [...layout.encoder.map((p) => p.name), ...layout.middle.map((p) => `mid.${p.name}`), ...layout.decoder.map((p) => p.name)].map((path) => `${path}.res`);
+}
+
+function validateCapacity(config: UNetConfig, layout: Layout): void {
+  validateCondConv('unet', config);
+  validateAttention('unet', config);
+  const layers = resLayersOf(layout);
+  for (const path of config.condConvLayers) {
+    if (!layers.includes(path)) throw new ModelConfigError(`unet: setting 'condConvLayers' has ${JSON.stringify(path)}, which is not a residual layer of this config (layers: ${layers.join(', ')})`);
+    const removedBy = config.removedModules.find((removed) => path === removed || path.startsWith(`${removed}.`));
+    if (removedBy) throw new ModelConfigError(`unet: setting 'condConvLayers' has '${path}', which 'removedModules' removes ('${removedBy}')`);
+  }
+  const attended = [...layout.encoder, ...layout.middle, ...layout.decoder].filter((p) => p.attention).map((p) => p.resolution);
+  for (const side of new Set(attended)) attendFor('unet', config, [side, side]);
+}
+
 function validate(config: UNetConfig): void {
   const fail = (message: string): never => {
     throw new ModelConfigError(`unet: ${message}`);
@@ -212,6 +241,7 @@ export class UNet extends TracedEncoderDecoderNet<UNetConfig> implements LongSki
     validate(config);
     const layout = layoutOf(config);
     validateRemovals(config, layout);
+    validateCapacity(config, layout);
     super(config);
     this.dataShape = [config.inChannels, config.resolution, config.resolution];
     this.layout = layout;
@@ -249,10 +279,18 @@ export class UNet extends TracedEncoderDecoderNet<UNetConfig> implements LongSki
     const { groupNormGroups, attentionHeadChannels, attentionMlpRatio } = this.config;
     const path = ctx.currentPath;
     const branch = !this.removed.has(`${path}.res`);
-    const h = namedModule(ctx, 'res', 'layer', () => resBlock(ctx, input, { outChannels: plan.outChannels, groups: groupNormGroups, emb: conditioning.emb, resample: plan.resample, branch }));
+    const convolve = this.config.condConvLayers.includes(`${path}.res`) ? this.condConvolve(conditioning) : undefined;
+    const h = namedModule(ctx, 'res', 'layer', () => resBlock(ctx, input, { outChannels: plan.outChannels, groups: groupNormGroups, emb: conditioning.emb, resample: plan.resample, branch, convolve }));
     if (!plan.attention || this.removed.has(`${path}.attn`)) return h;
-    const settings = { heads: plan.outChannels / attentionHeadChannels, mlpRatio: attentionMlpRatio, context: conditioning.context };
+    const attend = attendFor('unet', this.config, [plan.resolution, plan.resolution]);
+    const settings = { heads: plan.outChannels / attentionHeadChannels, mlpRatio: attentionMlpRatio, context: conditioning.context, attend };
     return namedModule(ctx, 'attn', 'layer', () => spatialTransformer(ctx, h, settings));
+  }
+
+  private condConvolve(conditioning: Conditioning): Convolve {
+    const { condConvExperts: experts, condConvForm: form, condConvRoute: route } = this.config;
+    const emb = route === 'input+time' ? conditioning.emb : undefined;
+    return (ctx, name, x, outChannels, kernel, settings) => condConv(ctx, name, x, outChannels, kernel, { ...settings, experts, form, emb });
   }
 
   encode(ctx: ModuleContext, x: Tensor, conditioning: Conditioning, options: ForwardOptions = {}): EncoderFeatures {

@@ -9,7 +9,7 @@ const dit = createModel({ arch: 'dit', resolution: 8, patchSize: 2, width: 16, d
 
 test('accel flags: Skip-Tuning combines with one caching method, two caching methods are refused', () => {
   const config = parseAccelFlags({ 'skip-tuning': '0.8', 'encoder-propagation': 'every=3,noise=0.003' });
-  assert.equal(describeAccel(config), 'skip-tuning rho=0.8 + encoder-propagation keys=every:3,noise=0.003');
+  assert.equal(describeAccel(config), 'skip-tuning factor=0.8 + encoder-propagation keys=every:3,noise=0.003');
   assert.equal(describeAccel(parseAccelFlags({})), 'plain');
   assert.throws(() => parseAccelFlags({ 'encoder-propagation': 'every=3', deepcache: 'every=3' }), /--encoder-propagation and --deepcache cannot be combined/);
   assert.throws(() => parseAccelFlags({ 'encoder-propagation': 'every=3,keys=dense-early' }), /either every or keys/);

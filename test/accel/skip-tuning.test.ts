@@ -11,24 +11,25 @@ test('skip-tuning: constant and linear factors, index 0 being the outermost skip
 });
 
 test('skip-tuning: time dependence fades the attenuation along the steps, and the sigma window bounds it', () => {
-  const decreasing = parseSkipTuning('rho=0.6,time=decreasing');
+  const decreasing = parseSkipTuning('factor=0.6,time=decreasing');
   assert.deepEqual(rounded(skipFactors(decreasing, 2, 0, 5, 1)), [0.6, 0.6]);
   assert.deepEqual(rounded(skipFactors(decreasing, 2, 2, 5, 1)), [0.8, 0.8]);
   assert.deepEqual(rounded(skipFactors(decreasing, 2, 4, 5, 1)), [1, 1]);
-  const increasing = parseSkipTuning('rho=0.6,time=increasing');
+  const increasing = parseSkipTuning('factor=0.6,time=increasing');
   assert.deepEqual(rounded(skipFactors(increasing, 2, 0, 5, 1)), [1, 1]);
   assert.deepEqual(rounded(skipFactors(increasing, 2, 4, 5, 1)), [0.6, 0.6]);
-  const windowed = parseSkipTuning('rho=0.7,sigma=0.5:5');
+  const windowed = parseSkipTuning('factor=0.7,sigma=0.5:5');
   assert.deepEqual(rounded(skipFactors(windowed, 2, 0, 5, 10)), [1, 1]);
   assert.deepEqual(rounded(skipFactors(windowed, 2, 0, 5, 2)), [0.7, 0.7]);
-  assert.equal(describeSkipTuning(windowed), 'rho=0.7,sigma=0.5:5');
+  assert.equal(describeSkipTuning(windowed), 'factor=0.7,sigma=0.5:5');
 });
 
 test('skip-tuning: malformed or contradictory settings are one clear error', () => {
-  assert.throws(() => parseSkipTuning('rho=0.8,inner=0.5'), /either rho or inner\/outer/);
-  assert.throws(() => parseSkipTuning('rho=-1'), /rho must be a number > 0, got '-1'/);
+  assert.throws(() => parseSkipTuning('factor=0.8,inner=0.5'), /either factor or inner\/outer/);
+  assert.throws(() => parseSkipTuning('factor=-1'), /factor must be a number > 0, got '-1'/);
   assert.throws(() => parseSkipTuning('strength=2'), /unknown setting 'strength'/);
-  assert.throws(() => parseSkipTuning('rho=0.8,time=sometimes'), /time must be constant, decreasing or increasing/);
-  assert.throws(() => parseSkipTuning('rho=0.8,sigma=5:1'), /sigma must be LO:HI/);
+  assert.throws(() => parseSkipTuning('factor=0.8,time=sometimes'), /time must be constant, decreasing or increasing/);
+  assert.throws(() => parseSkipTuning('factor=0.8,sigma=5:1'), /sigma must be LO:HI/);
   assert.throws(() => parseSkipTuning(''), /expected key=value/);
+  assert.throws(() => parseSkipTuning('rho=0.8'), /the skip factor is called 'factor' \(e\.g\. factor=0\.8\); rho names the noise level/);
 });

@@ -37,7 +37,7 @@ test('skip loss: rho = 1 reproduces the plain losses exactly; rho = 0.5 moves th
     assert.notEqual(l.pixel_ratio, 1);
     assert.notEqual(l.feature_ratio, 1);
   });
-  assert.equal(tuned.skip_tuning, 'rho=0.5');
+  assert.equal(tuned.skip_tuning, 'factor=0.5');
 
   const svg = skipLossChart(tuned);
   assert.ok(svg.startsWith('<svg'));
@@ -49,7 +49,7 @@ test('skip loss: rho = 1 reproduces the plain losses exactly; rho = 0.5 moves th
 });
 
 test('skip loss: the sigma window limits Skip-Tuning to its noise levels; bad settings are refused', async () => {
-  const windowed = await measure('rho=0.5,sigma=0.5:2');
+  const windowed = await measure('factor=0.5,sigma=0.5:2');
   assert.deepEqual(windowed.losses.map((l) => l.pixel_ratio === 1), [true, false, true]);
   await assert.rejects(skipLoss(trained, { featureNet, sigmas: [1, 1] }), /each sigma once/);
   const mlp = { ...trained, model: createModel({ arch: 'mlp', dataDim: 2 }) } as unknown as TrainedModel;

@@ -46,12 +46,12 @@ test('rows: plain first with speedup 1 and no drift; caching runs fewer FLOPs; F
   assert.deepEqual(result.sweep, []);
 });
 
-test('the sweep runs every rho and NFE on one compiled network', async () => {
-  const sessions = async (sweepRho: number[], sweepNfe: number[]): Promise<{ created: number; points: number }> => {
+test('the sweep runs every factor and NFE on one compiled network', async () => {
+  const sessions = async (sweepFactors: number[], sweepNfe: number[]): Promise<{ created: number; points: number }> => {
     const create = mock.method(OnnxSession, 'create');
     try {
-      const result = await runAccelBench(trained, { ...small, sweepRho, sweepNfe });
-      assert.deepEqual(result.sweep.map((p) => [p.nfe, p.rho]), sweepNfe.flatMap((nfe) => sweepRho.map((rho) => [nfe, rho])));
+      const result = await runAccelBench(trained, { ...small, sweepFactors, sweepNfe });
+      assert.deepEqual(result.sweep.map((p) => [p.nfe, p.factor]), sweepNfe.flatMap((nfe) => sweepFactors.map((factor) => [nfe, factor])));
       return { created: create.mock.callCount(), points: result.sweep.length };
     } finally {
       create.mock.restore();
@@ -69,7 +69,8 @@ test('CLI: bad input is a one-line usage error before any sampling', async () =>
     [['--model', 'shapes', '--config', 'warp every=2'], /unknown method 'warp'/],
     [['--model', 'shapes', '--config', 'deepcache every=2 + encoder-propagation every=3'], /cannot be combined/],
     [['--model', 'shapes', '--config', 'feature-inheritance modules=nope,every=2'], /no module matches 'nope'/],
-    [['--model', 'shapes', '--sweep-rho', '0.5,0'], /--sweep-rho: values must be > 0/],
+    [['--model', 'shapes', '--sweep-factors', '0.5,0'], /--sweep-factors: values must be > 0/],
+    [['--model', 'shapes', '--sweep-rho', '0.5'], /--sweep-rho was renamed: use --sweep-factors/],
     [['--model', 'shapes', '--sampler', 'warp'], /unknown sampler 'warp'/],
     [['--config', 'plain'], /--model NAME\|PATH is required/],
   ];

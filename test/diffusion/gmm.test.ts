@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { gmmDenoiser, loadGaussianMixture, parseGaussianMixture, posterior, sampleMixture, shippedProblemPath } from '../../src/diffusion/gmm.js';
 import { processByName } from '../../src/diffusion/process.js';
 import { integrate } from '../../src/diffusion/quadrature.js';
-import { Rng } from '../../src/diffusion/random.js';
+import { RngStream } from '../../src/engine/rng.js';
 
 describe('Gaussian mixture', () => {
   it('one component: posterior mean is mu + s²/(s² + rho²)·(v − mu), per coordinate', () => {
@@ -54,7 +54,7 @@ describe('Gaussian mixture', () => {
   it('samples have the mixture mean and variance', () => {
     const mixture = parseGaussianMixture({ dim: 1, weights: [0.25, 0.75], means: [[-2], [1]], stds: [0.5, 1] });
     const n = 40000;
-    const draws = sampleMixture(mixture, n, new Rng(7));
+    const draws = sampleMixture(mixture, RngStream.fromSeed(7), { start: 0, count: n });
     const mean = draws.reduce((a, b) => a + b, 0) / n;
     const variance = draws.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
     const trueMean = 0.25 * -2 + 0.75 * 1;

@@ -20,11 +20,13 @@ interface Case {
   stride?: number;
   padding?: number;
   dilation?: number;
+  groups?: number;
 }
 
 // With a block of 16 (AVX-512) or 8 (AVX2) these cover: blocked input, an NCHW input of fewer
 // channels than a block, output channels padded to a block, a batch below a block, a batch that is
-// padded up to whole blocks, stride 2 (input gradient through ConvTranspose) and dilation.
+// padded up to whole blocks, stride 2 (input gradient through ConvTranspose), dilation, and groups
+// of whole blocks.
 const CASES: Case[] = [
   { label: '3x3 blocked', x: [16, 16, 8, 8], w: [16, 16, 3, 3], padding: 1 },
   { label: 'few input channels, padded outputs', x: [3, 3, 6, 7], w: [20, 3, 3, 3], padding: 1 },
@@ -32,12 +34,13 @@ const CASES: Case[] = [
   { label: 'stride 2', x: [4, 32, 9, 9], w: [16, 32, 3, 3], stride: 2, padding: 1 },
   { label: 'dilation 2', x: [2, 16, 9, 9], w: [12, 16, 3, 3], dilation: 2, padding: 2 },
   { label: '1x1', x: [5, 32, 4, 4], w: [16, 32, 1, 1] },
+  { label: 'groups of whole blocks (a batch folded into groups), one NCHWc conv per group', x: [2, 48, 6, 6], w: [24, 16, 3, 3], padding: 1, groups: 3 },
 ];
 
 async function runLowered(c: Case, nchwcBlock: number, inputs: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
   const spec = (t: HostTensor) => ({ shape: [...t.shape], dtype: t.dtype });
   const { graph, outputs } = traceFunction((g, { x, w, b, r }) => {
-    const y = F.conv2d(x!, w!, b!, { stride: c.stride, padding: c.padding, dilation: c.dilation });
+    const y = F.conv2d(x!, w!, b!, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups });
     const loss = F.sum(F.mul(y, r!));
     const [dx, dw, db] = grad(loss, [x!, w!, b!]);
     return { y, dx: dx!, dw: dw!, db: db! };

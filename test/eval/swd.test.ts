@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Rng } from '../../src/diffusion/random.js';
+import { RngStream } from '../../src/engine/rng.js';
 import { medianDistance, mmdRbf, slicedWasserstein, wasserstein1dSquared } from '../../src/eval/swd.js';
 
 function gaussianSet(n: number, dim: number, seed: number, shift = 0): Float64Array {
-  return new Rng(seed).fillNormal(new Float64Array(n * dim)).map((z) => z + shift);
+  return RngStream.fromSeed(seed).normal({ start: 0, count: n }, dim, new Float64Array(n * dim)).map((z) => z + shift);
 }
 
 describe('sliced Wasserstein and MMD', () => {

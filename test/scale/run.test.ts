@@ -71,7 +71,7 @@ test('shards must hold whole batches', async () => {
 test('the Skip-Tuning sweep of bench accel in shards equals the sweep in one process', async () => {
   const { runAccelBench, sweepGrid } = await import('../../src/bench/accel.js');
   const trained = await loadTrainedModel('shapes');
-  const bench = { sampler: 'ddim', steps: 2, n: 4, batch: 4, timingN: 2, repeats: 1, configs: [], sweepNfe: [2], sweepRho: [0.8, 1] };
+  const bench = { sampler: 'ddim', steps: 2, n: 4, batch: 4, timingN: 2, repeats: 1, configs: [], sweepNfe: [2], sweepFactors: [0.8, 1] };
   const single = await runAccelBench(trained, bench);
   const sharded = await runAccelBench(trained, bench, undefined, async (points) => {
     assert.deepEqual(points, sweepGrid([2], [0.8, 1]));

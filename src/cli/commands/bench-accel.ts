@@ -1,5 +1,5 @@
 // `hasten bench accel`: training-free accelerations against the plain model (speedup, FLOPs, FD,
-// accuracy, drift from the plain samples) and Skip-Tuning's FD over rho x NFE.
+// accuracy, drift from the plain samples) and Skip-Tuning's FD over factor x NFE.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,15 +38,15 @@ function formatTables(result: AccelBenchResult): string {
     ...result.rows.map((r) => `| ${r.config} | ${r.nfe} | ${cell(r.wall_s)} | ${cell(r.speedup)} | ${cell(r.gflops)} | ${cell(r.flop_speedup)} | ${cell(r.flop_speedup_realised, 2)} | ${cell(r.fd)} | ${cell(r.accuracy)} | ${cell(r.rmse_to_plain)} |`),
   ];
   if (result.sweep.length > 0) {
-    const rhos = [...new Set(result.sweep.map((p) => p.rho))];
-    lines.push('', 'Skip-Tuning sweep, FD (best rho, and its FD gain over rho = 1):', '', `| NFE | ${rhos.map((rho) => `rho ${rho}`).join(' | ')} | best rho | gain |`, `|---:|${rhos.map(() => '---:|').join('')}---:|---:|`);
+    const factors = [...new Set(result.sweep.map((p) => p.factor))];
+    lines.push('', 'Skip-Tuning sweep, FD (best factor, and its FD gain over factor 1):', '', `| NFE | ${factors.map((factor) => `factor ${factor}`).join(' | ')} | best factor | gain |`, `|---:|${factors.map(() => '---:|').join('')}---:|---:|`);
     for (const nfe of new Set(result.sweep.map((p) => p.nfe))) {
       const points = result.sweep.filter((p) => p.nfe === nfe);
       const scored = points.filter((p) => p.fd !== null);
       const best = scored.length > 0 ? scored.reduce((a, b) => (b.fd! < a.fd! ? b : a)) : undefined;
-      const atOne = scored.find((p) => p.rho === 1);
+      const atOne = scored.find((p) => p.factor === 1);
       const gain = best && atOne ? `${(100 * (1 - best.fd! / atOne.fd!)).toFixed(0)}%` : 'n/a';
-      lines.push(`| ${nfe} | ${points.map((p) => cell(p.fd)).join(' | ')} | ${best?.rho ?? 'n/a'} | ${gain} |`);
+      lines.push(`| ${nfe} | ${points.map((p) => cell(p.fd)).join(' | ')} | ${best?.factor ?? 'n/a'} | ${gain} |`);
     }
   }
   return lines.join('\n');
@@ -65,8 +65,8 @@ function writePlots(dir: string, result: AccelBenchResult): void {
   };
   if (result.sweep.length > 0) {
     charts['accel-sweep.svg'] = lineChart(
-      [...new Set(result.sweep.map((p) => p.nfe))].map((nfe) => ({ name: `NFE ${nfe}`, points: result.sweep.filter((p) => p.nfe === nfe).map((p) => [p.rho, p.fd ?? NaN] as const) })),
-      { title: `Skip-Tuning: FD vs rho (${result.sampler}, ${setting})`, xLabel: 'rho (skip factor)', yLabel: 'FD (lower is better)', width: 960, height: 600 },
+      [...new Set(result.sweep.map((p) => p.nfe))].map((nfe) => ({ name: `NFE ${nfe}`, points: result.sweep.filter((p) => p.nfe === nfe).map((p) => [p.factor, p.fd ?? NaN] as const) })),
+      { title: `Skip-Tuning: FD vs skip factor (${result.sampler}, ${setting})`, xLabel: 'skip factor', yLabel: 'FD (lower is better)', width: 960, height: 600 },
     );
   }
   for (const [name, svg] of Object.entries(charts)) writeFileSync(join(dir, name), svg);
@@ -75,6 +75,7 @@ function writePlots(dir: string, result: AccelBenchResult): void {
 export const benchAccelCommand = defineCommand({
   path: ['bench', 'accel'],
   summary: 'compare training-free accelerations with the plain model: speedup, FLOPs, FD, accuracy, drift',
+  renamed: { 'sweep-rho': 'use --sweep-factors (rho names the noise level sigma/alpha, not the Skip-Tuning factor)' },
   options: {
     model: modelOption,
     ...conditioningOptions,
@@ -86,7 +87,7 @@ export const benchAccelCommand = defineCommand({
     'timing-n': int({ placeholder: 'N', min: 1, default: D.timingN, description: 'samples in each timed run (one batch, the same for every config)' }),
     repeats: int({ placeholder: 'N', min: 1, default: D.repeats, description: 'timed runs per config, interleaved across configs; medians are reported' }),
     config: text({ repeatable: true, parse: parseConfigs, placeholder: "'METHOD SPEC'|FILE.json", description: "a config to compare, e.g. 'deepcache every=3,branch=1' or 'skip-tuning 0.8 + deepcache every=3' (a .json file holds an array of them); default: the list below" }),
-    'sweep-rho': list('number', { placeholder: 'R,R,...', above: 0, default: D.sweepRho, description: 'Skip-Tuning factors of the sweep' }),
+    'sweep-factors': list('number', { placeholder: 'F,F,...', above: 0, default: D.sweepFactors, description: 'Skip-Tuning factors of the sweep' }),
     'sweep-nfe': list('int', { placeholder: 'N,N,...', min: 1, default: D.sweepNfe, description: 'NFEs of the sweep' }),
     'no-sweep': flag({ description: 'skip the Skip-Tuning sweep' }),
     plots: text({ placeholder: 'DIR', description: 'write accel-speed-quality.svg and accel-sweep.svg there' }),
@@ -109,7 +110,7 @@ export const benchAccelCommand = defineCommand({
       batch: values.batch,
       timingN: values['timing-n'],
       repeats: values.repeats,
-      sweepRho: values['sweep-rho'],
+      sweepFactors: values['sweep-factors'],
       sweepNfe: values['no-sweep'] ? [] : values['sweep-nfe'],
       ...(configs ? { configs } : {}),
     };

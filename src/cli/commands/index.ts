@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { analyzeFeatureChangeCommand, analyzeSkipLossCommand } from './analyze.js';
 import { analyzeRedundancyCommand } from './analyze-redundancy.js';
 import { benchAccelCommand } from './bench-accel.js';
+import { benchCapacityCommand } from './bench-capacity.js';
 import { benchCompressCommand } from './bench-compress.js';
 import { compressCommand } from './compress.js';
 import { benchEngineCommand } from './bench-engine.js';
@@ -50,6 +51,7 @@ export const commands: Command[] = [
   benchAccelCommand,
   benchImportCommand,
   benchCompressCommand,
+  benchCapacityCommand,
   benchReflowCommand,
   benchScaleCommand,
   benchGmemCommand,

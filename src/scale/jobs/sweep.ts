@@ -1,4 +1,4 @@
-// The Skip-Tuning sweep of `hasten bench accel` (rho x NFE) as a sharded job: an item is one sweep
+// The Skip-Tuning sweep of `hasten bench accel` (factor x NFE) as a sharded job: an item is one sweep
 // point, scored on n samples; the merge lists the points in grid order, as the bench does in one process.
 
 import { type SweepGridPoint, type SweepPoint, skipTuningSweepNetwork, skipTuningSweepPoint } from '../../bench/accel.js';
@@ -43,18 +43,18 @@ export const sweepJob: ShardJob<SweepSettings, SweepContext, SweepPoint[]> = {
       weights: await weightsDigest(trained.location),
       features: hasFeatures ? await weightsDigest(featureNetDir(trained)) : null,
       sampler: settings.sampler, n: settings.n, seed: settings.seed, batch: settings.batch,
-      points: settings.points.map(({ steps, rho }) => ({ steps, rho })),
+      points: settings.points.map(({ steps, factor }) => ({ steps, factor })),
     };
     return { identity, total: settings.points.length, shardSize: settings.shardSize, context: { trained, network: skipTuningSweepNetwork(trainedTarget(trained, settings.n)), featureNet, settings } };
   },
 
   async runShard({ trained, network, featureNet, settings }, range, onItems) {
-    const columns = { nfe: new Float64Array(range.count), rho: new Float64Array(range.count), fd: new Float64Array(range.count), accuracy: new Float64Array(range.count) };
+    const columns = { nfe: new Float64Array(range.count), factor: new Float64Array(range.count), fd: new Float64Array(range.count), accuracy: new Float64Array(range.count) };
     const run = { sampler: settings.sampler, seed: settings.seed, n: settings.n, batch: settings.batch };
     for (let i = 0; i < range.count; i++) {
       const point = await skipTuningSweepPoint(trained, network, featureNet, run, settings.points[range.first + i]!);
       columns.nfe[i] = point.nfe;
-      columns.rho[i] = point.rho;
+      columns.factor[i] = point.factor;
       columns.fd[i] = point.fd ?? NULL_SCORE;
       columns.accuracy[i] = point.accuracy ?? NULL_SCORE;
       onItems(i + 1);
@@ -67,9 +67,9 @@ export const sweepJob: ShardJob<SweepSettings, SweepContext, SweepPoint[]> = {
     const points: SweepPoint[] = [];
     for (const shard of shards) {
       const column = (name: string) => shard.tensors.get(name)!.data as Float64Array;
-      const [nfe, rho, fd, accuracy] = ['nfe', 'rho', 'fd', 'accuracy'].map(column);
+      const [nfe, factor, fd, accuracy] = ['nfe', 'factor', 'fd', 'accuracy'].map(column);
       for (let i = 0; i < nfe!.length; i++) {
-        points.push({ nfe: nfe![i]!, rho: rho![i]!, fd: Number.isNaN(fd![i]!) ? null : fd![i]!, accuracy: Number.isNaN(accuracy![i]!) ? null : accuracy![i]! });
+        points.push({ nfe: nfe![i]!, factor: factor![i]!, fd: Number.isNaN(fd![i]!) ? null : fd![i]!, accuracy: Number.isNaN(accuracy![i]!) ? null : accuracy![i]! });
       }
     }
     return points;

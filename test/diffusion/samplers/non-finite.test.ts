@@ -4,12 +4,12 @@ import type { Denoiser } from '../../../src/diffusion/denoiser.js';
 import { gmmDenoiser, parseGaussianMixture } from '../../../src/diffusion/gmm.js';
 import { makeGrid, parseGridSpec } from '../../../src/diffusion/grids.js';
 import { processByName } from '../../../src/diffusion/process.js';
-import { Rng } from '../../../src/diffusion/random.js';
 import { NonFiniteSample } from '../../../src/diffusion/samplers/common.js';
 import { samplerNames, samplers } from '../../../src/diffusion/samplers/index.js';
+import { RngStream } from '../../../src/engine/rng.js';
 
 const mixture = parseGaussianMixture({ dim: 2, weights: [1], means: [[0.5, -0.5]], stds: [0.4] });
-const noise = new Rng(5).fillNormal(new Float64Array(3 * 2));
+const noise = RngStream.fromSeed(5).normal({ start: 0, count: 3 }, 2, new Float64Array(3 * 2));
 
 /** The exact denoiser, except that from step `bad` on it returns `value` in one coordinate. */
 function breaksAt(exact: Denoiser, bad: number, value: number): Denoiser {

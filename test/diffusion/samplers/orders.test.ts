@@ -6,15 +6,15 @@ import { before, describe, it } from 'node:test';
 import { gmmDenoiser, loadGaussianMixture, shippedProblemPath } from '../../../src/diffusion/gmm.js';
 import { makeGrid, parseGridSpec } from '../../../src/diffusion/grids.js';
 import { initialState, processByName } from '../../../src/diffusion/process.js';
-import { Rng } from '../../../src/diffusion/random.js';
 import { referenceSolution } from '../../../src/diffusion/reference-ode.js';
 import { convergenceOrder, sampleErrors } from '../../../src/bench/samplers.js';
 import { getSampler, stepsForNfe } from '../../../src/diffusion/samplers/index.js';
+import { RngStream } from '../../../src/engine/rng.js';
 
 const mixture = loadGaussianMixture(shippedProblemPath('smooth-gmm'));
 const process = processByName('vp');
 const grid = parseGridSpec('karras:tmin=0');
-const noise = new Rng(11).fillNormal(new Float64Array(8 * mixture.dim));
+const noise = RngStream.fromSeed(11).normal({ start: 0, count: 8 }, mixture.dim, new Float64Array(8 * mixture.dim));
 let reference: Float64Array;
 
 async function measuredOrder(name: string): Promise<number> {

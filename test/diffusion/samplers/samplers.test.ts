@@ -4,7 +4,6 @@ import type { DenoiseCall, Denoiser } from '../../../src/diffusion/denoiser.js';
 import { gmmDenoiser, parseGaussianMixture } from '../../../src/diffusion/gmm.js';
 import { makeGrid, parseGridSpec } from '../../../src/diffusion/grids.js';
 import { processByName, type Process } from '../../../src/diffusion/process.js';
-import { Rng } from '../../../src/diffusion/random.js';
 import { freshNoiseFrom } from '../../../src/diffusion/samplers/common.js';
 import { RngStream } from '../../../src/engine/rng.js';
 import { ddim } from '../../../src/diffusion/samplers/ddim.js';
@@ -16,7 +15,7 @@ import { rfEuler } from '../../../src/diffusion/samplers/rectified-flow.js';
 import { uniPc } from '../../../src/diffusion/samplers/unipc.js';
 
 const mixture = parseGaussianMixture({ dim: 3, weights: [0.6, 0.4], means: [[1, 0, -0.5], [-1, 0.5, 0.3]], stds: [0.3, 0.5] });
-const noise = new Rng(3).fillNormal(new Float64Array(4 * 3));
+const noise = RngStream.fromSeed(3).normal({ start: 0, count: 4 }, 3, new Float64Array(4 * 3));
 
 function maxDifference(a: Float64Array, b: Float64Array): number {
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);

@@ -1,0 +1,192 @@
+// `hasten bench capacity`: what A-SDM's capacity-without-cost layers cost on this machine, before any
+// training. (1) The conditional convolution's two execution forms against a plain convolution of
+// the same shape, at several batch sizes: forward time, FLOPs and the largest difference between
+// the forms. (2) Where attention matters: on networks whose attention runs over >= 256 tokens,
+// attention's share of the FLOPs and of the forward time, and global-regional attention against
+// full attention, for the attention layers alone and for the whole network.
+//
+// Times are medians of interleaved runs (every variant once per round), so load from other
+// processes falls on all variants alike; ratios between variants are the figures to quote.
+
+import type { Graph, Tensor } from '../engine/graph.js';
+import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
+import * as F from '../engine/ops/index.js';
+import { type CompiledFunction, type TraceFn, compile, traceFunction } from '../engine/runtime.js';
+import { type CondConvForm, condConv } from '../models/cond-conv.js';
+import { flopsByScope } from '../models/flops.js';
+import { griAttention } from '../models/gri-attention.js';
+import { initParams } from '../models/init.js';
+import { type DiffusionNet, conv, netTraceFn } from '../models/layers.js';
+import { ModuleContext } from '../models/module-context.js';
+import { createModel } from '../models/registry.js';
+import { randomTensor } from './engine-workload.js';
+import { timeInterleaved } from './timing.js';
+
+export interface CapacityBenchSettings {
+  channels: number; // conditional convolution: input and output channels
+  side: number; // conditional convolution: side of the feature map
+  experts: number; // conditional convolution: experts
+  batches: number[]; // conditional convolution: batch sizes timed
+  networkBatch: number; // batch of the network forward passes
+  window: number; // GRI: side of the regional window, in tokens
+  pool: number; // GRI: side of the cell pooled into one global token
+  networks: Record<string, Record<string, unknown>>; // name -> model config of each network whose attention is measured
+  repeats: number; // interleaved timed rounds after one warm-up
+  threads?: number;
+}
+
+export const CAPACITY_BENCH_DEFAULTS: Readonly<CapacityBenchSettings> = {
+  channels: 64, // the shipped U-Net's deeper levels
+  side: 16,
+  experts: 4,
+  batches: [1, 16, 64], // the issue's three batch sizes
+  networkBatch: 16, // the README's grid
+  window: 4,
+  pool: 4,
+  networks: {
+    // Attention over >= 256 tokens, where GRI can win (at the shipped U-Net's 8x8 it cannot):
+    'unet-64px-attn16': { arch: 'unet', resolution: 64, baseChannels: 32, channelMultipliers: [1, 2, 2, 2], attentionResolutions: [16], numClasses: 8 },
+    'dit-32px-patch2': { arch: 'dit', resolution: 32, patchSize: 2, width: 128, depth: 6, heads: 4, numClasses: 8 },
+  },
+  repeats: 7,
+};
+
+export interface CondConvRow {
+  batch: number;
+  form: 'conv' | CondConvForm; // 'conv': the plain convolution the CondConv replaces
+  ms: number; // median forward time
+  gflops: number; // per forward at this batch, routing and mixing included
+  ratio_to_conv: number; // time over the plain convolution's at this batch
+  max_abs_diff?: number; // the other form's output minus this one's (CondConv forms only)
+}
+
+export interface AttentionRow {
+  network: string;
+  tokens: number; // tokens per attention layer (the largest)
+  attention: 'full' | 'gri';
+  attention_gflops_share: number; // of the network's forward FLOPs, self-attention units included whole
+  network_ms: number; // median forward time of the network at networkBatch
+  attention_ms: number; // median time of the network's attention cores alone (softmax(q kᵀ) v at its shapes)
+  attention_speedup: number; // full attention's attention_ms over this row's
+  network_speedup: number; // full attention's network_ms over this row's
+}
+
+export interface CapacityBenchResult {
+  settings: CapacityBenchSettings;
+  cond_conv: CondConvRow[];
+  attention: AttentionRow[];
+}
+
+/** Random values for every parameter a trace declares, so nothing is trivially zero. */
+function randomParamsOf(fn: TraceFn, specs: Record<string, { shape: number[]; dtype: 'float32' }>, seed: number): ParamTree {
+  const { graph } = traceFunction(fn, specs);
+  return new Map([...graph.params].map(([name, t], i) => [name, randomTensor([...t.shape], seed + i, 0.1)]));
+}
+
+const totalFlops = (graph: Graph, outputs: Record<string, Tensor>): number => flopsByScope(graph, Object.values(outputs)).total;
+
+async function condConvRows(settings: CapacityBenchSettings): Promise<CondConvRow[]> {
+  const { channels, side, experts } = settings;
+  const rows: CondConvRow[] = [];
+  for (const batch of settings.batches) {
+    const specs = { x: { shape: [batch, channels, side, side], dtype: 'float32' as const } };
+    const x = randomTensor(specs.x.shape, 1);
+    const fns: Record<CondConvRow['form'], TraceFn> = {
+      conv: (g, t) => ({ y: conv(new ModuleContext(g), 'c', t.x!, channels, 3) }),
+      kernels: (g, t) => ({ y: condConv(new ModuleContext(g), 'c', t.x!, channels, 3, { experts, form: 'kernels' }) }),
+      outputs: (g, t) => ({ y: condConv(new ModuleContext(g), 'c', t.x!, channels, 3, { experts, form: 'outputs' }) }),
+    };
+    const condParams = randomParamsOf(fns.kernels, specs, 2);
+    const compiled: Record<string, CompiledFunction> = {};
+    const outputs: Record<string, HostTensor> = {};
+    const flops: Record<string, number> = {};
+    try {
+      for (const [form, fn] of Object.entries(fns)) {
+        compiled[form] = compile(fn, { params: form === 'conv' ? randomParamsOf(fn, specs, 2) : condParams, threads: settings.threads });
+        outputs[form] = (await compiled[form]!.run({ x })).y!;
+        const traced = traceFunction(fn, specs);
+        flops[form] = totalFlops(traced.graph, traced.outputs);
+      }
+      const ms = await timeInterleaved(Object.fromEntries(Object.entries(compiled).map(([form, c]) => [form, () => c.run({ x })])), settings.repeats);
+      let diff = 0;
+      outputs.kernels!.data.forEach((v, i) => (diff = Math.max(diff, Math.abs(Number(v) - Number(outputs.outputs!.data[i])))));
+      for (const form of Object.keys(fns) as CondConvRow['form'][]) {
+        rows.push({ batch, form, ms: ms[form]!, gflops: flops[form]! / 1e9, ratio_to_conv: ms[form]! / ms.conv!, ...(form === 'conv' ? {} : { max_abs_diff: diff }) });
+      }
+    } finally {
+      await Promise.all(Object.values(compiled).map((c) => c.dispose()));
+    }
+  }
+  return rows;
+}
+
+/** The q/k/v shape [B, heads, tokens, d] of every self-attention core the network runs, read off its traced graph (the softmax's scores and the values it weighs). */
+function attentionShapes(model: DiffusionNet, batch: number): number[][] {
+  const { graph } = traceFunction(netTraceFn(model), model.inputSpecs(batch));
+  const shapes: number[][] = [];
+  for (const node of graph.nodes.filter((n) => n.op.name === 'softmax' && /\.self(\.|$)/.test(n.scope))) {
+    const weighing = graph.nodes.find((n) => n.op.name === 'matmul' && n.inputs[0] === node.outputs[0]);
+    if (weighing) shapes.push([...weighing.inputs[1]!.shape]);
+  }
+  return shapes;
+}
+
+/** softmax(q kᵀ) v at each of `shapes`, full or GRI (square token grids), on fed q, k and v. */
+function attentionCores(shapes: readonly number[][], kind: 'full' | 'gri', settings: CapacityBenchSettings): TraceFn {
+  return (_, t) => Object.fromEntries(shapes.map((shape, i) => {
+    const [q, k, v] = ['q', 'k', 'v'].map((n) => t[`${n}${i}`]!);
+    const side = Math.sqrt(shape[2]!);
+    return [`y${i}`, kind === 'full' ? F.attention(q!, k!, v!) : griAttention([side, side], { window: settings.window, pool: settings.pool })(q!, k!, v!)];
+  }));
+}
+
+function randomInputsOf(model: DiffusionNet, batch: number): Record<string, HostTensor> {
+  return Object.fromEntries(Object.entries(model.inputSpecs(batch)).map(([name, spec]) => [name, spec.dtype === 'int64'
+    ? { dtype: 'int64' as const, shape: spec.shape, data: new BigInt64Array(spec.shape.reduce((a, b) => a * b, 1)) }
+    : randomTensor(spec.shape, 3)]));
+}
+
+async function attentionRows(settings: CapacityBenchSettings): Promise<AttentionRow[]> {
+  const rows: AttentionRow[] = [];
+  for (const [network, config] of Object.entries(settings.networks)) {
+    const variants = { full: createModel(config), gri: createModel({ ...config, attention: 'gri', attentionWindow: settings.window, attentionPool: settings.pool }) };
+    const params = initParams(variants.full, 0);
+    const inputs = randomInputsOf(variants.full, settings.networkBatch);
+    const shapes = attentionShapes(variants.full, settings.networkBatch);
+    const coreInputs = Object.fromEntries(shapes.flatMap((shape, i) => ['q', 'k', 'v'].map((n, j) => [`${n}${i}`, randomTensor(shape, 10 + 3 * i + j)])));
+    const compiled: Record<string, CompiledFunction> = {};
+    const shares: Record<string, number> = {};
+    try {
+      for (const [kind, model] of Object.entries(variants) as ['full' | 'gri', DiffusionNet][]) {
+        compiled[`network-${kind}`] = compile(netTraceFn(model), { params, threads: settings.threads });
+        compiled[`attention-${kind}`] = compile(attentionCores(shapes, kind, settings), { params: new Map(), threads: settings.threads });
+        const { graph, outputs } = traceFunction(netTraceFn(model), model.inputSpecs(1));
+        const byScope = flopsByScope(graph, Object.values(outputs));
+        let attention = 0;
+        for (const [scope, flops] of byScope.inclusive) if (/\.self$/.test(scope)) attention += flops;
+        shares[kind] = attention / byScope.total;
+      }
+      const ms = await timeInterleaved(Object.fromEntries(Object.entries(compiled).map(([name, c]) => [name, () => c.run(name.startsWith('network') ? inputs : coreInputs)])), settings.repeats);
+      for (const kind of ['full', 'gri'] as const) {
+        rows.push({
+          network, tokens: Math.max(...shapes.map((s) => s[2]!)), attention: kind,
+          attention_gflops_share: shares[kind]!,
+          network_ms: ms[`network-${kind}`]!,
+          attention_ms: ms[`attention-${kind}`]!,
+          attention_speedup: ms['attention-full']! / ms[`attention-${kind}`]!,
+          network_speedup: ms['network-full']! / ms[`network-${kind}`]!,
+        });
+      }
+    } finally {
+      await Promise.all(Object.values(compiled).map((c) => c.dispose()));
+    }
+  }
+  return rows;
+}
+
+export async function benchCapacity(settings: CapacityBenchSettings, progress: (what: string) => void = () => {}): Promise<CapacityBenchResult> {
+  progress('conditional convolution forms');
+  const cond = await condConvRows(settings);
+  progress('attention at >= 256 tokens');
+  return { settings, cond_conv: cond, attention: await attentionRows(settings) };
+}

@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CAPACITY_BENCH_DEFAULTS, benchCapacity } from '../../src/bench/capacity.js';
+
+test('bench capacity: rows for every batch and form, forms agree, and attention rows for full and GRI', async () => {
+  const result = await benchCapacity({
+    ...CAPACITY_BENCH_DEFAULTS,
+    channels: 8, side: 4, experts: 2, batches: [1, 3], networkBatch: 2, window: 2, pool: 2, repeats: 1,
+    networks: { tiny: { arch: 'dit', resolution: 8, patchSize: 2, width: 16, depth: 1, heads: 2, mlpRatio: 2 } },
+  });
+  assert.deepEqual(result.cond_conv.map((r) => `${r.batch}:${r.form}`), ['1:conv', '1:kernels', '1:outputs', '3:conv', '3:kernels', '3:outputs']);
+  for (const row of result.cond_conv) {
+    assert.ok(row.ms > 0 && row.gflops > 0);
+    if (row.form !== 'conv') assert.ok(row.max_abs_diff! < 1e-5, `forms differ by ${row.max_abs_diff}`);
+  }
+  const outputs = result.cond_conv.find((r) => r.batch === 3 && r.form === 'outputs')!;
+  const kernels = result.cond_conv.find((r) => r.batch === 3 && r.form === 'kernels')!;
+  assert.ok(outputs.gflops > 1.5 * kernels.gflops, 'mixing outputs runs every expert');
+  assert.deepEqual(result.attention.map((r) => `${r.network}:${r.attention}:${r.tokens}`), ['tiny:full:16', 'tiny:gri:16']);
+  const [full, gri] = result.attention;
+  assert.equal(full!.attention_speedup, 1);
+  assert.ok(gri!.attention_gflops_share < full!.attention_gflops_share && full!.attention_gflops_share > 0);
+});
