@@ -5,10 +5,11 @@
 
 import { formatShape } from '../engine/graph.js';
 import { sameShape, type ParamTree } from '../engine/host-tensor.js';
-import { ModelConfigError } from '../models/layers.js';
+import { ModelConfigError } from '../models/config-checks.js';
 import { type Model, type ModelConfig, createModel } from '../models/registry.js';
 import { UNet, type UNetConfig } from '../models/unet.js';
 import { InputError } from '../engine/input-error.js';
+import { type ExpertInit, expertParams } from './expert-init.js';
 
 export class CompressError extends InputError {
   override name = 'CompressError';
@@ -20,11 +21,22 @@ export function requireUNet(model: Model, what: string): UNet {
   return model;
 }
 
-/** The student's config: the teacher's with `remove` added to its removed modules (checked by the U-Net). */
-export function studentConfig(teacher: ModelConfig, remove: readonly string[]): UNetConfig {
+/** Conditional convolutions a student gains in place of plain ones (ME-CondConv), and where their experts start (expert-init.ts). */
+export interface StudentCondConv {
+  layers: string[]; // residual layers whose 3x3 convolutions become conditional
+  experts: number;
+  init: ExpertInit;
+}
+
+/** The student's config: the teacher's with `remove` added to its removed modules, and conditional convolutions in `condConv`'s layers (checked by the U-Net). */
+export function studentConfig(teacher: ModelConfig, remove: readonly string[], condConv?: StudentCondConv): UNetConfig {
   if (teacher.arch !== 'unet') throw new CompressError(`the teacher is a ${teacher.arch}; removing blocks needs a U-Net`);
   if (remove.length === 0) throw new CompressError('nothing to remove: name module paths or a preset');
-  const config: UNetConfig = { ...teacher, removedModules: [...teacher.removedModules, ...remove] };
+  const config: UNetConfig = {
+    ...teacher,
+    removedModules: [...teacher.removedModules, ...remove],
+    ...(condConv && { condConvLayers: [...condConv.layers], condConvExperts: condConv.experts }),
+  };
   try {
     return new UNet(config).config;
   } catch (error) {
@@ -80,11 +92,17 @@ export function neighbourSources(teacher: UNet, student: UNet): Map<string, stri
   return sources;
 }
 
-/** The student's starting parameters, copied (never shared) from the teacher's. */
-export function studentParams(teacher: UNet, teacherParams: ParamTree, student: UNet, init: StudentInit = 'teacher'): ParamTree {
+/** The student's starting parameters, copied (never shared) from the teacher's; conditional convolutions start as `expertInit` says. */
+export function studentParams(teacher: UNet, teacherParams: ParamTree, student: UNet, init: StudentInit = 'teacher', expertInit: ExpertInit = 'clme', seed = 0): ParamTree {
   const sources = init === 'neighbour' ? neighbourSources(teacher, student) : new Map<string, string>();
+  const experts = expertParams(student, teacherParams, expertInit, seed);
   const params: ParamTree = new Map();
   for (const [name, shape] of student.paramShapes()) {
+    const expert = experts.get(name);
+    if (expert) {
+      params.set(name, expert);
+      continue;
+    }
     const block = [...sources.keys()].find((path) => name.startsWith(`${path}.`));
     const from = block ? sources.get(block)! + name.slice(block.length) : name;
     const found = teacherParams.get(from);
@@ -95,7 +113,7 @@ export function studentParams(teacher: UNet, teacherParams: ParamTree, student: 
 }
 
 /** A student model and its starting parameters. */
-export function assembleStudent(teacher: UNet, teacherParams: ParamTree, remove: readonly string[], init: StudentInit = 'teacher'): { model: UNet; params: ParamTree } {
-  const model = createModel(studentConfig(teacher.config, remove)) as UNet;
-  return { model, params: studentParams(teacher, teacherParams, model, init) };
+export function assembleStudent(teacher: UNet, teacherParams: ParamTree, remove: readonly string[], init: StudentInit = 'teacher', condConv?: StudentCondConv): { model: UNet; params: ParamTree } {
+  const model = createModel(studentConfig(teacher.config, remove, condConv)) as UNet;
+  return { model, params: studentParams(teacher, teacherParams, model, init, condConv?.init) };
 }

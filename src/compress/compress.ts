@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset } from '../data/registry.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
+import { type RunFolderChoice, prepareRunFolder } from '../engine/run-folder.js';
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
 import { underPrefix } from '../engine/checkpoint-format.js';
 import type { ParamTree } from '../engine/host-tensor.js';
@@ -20,7 +21,8 @@ import { createModel } from '../models/registry.js';
 import type { UNet } from '../models/unet.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
 import { TRAIN_DEFAULTS, type TrainConfig, type TrainResult, type TrainerCallbacks, checkpointDir, train } from '../train/trainer.js';
-import { CompressError, type StudentInit, requireUNet, studentConfig, studentParams } from './assemble.js';
+import { CompressError, type StudentCondConv, type StudentInit, requireUNet, studentConfig, studentParams } from './assemble.js';
+import { stageOf } from './stage.js';
 import { DISTILL_WEIGHTS, type DistillWeights, DistillSource } from './distill.js';
 import { EMA_PREFIX } from '../engine/state-names.js';
 
@@ -31,6 +33,7 @@ export interface CompressSettings {
   teacher: string; // the teacher's checkpoint directory
   remove: string[]; // module paths the student leaves out
   init: StudentInit; // where kept layers start (see assemble.ts)
+  condConv?: StudentCondConv; // conditional convolutions in place of plain ones, and where their experts start
   schedule: Schedule;
   incubateShare: number; // incubate: share of the steps spent on the stages (split equally between them); the rest fine-tunes the assembled student
   weights: DistillWeights;
@@ -67,9 +70,6 @@ export interface Phase {
   /** Parameter prefix that trains in this phase; undefined: all of them. */
   trains?: string;
 }
-
-/** The stage a module path belongs to: an encoder or decoder level, or the middle. */
-export const stageOf = (path: string): string => (path.startsWith('mid') ? 'mid' : path.split('.').slice(0, 2).join('.'));
 
 /** The runs of a job; a stage left with no parameter (e.g. the middle bypassed) has nothing to incubate. */
 export function phasesOf(settings: CompressSettings, student: UNet, out: string): Phase[] {
@@ -119,10 +119,11 @@ async function stepOf(dir: string): Promise<number | undefined> {
 }
 
 /** Runs (or resumes) the job into `out`. */
-export async function compress(teacher: TrainedModel, settings: CompressSettings, out: string, { resume = false, callbacks = {} }: { resume?: boolean; callbacks?: CompressCallbacks } = {}): Promise<CompressResult> {
+export async function compress(teacher: TrainedModel, settings: CompressSettings, out: string, { resume = false, overwrite = false, callbacks = {} }: RunFolderChoice & { callbacks?: CompressCallbacks } = {}): Promise<CompressResult> {
   const teacherNet = requireUNet(teacher.model, `the teacher '${teacher.name}'`);
-  const student = createModel(studentConfig(teacherNet.config, settings.remove)) as UNet;
-  if (!resume && existsSync(join(out, SETTINGS_FILE))) throw new CompressError(`${out} already holds a compression job: continue it with --resume or choose another --out`);
+  const student = createModel(studentConfig(teacherNet.config, settings.remove, settings.condConv)) as UNet;
+  // Any run there (a compression job, or a training run's checkpoint/ and log) is kept unless asked otherwise.
+  prepareRunFolder({ dir: out, what: 'a run', files: [SETTINGS_FILE, 'checkpoint', 'log.jsonl', 'incubate'] }, { resume, overwrite });
   mkdirSync(out, { recursive: true });
   if (!resume) await writeFileAtomic(join(out, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
   const dataset = openDataset(teacher.config.data, { resolution: teacher.config.resolution });
@@ -134,7 +135,9 @@ export async function compress(teacher: TrainedModel, settings: CompressSettings
   const trained = new Map<string, ParamTree>(); // stage weights of finished incubation phases
   try {
     for (const [index, phase] of phases.entries()) {
-      const network = createModel(studentConfig(teacherNet.config, phase.removed)) as UNet;
+      // An incubated stage gains only its own conditional convolutions; the rest of its network is the teacher's.
+      const condConv = settings.condConv && { ...settings.condConv, layers: settings.condConv.layers.filter((layer) => !phase.trains || layer.startsWith(phase.trains)) };
+      const network = createModel(studentConfig(teacherNet.config, phase.removed, condConv)) as UNet;
       const config: TrainConfig = {
         ...TRAIN_DEFAULTS,
         ...settings.training,
@@ -156,7 +159,7 @@ export async function compress(teacher: TrainedModel, settings: CompressSettings
       }
       callbacks.onPhase?.(phase, index, phases.length);
       if (done === undefined) {
-        const start = studentParams(teacherNet, teacher.params, network, settings.init);
+        const start = studentParams(teacherNet, teacher.params, network, settings.init, settings.condConv?.init, settings.training.seed);
         // The assembled student takes every incubated stage's trained weights.
         for (const [prefix, weights] of trained) for (const [name, t] of weights) if (name.startsWith(prefix) && start.has(name)) start.set(name, { ...t, data: t.data.slice() });
         await saveCheckpoint(config.init!, { params: start, config: { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null }, step: 0 });

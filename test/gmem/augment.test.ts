@@ -50,3 +50,12 @@ test('twoViews: deterministic per (seed, step), two different views per image', 
   const per = 3 * R * R;
   assert.notDeepEqual(a.subarray(0, per), a.subarray(2 * per, 3 * per));
 });
+
+test('augmentView: a half-turn rotation turns the image about its centre', () => {
+  const image = Float32Array.from({ length: 3 * R * R }, (_, i) => Math.sin(i * 0.9) * 0.5);
+  const plain = { ...AUGMENT_DEFAULTS, minCropArea: 1, maxAspect: 1, brightness: 0, contrast: 0, saturation: 0, hue: 0, grayscale: 0, rotation: 0.5 };
+  const out = new Float32Array(image.length);
+  const plane = R * R;
+  augmentView(image, R, [0, 0.5, 0, 0, 0.9, 0.5, 0.5, 0.5, 0.5, 0.9, 1], plain, out);
+  for (let c = 0; c < 3; c++) for (let p = 0; p < plane; p++) assert.ok(Math.abs(out[c * plane + p]! - image[c * plane + plane - 1 - p]!) < 1e-5);
+});

@@ -53,3 +53,40 @@ test('trainEncoder: finite losses; stop and resume equals an uninterrupted run; 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the shipped encoder-shapes: 128-d snippets that hold the shape (nearest class centroid: 64.5% when shipped, chance 12.5%)', async () => {
+  process.env.HASTEN_ORT_SPIN = '0';
+  const { openDataset } = await import('../../src/data/registry.js');
+  const encoder = await loadEncoder('encoder-shapes');
+  try {
+    assert.equal(encoder.snippetDim, 128);
+    const dataset = openDataset('shapes');
+    const unitRows = async (start: number, count: number) => {
+      const batch = dataset.sample({ start, count }, 1000);
+      const { snippets } = await encoder.encode(batch.x);
+      for (let i = 0; i < count; i++) {
+        const row = snippets.subarray(i * 128, (i + 1) * 128);
+        const norm = Math.hypot(...row);
+        row.forEach((v, j) => (row[j] = v / norm));
+      }
+      return { snippets, labels: Array.from(batch.labels!.data, Number) };
+    };
+    const fit = await unitRows(0, 400);
+    const centroids = new Float64Array(8 * 128);
+    fit.labels.forEach((c, i) => { for (let j = 0; j < 128; j++) centroids[c * 128 + j]! += fit.snippets[i * 128 + j]!; });
+    const held = await unitRows(400, 200);
+    let hits = 0;
+    held.labels.forEach((c, i) => {
+      const scores = Array.from({ length: 8 }, (_, k) => {
+        let dot = 0;
+        let norm = 0;
+        for (let j = 0; j < 128; j++) { dot += centroids[k * 128 + j]! * held.snippets[i * 128 + j]!; norm += centroids[k * 128 + j]! ** 2; }
+        return dot / Math.sqrt(norm);
+      });
+      if (scores.indexOf(Math.max(...scores)) === c) hits++;
+    });
+    assert.ok(hits / 200 > 0.5, `nearest-centroid accuracy ${hits / 200}`);
+  } finally {
+    await encoder.dispose();
+  }
+});

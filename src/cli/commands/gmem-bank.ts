@@ -4,6 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { plural } from '../plural.js';
 import { defineCommand } from '../command.js';
 import { flag, int, json, list, num, text, UsageError } from '../options.js';
 import { Progress } from '../progress.js';
@@ -39,7 +40,7 @@ export const gmemBankCommand = defineCommand({
     'shard-size': int({ placeholder: 'N', min: 1, description: `images per shard with --workers or --queue, a multiple of --batch (default: ${DEFAULT_BANK_SHARD_SIZE} rounded up to whole batches)` }),
     json: json(),
   },
-  details: 'Example: hasten gmem bank --encoder runs/encoder-shapes/encoder --data shapes --n 20000 --mirrored --out runs/bank-shapes\nWith --workers N or --queue URL the images are encoded in shards (docs/scale.md); the bank equals a one-process build bit for bit.',
+  details: 'Example: hasten gmem bank --encoder encoder-shapes --data shapes --n 20000 --mirrored --out runs/bank-shapes\nWith --workers N or --queue URL the images are encoded in shards (docs/scale.md); the bank equals a one-process build bit for bit.',
   async run(values) {
     if ((values.from === undefined) === (values.data === undefined)) throw new UsageError('give exactly one of --data NAME (encode a dataset) and --from DIR (derive from a bank)');
     if (values.interpolate && values.interpolate.length !== 2) throw new UsageError(`--interpolate expects two entries A,B, got ${values.interpolate.length}`);
@@ -86,6 +87,6 @@ export const gmemBankCommand = defineCommand({
       await encoder?.dispose();
     }
     if (values.json) console.log(JSON.stringify(figures, null, 2));
-    else console.log(`bank of ${String(figures.entries)} snippets of ${String(figures.dim)} written to ${values.out}${figures.images_per_second ? ` (${Number(figures.images_per_second).toFixed(0)} images/s)` : ''}`);
+    else console.log(`bank of ${plural(Number(figures.entries), 'snippet')} of ${String(figures.dim)} written to ${values.out}${figures.images_per_second ? ` (${Number(figures.images_per_second).toFixed(0)} images/s)` : ''}`);
   },
 });
