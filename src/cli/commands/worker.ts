@@ -2,6 +2,7 @@
 
 import { defineCommand } from '../command.js';
 import { json, num, text } from '../options.js';
+import { exitWhenOrphaned } from '../../scale/orphan.js';
 import { startQueueWorker } from '../../scale/queue-worker.js';
 import { DEFAULT_LOCK_MS, QUEUE_NAME } from '../../scale/queue.js';
 
@@ -21,6 +22,10 @@ export const workerCommand = defineCommand({
     'Example: taskset -c 0 env HASTEN_ORT_THREADS=1 hasten worker --queue redis://127.0.0.1:6379',
   ].join('\n'),
   async run(values) {
+    // Started with an IPC channel (by bench scale, by the tests), it ends with its parent; the channel
+    // itself does not keep it running once it has stopped.
+    exitWhenOrphaned();
+    process.channel?.unref();
     const worker = await startQueueWorker({
       url: values.queue,
       queueName: values['queue-name'],
