@@ -12,6 +12,7 @@ export * from './engine/ort-web.js';
 export * from './engine/onnx/codec.js';
 export { lowerToOnnx } from './engine/onnx/lower.js';
 export * from './engine/train-step.js';
+export * from './engine/training-loop.js';
 export * from './engine/adamw.js';
 export * from './engine/optim.js';
 export * from './engine/checkpoint.js';
@@ -32,7 +33,12 @@ export * from './diffusion/gmm.js';
 
 // models: U-Net, DiT, MLP from JSON configs; the building blocks to write new ones
 export * from './models/registry.js';
+export * from './models/declarations.js';
 export * from './models/layers.js';
+export * from './models/res-block.js';
+export * from './models/transformer.js';
+export * from './models/network.js';
+export * from './models/config-checks.js';
 export * from './models/module-context.js';
 export * from './models/flops.js';
 export { initParams } from './models/init.js';

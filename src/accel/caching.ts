@@ -13,9 +13,10 @@
 //   --deepcache every=3, branch=1
 
 import { AccelSettingError } from './errors.js';
-import type { DiffusionNet, ForwardOptions, ModuleKind } from '../models/layers.js';
-import { netTraceFn } from '../models/layers.js';
-import { hasLongSkips, hasMovableSplit, isEncoderDecoder } from '../models/capabilities.js';
+import type { DiffusionNet, ForwardOptions } from '../models/network.js';
+import type { ModuleKind } from '../models/declarations.js';
+import { netTraceFn } from '../models/network.js';
+import { ENCODER_BLOCKS, hasLongSkips, hasMovableSplit, isEncoderDecoder } from '../models/capabilities.js';
 import { traceFunction } from '../engine/runtime.js';
 import { type StepPattern, describeStepPattern, parseStepPattern } from './step-pattern.js';
 
@@ -145,7 +146,7 @@ export function resolveCaching(caching: Caching, model: DiffusionNet): ResolvedC
     case 'encoder-propagation': {
       if (!isEncoderDecoder(model)) throw new AccelSettingError(`--encoder-propagation needs a U-Net or a DiT (a network with an encoder/decoder split), not a ${model.config.arch}`);
       if (caching.blocks !== undefined && !hasMovableSplit(model)) throw new AccelSettingError(`--encoder-propagation: blocks=K applies to the DiT only (a network whose encoder/decoder split moves); the ${model.config.arch}'s split is fixed`);
-      const forwardOptions: ForwardOptions = caching.blocks !== undefined ? { encoderBlocks: caching.blocks } : {};
+      const forwardOptions: ForwardOptions = caching.blocks !== undefined ? { [ENCODER_BLOCKS]: caching.blocks } : {};
       return { modules: [...model.encoderOutputs(1, forwardOptions).keys()], forwardOptions };
     }
     case 'feature-inheritance': {

@@ -33,7 +33,14 @@ export interface NumberOption extends Described, Bounds { type: 'number'; defaul
 export interface BooleanOption extends Omit<Described, 'placeholder' | 'required'> { type: 'boolean' }
 export interface ChoiceOption<C extends string = string> extends Described { type: 'choice'; choices: readonly C[]; default?: C }
 /** Free text, or text turned into a value by `parse` (which throws InputError for a bad value). */
-export interface TextOption<T = string> extends Described { type: 'text'; default?: string; parse?: (raw: string) => T; repeatable?: boolean }
+export interface TextOption<T = string> extends Described {
+  type: 'text';
+  default?: string;
+  parse?: (raw: string) => T;
+  repeatable?: boolean;
+  /** Other names a user may reach for (--model where the command says --teacher): the unknown-option error points here. */
+  misnamed?: readonly string[];
+}
 /** A comma-separated list of integers, numbers or words. */
 export interface ListOption<E extends 'int' | 'number' | 'text' = 'int' | 'number' | 'text'> extends Described, Bounds { type: 'list'; of: E; default?: readonly (E extends 'text' ? string : number)[] }
 
@@ -161,7 +168,10 @@ export function parseOptions<O extends OptionSpecs>(specs: O, argv: readonly str
     const name = arg.slice(2, eq >= 0 ? eq : undefined);
     const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
     if (!spec && Object.hasOwn(renamed, name)) throw new UsageError(`--${name} was renamed: ${renamed[name]}`);
-    if (!spec) throw new UsageError(`Unknown option '--${name}'. Run 'hasten ${command} --help' for the options.`);
+    if (!spec) {
+      const meant = Object.entries(specs).filter(([, s]) => s.type === 'text' && s.misnamed?.includes(name)).map(([n, s]) => label(n, s));
+      throw new UsageError(`Unknown option '--${name}'${meant.length > 0 ? ` (did you mean ${meant.join(' or ')}?)` : ''}. Run 'hasten ${command} --help' for the options.`);
+    }
     let value: string;
     if (spec.type === 'boolean') {
       if (eq >= 0) throw new UsageError(`--${name} is a flag and takes no value, got '${arg}'`);

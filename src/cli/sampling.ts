@@ -5,14 +5,53 @@ import { ACCEL_FLAG_HELP, type AccelConfig, type AccelFlags, parseAccelFlags } f
 import { gridSyntax, parseGridSpec } from '../diffusion/grids.js';
 import { type SamplerChoice, getSampler, parseSamplerSpec, samplerNames, samplerSyntax } from '../diffusion/samplers/index.js';
 import type { GenerateOptions, GuidanceInterval, SamplingTarget } from '../pipeline/generate.js';
-import { type TrainedModel, loadTrainedModel } from '../pipeline/model-store.js';
+import { ModelNotFound, type TrainedModel, loadTrainedModel, resolveModel } from '../pipeline/model-store.js';
 import { type Switch, type SwitchSpec, parseSwitches } from '../pipeline/switching.js';
-import { isImportedModelDir, openImportedModel } from '../import/model-folder.js';
+import { IMPORT_FILE, isImportedModelDir, openImportedModel } from '../import/model-folder.js';
 import { importedTarget, readConditioningFile } from '../import/target.js';
-import { int, num, text, UsageError } from './options.js';
+import { type TextOption, int, num, text, UsageError } from './options.js';
 
-/** --model NAME|PATH, required. */
-export const modelOption = text({ placeholder: 'NAME|PATH', required: true, description: 'a shipped model name, a path to a training output or checkpoint directory (./NAME for a local folder named like a shipped model), or an imported model folder (hasten import)' });
+/** The names a command gives the model it reads, by the model's role; each command uses one per model. */
+const MODEL_ROLES = ['model', 'teacher', 'student', 'init'] as const;
+type ModelRole = (typeof MODEL_ROLES)[number];
+
+/** What a model option takes: hasten's own models, also folders written by hasten import, or only those. */
+type ModelKinds = 'hasten' | 'any' | 'imported';
+
+const KIND_HELP: Record<ModelKinds, string> = {
+  hasten: 'a shipped model name, or a path to a training output or checkpoint directory (./NAME for a local folder named like a shipped model)',
+  any: 'a shipped model name, a path to a training output or checkpoint directory (./NAME for a local folder named like a shipped model), or a model folder written by hasten import',
+  imported: 'a model folder written by hasten import',
+};
+
+/** Checks NAME|PATH by the one rule (resolveModel) when the command line is read, so a wrong name is one error before any work. */
+function checkModel(raw: string, kinds: ModelKinds): string {
+  const imported = isImportedModelDir(raw);
+  if (kinds === 'imported') {
+    if (!imported) throw new ModelNotFound(`'${raw}' is not a model folder written by hasten import (no ${IMPORT_FILE} in it)`);
+  } else if (imported) {
+    if (kinds === 'hasten') throw new ModelNotFound(`'${raw}' is a model imported by hasten import; this command takes hasten's own models (sample and bench accel take imported ones)`);
+  } else {
+    resolveModel(raw);
+  }
+  return raw;
+}
+
+/**
+ * A model on the command line, named by its role (--model, --teacher, --student, --init): NAME|PATH
+ * resolved by one rule, checked when the command line is read; the other role names point to it.
+ */
+export const modelName = <const S extends { description: string; required?: boolean; default?: string }>(role: ModelRole, spec: S, kinds: ModelKinds = 'hasten'): S & TextOption<string> & { parse: (raw: string) => string } => ({
+  ...spec,
+  type: 'text',
+  placeholder: kinds === 'imported' ? 'DIR' : 'NAME|PATH',
+  parse: (raw: string) => checkModel(raw, kinds),
+  misnamed: MODEL_ROLES.filter((r) => r !== role),
+  description: `${spec.description}: ${KIND_HELP[kinds]}`,
+});
+
+/** --model NAME|PATH, required: the model a command samples, measures or exports. */
+export const modelOption = modelName('model', { required: true, description: 'the model' });
 
 /** Conditioning tensors of imported text-conditioned models. */
 export const conditioningOptions = {
@@ -47,7 +86,7 @@ export const accelOptions = {
 };
 
 export const samplingOptions = {
-  model: modelOption,
+  model: modelName('model', { required: true, description: 'the model' }, 'any'), // eval says why it cannot take an imported one
   sampler: text({ placeholder: 'NAME[:KEY=VALUE,...]', default: 'heun', parse: parseSamplerSpec, description: `sampler: ${samplerSyntax}` }),
   steps: int({ placeholder: 'N', min: 1, default: 18, description: 'sampler steps (heun and RK samplers cost more than one evaluation per step)' }),
   grid: text({ placeholder: 'SPEC', parse: (raw: string) => (parseGridSpec(raw), raw), description: `time grid (default: the objective's: karras for edm, logsnr for vp, rf for rf): ${gridSyntax}` }),
@@ -61,7 +100,7 @@ export const samplingOptions = {
 };
 
 /** --switch: other models at some noise levels (multi-U-Net switching); a command that declares it passes openSwitches(values.switch) to generate. */
-export const switchOption = text({ placeholder: 'MODEL@sigma>A', parse: parseSwitches, description: 'other models at some noise levels: MODEL@sigma>A, MODEL@sigma<B or MODEL@A<sigma<B, comma-separated (first match wins); --model runs elsewhere (docs/compress.md)' });
+export const switchOption = text({ placeholder: 'MODEL@sigma>A', parse: (raw: string) => parseSwitches(raw).map((s) => ({ ...s, model: checkModel(s.model, 'hasten') })), description: 'other models at some noise levels: MODEL@sigma>A, MODEL@sigma<B or MODEL@A<sigma<B, comma-separated (first match wins); --model runs elsewhere (docs/compress.md)' });
 
 /** The models of --switch, opened. */
 export async function openSwitches(specs: SwitchSpec[] | undefined): Promise<Switch[]> {

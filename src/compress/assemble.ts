@@ -5,7 +5,7 @@
 
 import { formatShape } from '../engine/graph.js';
 import { sameShape, type ParamTree } from '../engine/host-tensor.js';
-import { ModelConfigError } from '../models/layers.js';
+import { ModelConfigError } from '../models/config-checks.js';
 import { type Model, type ModelConfig, createModel } from '../models/registry.js';
 import { UNet, type UNetConfig } from '../models/unet.js';
 import { InputError } from '../engine/input-error.js';

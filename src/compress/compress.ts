@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset } from '../data/registry.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
+import { type RunFolderChoice, prepareRunFolder } from '../engine/run-folder.js';
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
 import { underPrefix } from '../engine/checkpoint-format.js';
 import type { ParamTree } from '../engine/host-tensor.js';
@@ -118,10 +119,11 @@ async function stepOf(dir: string): Promise<number | undefined> {
 }
 
 /** Runs (or resumes) the job into `out`. */
-export async function compress(teacher: TrainedModel, settings: CompressSettings, out: string, { resume = false, callbacks = {} }: { resume?: boolean; callbacks?: CompressCallbacks } = {}): Promise<CompressResult> {
+export async function compress(teacher: TrainedModel, settings: CompressSettings, out: string, { resume = false, overwrite = false, callbacks = {} }: RunFolderChoice & { callbacks?: CompressCallbacks } = {}): Promise<CompressResult> {
   const teacherNet = requireUNet(teacher.model, `the teacher '${teacher.name}'`);
   const student = createModel(studentConfig(teacherNet.config, settings.remove, settings.condConv)) as UNet;
-  if (!resume && existsSync(join(out, SETTINGS_FILE))) throw new CompressError(`${out} already holds a compression job: continue it with --resume or choose another --out`);
+  // Any run there (a compression job, or a training run's checkpoint/ and log) is kept unless asked otherwise.
+  prepareRunFolder({ dir: out, what: 'a run', files: [SETTINGS_FILE, 'checkpoint', 'log.jsonl', 'incubate'] }, { resume, overwrite });
   mkdirSync(out, { recursive: true });
   if (!resume) await writeFileAtomic(join(out, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
   const dataset = openDataset(teacher.config.data, { resolution: teacher.config.resolution });

@@ -19,7 +19,7 @@ import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';
 import { type CompiledFunction, compile } from '../engine/runtime.js';
 import { type FeatureNet, featureNetForward } from '../eval/feature-net.js';
-import { netTraceFn } from '../models/layers.js';
+import { netTraceFn } from '../models/network.js';
 import { ModuleContext, cacheName } from '../models/module-context.js';
 import type { UNet } from '../models/unet.js';
 import { weightedLoss } from '../train/loss.js';

@@ -18,3 +18,9 @@ export class CheckpointError extends InputError {
     this.problem = problem;
   }
 }
+
+/** The CheckpointError for a file that could not be opened or read: 'file not found', or `verb` and the system's reason. */
+export function unreadableFile(path: string, error: unknown, verb: 'open' | 'read'): CheckpointError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new CheckpointError(path, code === 'ENOENT' ? 'file not found' : `cannot ${verb}: ${(error as Error).message}`);
+}

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
-import { CheckpointError } from './checkpoint-error.js';
+import { unreadableFile } from './checkpoint-error.js';
 import {
   CONFIG_FORMAT, CONFIG_VERSION, type CheckpointContents, type CheckpointFiles, type CheckpointHeader, type LoadedCheckpoint, SAVE_ID_METADATA,
   assembleCheckpoint, parseCheckpointConfig,
@@ -69,8 +69,7 @@ async function readConfigFile(path: string): Promise<CheckpointHeader> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CheckpointError(path, code === 'ENOENT' ? 'file not found' : `cannot read: ${(error as Error).message}`);
+    throw unreadableFile(path, error, 'read');
   }
   return parseCheckpointConfig(text, path);
 }

@@ -2,7 +2,7 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-write.js';
-import { CheckpointError } from './checkpoint-error.js';
+import { CheckpointError, unreadableFile } from './checkpoint-error.js';
 import type { HostTensor } from './host-tensor.js';
 import { HEADER_LENGTH_BYTES, type SafetensorsContents, type SafetensorsMetadata, assertLittleEndianHost, encodeSafetensors, hostTensorOf, parseHeader, readHeaderLength } from './safetensors.js';
 
@@ -34,8 +34,7 @@ export async function loadSafetensors(path: string): Promise<SafetensorsContents
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CheckpointError(path, code === 'ENOENT' ? 'file not found' : `cannot open: ${(error as Error).message}`);
+    throw unreadableFile(path, error, 'open');
   }
   try {
     const fileSize = (await handle.stat()).size;

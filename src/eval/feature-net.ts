@@ -23,8 +23,10 @@ import { learningRateSchedule } from '../engine/optim.js';
 import { RngStream } from '../engine/rng.js';
 import { type CompiledFunction, compile, traceFunction } from '../engine/runtime.js';
 import { TrainStep } from '../engine/train-step.js';
+import { TrainingLoop } from '../engine/training-loop.js';
 import { conv, groupNorm, linear } from '../models/layers.js';
 import { ModuleContext } from '../models/module-context.js';
+import { declaredParams, initDeclared } from '../models/init.js';
 import { shippedModelsDir } from '../paths.js';
 import { prepareRunFolder } from '../engine/run-folder.js';
 
@@ -104,29 +106,12 @@ export function featureNetParamShapes(config: FeatureNetConfig): Map<string, num
 }
 
 /**
- * Fresh parameters, drawn as layers.ts declares them for conv, linear and groupNorm: weights LeCun-uniform
- * (bound √(3 / fan-in)), norm gains one, biases zero; each from its own stream, derived from the seed
- * and its name. (models/init.ts reads those declarations only for diffusion networks, which this is not.)
+ * Fresh parameters, drawn as the layers declare them (conv and linear weights LeCun-uniform, bound
+ * √(3 / fan-in); norm gains one; biases zero), each from its own stream derived from the seed and its name.
  */
 export function initFeatureNetParams(config: FeatureNetConfig, seed: number): ParamTree {
-  return initLeCunParams(featureNetParamShapes(config), RngStream.fromSeed(seed, 'feature-net-init'));
-}
-
-/** Parameters of the given shapes initialised as initFeatureNetParams describes, each from `root` derived by its name. */
-export function initLeCunParams(shapes: ReadonlyMap<string, number[]>, root: RngStream): ParamTree {
-  const params: ParamTree = new Map();
-  for (const [name, shape] of shapes) {
-    const count = numel(shape);
-    let data: Float32Array;
-    if (shape.length >= 2) {
-      const bound = Math.sqrt(3 / (count / shape[0]!));
-      data = root.derive(name).uniform({ start: 0, count: 1 }, count).map((u) => (2 * u - 1) * bound);
-    } else {
-      data = new Float32Array(count).fill(name.endsWith('norm.weight') ? 1 : 0);
-    }
-    params.set(name, { dtype: 'float32', shape, data });
-  }
-  return params;
+  const declared = declaredParams((g, { x }) => featureNetForward(new ModuleContext(g), config, x!), { x: { shape: [1, ...config.imageShape], dtype: 'float32' } });
+  return initDeclared(declared, RngStream.fromSeed(seed, 'feature-net-init'));
 }
 
 /** log(softmax(x)) over the last axis, as x − max − log(Σ exp(x − max)): no exp overflows and no log sees 0. */
@@ -324,15 +309,11 @@ export async function trainFeatureNet(spec: string, options: TrainFeatureNetOpti
   const started = performance.now();
   let finalLoss = NaN;
   try {
-    for (let step = 0; step < steps; step++) {
-      const rate = schedule(step);
-      const result = await trainStep.step(feedsAt(step), rate);
-      if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) {
-        throw new Error(`feature net training diverged at step ${step}: loss ${result.loss}, gradient norm ${result.gradNorm} at learning rate ${rate}; try a lower lr`);
-      }
-      finalLoss = result.loss;
-      options.onStep?.(step + 1, { loss: result.loss, accuracy: result.metrics.accuracy!, lr: rate });
-    }
+    const loop = new TrainingLoop(trainStep, { learningRate: schedule, what: 'feature net training', advice: 'Try a lower lr.' });
+    const { last } = await loop.run(steps, feedsAt, ({ step, loss, metrics, lr }) => {
+      options.onStep?.(step, { loss, accuracy: metrics.accuracy!, lr });
+    });
+    finalLoss = last?.loss ?? NaN;
   } finally {
     await trainStep.dispose();
   }

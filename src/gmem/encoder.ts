@@ -16,6 +16,7 @@ import { type Dataset, DatasetError } from '../data/dataset.js';
 import { openDataset } from '../data/registry.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
 import { loadParamsInto, underPrefix, withPrefix } from '../engine/checkpoint-format.js';
+import { prepareRunFolder } from '../engine/run-folder.js';
 import type { Tensor } from '../engine/graph.js';
 import { type HostTensor, numel, type ParamTree } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';
@@ -24,7 +25,9 @@ import { RngStream } from '../engine/rng.js';
 import { type CompiledFunction, compile, traceFunction } from '../engine/runtime.js';
 import { OPTIMIZER_STATE_PREFIX } from '../engine/state-names.js';
 import { TrainStep } from '../engine/train-step.js';
-import { averageAndMaxPool, convStages, crossEntropy, initLeCunParams } from '../eval/feature-net.js';
+import { TrainingLoop } from '../engine/training-loop.js';
+import { averageAndMaxPool, convStages, crossEntropy } from '../eval/feature-net.js';
+import { type DeclaredParam, declaredParams, initDeclared } from '../models/init.js';
 import { linear } from '../models/layers.js';
 import { ModuleContext } from '../models/module-context.js';
 import { shippedModelsDir } from '../paths.js';
@@ -93,12 +96,11 @@ export function encoderMapShape(config: EncoderConfig): number[] {
   return [config.stageWidths.at(-1)!, Math.max(1, Math.ceil(side)), Math.max(1, Math.ceil(side))];
 }
 
-function encoderParamShapes(config: EncoderConfig, withProjection: boolean): Map<string, number[]> {
-  const { graph } = traceFunction((g, { x }) => {
+function encoderParams(config: EncoderConfig, withProjection: boolean): Map<string, DeclaredParam> {
+  return declaredParams((g, { x }) => {
     const { projection, ...rest } = encoderForward(new ModuleContext(g), config, x!, withProjection);
     return projection ? { ...rest, projection } : { ...rest };
   }, { x: { shape: [1, ...config.imageShape], dtype: 'float32' } });
-  return new Map([...graph.params].map(([name, t]) => [name, [...t.shape]]));
 }
 
 /** L2-normalises the rows of [B, D]. */
@@ -191,6 +193,7 @@ export interface TrainEncoderOptions {
   architecture?: Partial<EncoderArchitecture>;
   augment?: Partial<AugmentSettings>;
   resume?: boolean; // continue out/checkpoint with its saved settings; settings.steps, if given, sets the new total
+  overwrite?: boolean; // replace the run out holds (without it, or resume, a run there is an error)
   threads?: number;
   onStep?: (step: number, metrics: { loss: number; accuracy: number; lr: number }, totalSteps: number) => void;
   shouldStop?: () => boolean; // checked after every step: true saves a checkpoint and returns
@@ -206,6 +209,7 @@ function openImages(spec: string, resolution: number | undefined): Dataset {
 /** Trains (or resumes) a self-supervised encoder into `out`; returns the encoder at the step reached. */
 export async function trainEncoder(options: TrainEncoderOptions): Promise<{ encoder: SnippetEncoder; step: number; stopped: boolean; record: EncoderTrainingRecord }> {
   const ckpt = join(options.out, 'checkpoint');
+  prepareRunFolder({ dir: options.out, what: 'an encoder training run', files: ['checkpoint', 'log.jsonl', 'encoder'] }, { resume: options.resume, overwrite: options.overwrite });
   let config: EncoderConfig;
   let record: EncoderTrainingRecord;
   let params: ParamTree;
@@ -221,7 +225,7 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<{ enco
     const steps = options.settings?.steps ?? saved.training.steps;
     if (!Number.isSafeInteger(steps) || steps < start) throw new RangeError(`trainEncoder: the run is at step ${start}; --steps must be at least that, got ${steps}`);
     record = { ...saved.training, steps };
-    params = loadParamsInto(new Map([...encoderParamShapes(config, true)].map(([name, shape]) => [name, { shape }])), loaded.params, loaded.files.weights);
+    params = loadParamsInto(encoderParams(config, true), loaded.params, loaded.files.weights);
     optimizerState = underPrefix(OPTIMIZER_STATE_PREFIX, loaded.extra);
   } else {
     const dataset = openImages(options.data, options.resolution);
@@ -232,7 +236,7 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<{ enco
     if (!(settings.temperature > 0)) throw new RangeError(`trainEncoder: temperature must be > 0, got ${settings.temperature}`);
     config = checkEncoderConfig({ arch: 'ssl-encoder', data: dataset.name, imageShape: [...dataset.shape], ...ENCODER_DEFAULTS, ...options.architecture });
     record = { ...settings, augment: { ...AUGMENT_DEFAULTS, ...options.augment }, resolution: dataset.shape[1]! };
-    params = initLeCunParams(encoderParamShapes(config, true), RngStream.fromSeed(settings.seed, 'encoder-init'));
+    params = initDeclared(encoderParams(config, true), RngStream.fromSeed(settings.seed, 'encoder-init'));
   }
   const dataset = openImages(config.data, record.resolution);
   const { batch, seed, temperature } = record;
@@ -245,29 +249,26 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<{ enco
   mkdirSync(options.out, { recursive: true });
   const log = join(options.out, 'log.jsonl');
   const started = performance.now();
-  let step = start;
+  const loop = new TrainingLoop(trainStep, { learningRate: schedule, what: 'encoder training', advice: `The last good checkpoint is in ${ckpt}. Try a lower lr.` }, start);
   let stopped = false;
   try {
-    while (step < record.steps) {
-      const images = dataset.sample({ start: step * batch, count: batch }, seed).x.data;
-      const views = twoViews(images, batch, side, seed, step, record.augment);
-      const lr = schedule(step);
-      const result = await trainStep.step({ x: { dtype: 'float32', shape: [2 * batch, ...config.imageShape], data: views } }, lr);
-      if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) {
-        throw new Error(`encoder training diverged at step ${step}: loss ${result.loss} at learning rate ${lr}; the last good checkpoint is in ${ckpt}. Try a lower lr`);
-      }
-      step++;
-      const metrics = { loss: result.loss, accuracy: result.metrics.accuracy!, lr };
+    const feedsAt = (at: number): Record<string, HostTensor> => {
+      const images = dataset.sample({ start: at * batch, count: batch }, seed).x.data;
+      return { x: { dtype: 'float32', shape: [2 * batch, ...config.imageShape], data: twoViews(images, batch, side, seed, at, record.augment) } };
+    };
+    ({ stopped } = await loop.run(record.steps, feedsAt, async ({ step, loss, metrics: { accuracy }, lr }) => {
+      const metrics = { loss, accuracy: accuracy!, lr };
       if (step % 10 === 0) appendFileSync(log, `${JSON.stringify({ step, ...metrics, seconds: (performance.now() - started) / 1000 })}\n`);
       options.onStep?.(step, metrics, record.steps);
-      stopped = options.shouldStop?.() ?? false;
-      if (step % record.checkpointEvery === 0 || step === record.steps || stopped) await save(step);
-      if (stopped) break;
-    }
+      const stopRequested = options.shouldStop?.() ?? false;
+      if (step % record.checkpointEvery === 0 || step === record.steps || stopRequested) await save(step);
+      return stopRequested;
+    }));
   } finally {
     await trainStep.dispose();
   }
-  const inference = new Map([...encoderParamShapes(config, false).keys()].map((name) => [name, trainStep.params.get(name)!]));
+  const step = loop.step;
+  const inference = new Map([...encoderParams(config, false).keys()].map((name) => [name, trainStep.params.get(name)!]));
   return { encoder: new SnippetEncoder(config, inference, options.threads), step, stopped, record };
 }
 
@@ -295,8 +296,7 @@ export async function loadEncoder(nameOrPath: string, threads?: number): Promise
   } catch (error) {
     throw new CheckpointError(loaded.files.config, `not a snippet encoder: ${(error as Error).message}`);
   }
-  const shapes = encoderParamShapes(config, false);
-  const params = loadParamsInto(new Map([...shapes].map(([name, shape]) => [name, { shape }])), loaded.params, loaded.files.weights, { allowUnexpected: true });
+  const params = loadParamsInto(encoderParams(config, false), loaded.params, loaded.files.weights, { allowUnexpected: true });
   return new SnippetEncoder(config, params, threads);
 }
 

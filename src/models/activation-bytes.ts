@@ -5,7 +5,7 @@
 import { bytesPerElement, numel } from '../engine/host-tensor.js';
 import { neededNodes } from '../engine/onnx/lower.js';
 import { traceFunction } from '../engine/runtime.js';
-import { type DiffusionNet, netTraceFn } from './layers.js';
+import { type DiffusionNet, netTraceFn } from './network.js';
 
 /** Bytes of the intermediate values of one sample's forward pass of `model`. */
 export function activationBytesPerSample(model: DiffusionNet): number {

@@ -6,7 +6,7 @@
 //   LongSkips        Skip-Tuning (scales each long skip by a factor, graph input skipScale
 //                    [rows, numSkips]) and DeepCache (caches the deep features below a skip branch).
 //                    The network's forward multiplies skip i by skipScale[:, i] before using it.
-//   EncoderDecoderNet (layers.ts) Faster Diffusion's encoder propagation and parallel decoding:
+//   EncoderDecoderNet (network.ts) Faster Diffusion's encoder propagation and parallel decoding:
 //                    decode(encode(x)) == forward, and the decoder runs alone on cached features.
 //   MovableSplit     an encoder/decoder split whose position the caller chooses (the DiT's first K
 //                    blocks as the encoder: --encoder-propagation blocks=K).
@@ -14,7 +14,7 @@
 // Feature inheritance needs only modules() (every DiffusionNet has it): named module outputs that
 // the ModuleContext can capture and reuse.
 
-import type { DiffusionNet, EncoderDecoderNet } from './layers.js';
+import type { DiffusionNet, EncoderDecoderNet } from './network.js';
 
 /** One long skip: emitted by the encoder module `source`, consumed by the decoder module `consumer`. */
 export interface SkipInfo {
@@ -25,6 +25,11 @@ export interface SkipInfo {
   resolution: number;
   channels: number;
 }
+
+/** LongSkips' forward option: Skip-Tuning factors, [numSkips] or [B, numSkips], multiplied into each skip before the decoder reads it. */
+export const SKIP_SCALE = 'skipScale';
+/** MovableSplit's forward option: how many leading blocks form the encoder. */
+export const ENCODER_BLOCKS = 'encoderBlocks';
 
 /** A network with long skips from encoder to decoder, each scaled by its entry of skipScale. */
 export interface LongSkips {

@@ -12,7 +12,9 @@
 
 import type { Tensor } from '../engine/graph.js';
 import * as F from '../engine/ops/index.js';
-import { type WeightInit, ZEROS, linear, param, requireInteger, requireOneOf, weightInit } from './layers.js';
+import { type WeightInit, ZEROS, param, weightInit } from './declarations.js';
+import { linear } from './layers.js';
+import { requireInteger, requireOneOf } from './config-checks.js';
 import type { ModuleContext } from './module-context.js';
 
 export const COND_CONV_FORMS = ['kernels', 'outputs'] as const;

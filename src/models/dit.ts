@@ -11,26 +11,13 @@ import type { Tensor } from '../engine/graph.js';
 import * as F from '../engine/ops/index.js';
 import { CONDITIONING_DEFAULTS, type ConditioningConfig, embedConditioning, validateConditioning } from './embeddings.js';
 import { ATTENTION_DEFAULTS, type AttentionConfig, attendFor, validateAttention } from './gri-attention.js';
-import {
-  type Conditioning,
-  type ConditioningInputs,
-  type EncoderFeatures,
-  type ForwardOptions,
-  ModelConfigError,
-  type ModuleRole,
-  TracedEncoderDecoderNet,
-  conv,
-  linear,
-  matchBatch,
-  namedModule,
-  normalInit,
-  param,
-  requireInteger,
-  requireOneOf,
-  transformerLayer,
-} from './layers.js';
+import { type Conditioning, type ConditioningInputs, type EncoderFeatures, type ForwardOptions, TracedEncoderDecoderNet, checkForwardOptions } from './network.js';
+import { ModelConfigError, requireInteger, requireOneOf } from './config-checks.js';
+import { type ModuleRole, namedModule, normalInit, param } from './declarations.js';
+import { conv, linear, matchBatch } from './layers.js';
+import { transformerLayer } from './transformer.js';
 import type { ModuleContext } from './module-context.js';
-import type { MovableSplit } from './capabilities.js';
+import { ENCODER_BLOCKS, type MovableSplit } from './capabilities.js';
 
 export const POSITION_EMBEDDINGS = ['sincos', 'learned'] as const;
 
@@ -130,8 +117,8 @@ export class DiT extends TracedEncoderDecoderNet<DiTConfig> implements MovableSp
   }
 
   private encoderBlocks(options: ForwardOptions): number {
-    if (options.skipScale) throw new Error('dit: skipScale is a U-Net option (the DiT has no long skips)');
-    const k = options.encoderBlocks ?? this.defaultEncoderBlocks();
+    checkForwardOptions('dit', options, [ENCODER_BLOCKS]);
+    const k = (options[ENCODER_BLOCKS] as number | undefined) ?? this.defaultEncoderBlocks();
     if (!Number.isInteger(k) || k < 1 || k > this.config.depth) throw new Error(`dit: encoderBlocks must be an integer in [1, ${this.config.depth}], got ${k}`);
     return k;
   }

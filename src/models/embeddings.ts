@@ -7,19 +7,11 @@ import { type HostTensor, hostTensor, sameShape } from '../engine/host-tensor.js
 import type { Tensor } from '../engine/graph.js';
 import * as F from '../engine/ops/index.js';
 import { RngStream } from '../engine/rng.js';
-import {
-  type Conditioning,
-  type ConditioningInputs,
-  ModelConfigError,
-  layerNorm,
-  linear,
-  namedModule,
-  normalInit,
-  param,
-  requireInteger,
-  requireOneOf,
-  transformerLayer,
-} from './layers.js';
+import { type Conditioning, type ConditioningInputs } from './network.js';
+import { ModelConfigError, requireInteger, requireOneOf } from './config-checks.js';
+import { layerNorm, linear } from './layers.js';
+import { namedModule, normalInit, param } from './declarations.js';
+import { transformerLayer } from './transformer.js';
 import type { ModuleContext } from './module-context.js';
 
 export const NOISE_EMBEDDINGS = ['fourier', 'positional'] as const;

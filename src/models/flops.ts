@@ -5,9 +5,9 @@
 import type { Graph, Tensor } from '../engine/graph.js';
 import { neededNodes } from '../engine/onnx/lower.js';
 import { traceFunction } from '../engine/runtime.js';
-import { type DiffusionNet, type ForwardOptions, netTraceFn } from './layers.js';
+import { type DiffusionNet, netTraceFn } from './network.js';
 import type { ModulePlan } from './module-context.js';
-import { hasLongSkips } from './capabilities.js';
+import { ENCODER_BLOCKS, hasLongSkips } from './capabilities.js';
 
 export interface ModuleFlops {
   /** FLOPs of everything the outputs need. */
@@ -45,7 +45,7 @@ export interface ModuleFlopsOptions {
   plan?: ModulePlan;
   /** Count Skip-Tuning's multiplies (U-Net). */
   skipScale?: boolean;
-  encoderBlocks?: ForwardOptions['encoderBlocks'];
+  encoderBlocks?: number; // MovableSplit's encoder size
 }
 
 /** FLOPs by module of one forward pass of `model`. */
@@ -56,6 +56,6 @@ export function moduleFlops(model: DiffusionNet, options: ModuleFlopsOptions = {
     if (!hasLongSkips(model)) throw new Error(`${model.config.arch}: skipScale applies to networks with long skips only`);
     specs.skipScale = { shape: [model.numSkips], dtype: 'float32' };
   }
-  const { graph, outputs } = traceFunction(netTraceFn(model, options.plan, { encoderBlocks: options.encoderBlocks }), specs);
+  const { graph, outputs } = traceFunction(netTraceFn(model, options.plan, options.encoderBlocks === undefined ? {} : { [ENCODER_BLOCKS]: options.encoderBlocks }), specs);
   return flopsByScope(graph, Object.values(outputs));
 }

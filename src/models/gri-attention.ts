@@ -7,7 +7,8 @@
 
 import type { Tensor } from '../engine/graph.js';
 import * as F from '../engine/ops/index.js';
-import { type Attend, ModelConfigError, requireInteger, requireOneOf } from './layers.js';
+import { type Attend } from './transformer.js';
+import { ModelConfigError, requireInteger, requireOneOf } from './config-checks.js';
 
 export interface GriSettings {
   /** Side of a regional window in tokens. */
@@ -42,14 +43,15 @@ export function griAttention(grid: readonly [number, number], { window, pool }: 
   for (const [what, side] of [['window', window], ['pool', pool]] as const) {
     if (height % side !== 0 || width % side !== 0) throw new ModelConfigError(`GRI attention: the ${what} side ${side} does not tile the ${height}x${width} token grid`);
   }
+  // Scores against the window's keys and against the global ones are two products (the global keys
+  // broadcast over the windows rather than copied into each), normalised by one softmax.
   return (q, k, v) => {
-    const windows = (height / window) * (width / window);
-    const withGlobal = (t: Tensor): Tensor => {
-      const global = pooled(t, grid, pool);
-      const [batch, heads, , tokens, depth] = global.shape as number[];
-      return F.concat([toWindows(t, grid, window), F.broadcastTo(global, [batch!, heads!, windows, tokens!, depth!])], 3);
-    };
-    return fromWindows(F.attention(toWindows(q, grid, window), withGlobal(k), withGlobal(v)), grid, window);
+    const scaled = F.mul(q, 1 / Math.sqrt(q.shape.at(-1)!));
+    const [queries, keys, values] = [scaled, k, v].map((t) => toWindows(t, grid, window));
+    const [globalKeys, globalValues] = [k, v].map((t) => pooled(t, grid, pool));
+    const scores = F.concat([F.matmul(queries!, F.transposeLast2(keys!)), F.matmul(queries!, F.transposeLast2(globalKeys!))], -1);
+    const [regional, global] = F.split(F.softmax(scores), [window * window, globalKeys!.shape[3]!], -1);
+    return fromWindows(F.add(F.matmul(regional!, values!), F.matmul(global!, globalValues!)), grid, window);
   };
 }
 

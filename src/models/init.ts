@@ -1,11 +1,32 @@
-// Parameter initialisation from a seed. Each parameter draws from its own stream, derived from the
-// seed and its name, so a parameter's initial value does not depend on which others exist or on
-// their order: adding a module to a model leaves the rest of its initialisation unchanged.
+// Parameter initialisation from a seed, for any traced function whose parameters were declared with
+// their initialisers (declarations.ts): a diffusion network, a feature network, an encoder. Each
+// parameter draws from its own stream, derived from the seed and its name, so a parameter's initial
+// value does not depend on which others exist or on their order: adding a module to a model leaves
+// the rest of its initialisation unchanged.
 
-import { formatShape } from '../engine/graph.js';
-import { sameShape, type ParamTree, numel } from '../engine/host-tensor.js';
+import { loadParamsInto } from '../engine/checkpoint-format.js';
+import { type ParamTree, numel } from '../engine/host-tensor.js';
 import { RngStream, type Seed } from '../engine/rng.js';
-import type { DiffusionNet, ParamInit } from './layers.js';
+import { type InputSpec, type TraceFn, traceFunction } from '../engine/runtime.js';
+import { type ParamInit, declarationsOf } from './declarations.js';
+import type { DiffusionNet } from './network.js';
+
+/** A parameter as declared: its shape and how it starts. */
+export interface DeclaredParam {
+  shape: number[];
+  init: ParamInit;
+}
+
+/** The parameters tracing `fn` once on `inputs` declares, in declaration order. */
+export function declaredParams(fn: TraceFn, inputs: Record<string, InputSpec>): Map<string, DeclaredParam> {
+  const { graph } = traceFunction(fn, inputs);
+  const { inits } = declarationsOf(graph);
+  return new Map([...graph.params].map(([name, tensor]) => {
+    const init = inits.get(name);
+    if (!init) throw new Error(`parameter '${name}' was declared without an initialiser (declare it with param() from models/declarations.ts)`);
+    return [name, { shape: [...tensor.shape], init }];
+  }));
+}
 
 function draw(init: ParamInit, count: number, stream: RngStream): Float32Array {
   const one = { start: 0, count: 1 };
@@ -16,27 +37,24 @@ function draw(init: ParamInit, count: number, stream: RngStream): Float32Array {
   }
 }
 
-/** Fresh parameters of `model`, initialised as its layers declare (see WeightInit in layers.ts). */
-export function initParams(model: DiffusionNet, seed: Seed): ParamTree {
-  const root = RngStream.fromSeed(seed, 'init');
-  const shapes = model.paramShapes();
+/** Fresh parameters as declared, each drawn from `root` derived by its name. */
+export function initDeclared(declared: ReadonlyMap<string, DeclaredParam>, root: RngStream): ParamTree {
   const params: ParamTree = new Map();
-  for (const [name, init] of model.paramInits()) {
-    const shape = shapes.get(name)!;
-    params.set(name, { dtype: 'float32', shape, data: draw(init, numel(shape), root.derive(name)) });
-  }
+  for (const [name, { shape, init }] of declared) params.set(name, { dtype: 'float32', shape: [...shape], data: draw(init, numel(shape), root.derive(name)) });
   return params;
 }
 
-/** Throws, naming the parameter, unless `params` has exactly the model's parameters and shapes (e.g. a checkpoint of another config). */
-export function checkParams(model: DiffusionNet, params: ParamTree): void {
-  const expected = model.paramShapes();
-  for (const [name, shape] of expected) {
-    const found = params.get(name);
-    if (!found) throw new Error(`${model.config.arch}: parameter '${name}' ${formatShape(shape)} is missing`);
-    if (!sameShape(found.shape, shape)) throw new Error(`${model.config.arch}: parameter '${name}' has shape ${formatShape(found.shape)}, the model expects ${formatShape(shape)}`);
-  }
-  for (const name of params.keys()) {
-    if (!expected.has(name)) throw new Error(`${model.config.arch}: parameter '${name}' does not belong to this model`);
-  }
+/** Fresh parameters of `model`, initialised as its layers declare (see WeightInit in declarations.ts). */
+export function initParams(model: DiffusionNet, seed: Seed): ParamTree {
+  const shapes = model.paramShapes();
+  const declared = new Map([...model.paramInits()].map(([name, init]) => [name, { shape: shapes.get(name)!, init }]));
+  return initDeclared(declared, RngStream.fromSeed(seed, 'init'));
+}
+
+/**
+ * Throws a CheckpointError naming `source` and every problem (missing, mismatched, unexpected tensors)
+ * unless `params` has exactly the model's parameters and shapes (e.g. a checkpoint of another config).
+ */
+export function checkParams(model: DiffusionNet, params: ParamTree, source: string): void {
+  loadParamsInto(new Map([...model.paramShapes()].map(([name, shape]) => [name, { shape }])), params, source);
 }

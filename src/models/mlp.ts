@@ -7,7 +7,10 @@
 import type { Tensor } from '../engine/graph.js';
 import * as F from '../engine/ops/index.js';
 import { CONDITIONING_DEFAULTS, type ConditioningConfig, embedConditioning, validateConditioning } from './embeddings.js';
-import { type ForwardOptions, ModelConfigError, type ModuleRole, type NetInputs, TracedNet, linear, namedModule, requireInteger } from './layers.js';
+import { type ForwardOptions, type NetInputs, TracedNet, checkForwardOptions } from './network.js';
+import { ModelConfigError, requireInteger } from './config-checks.js';
+import { type ModuleRole, namedModule } from './declarations.js';
+import { linear } from './layers.js';
 import type { ModuleContext } from './module-context.js';
 
 export interface MlpConfig extends ConditioningConfig {
@@ -44,7 +47,7 @@ export class Mlp extends TracedNet<MlpConfig> {
   }
 
   forward(ctx: ModuleContext, inputs: NetInputs, options: ForwardOptions = {}): Tensor {
-    if (options.skipScale || options.encoderBlocks !== undefined) throw new Error('mlp: skipScale and encoderBlocks apply to the U-Net and the DiT only');
+    checkForwardOptions('mlp', options, []);
     const { x, ...conditioningInputs } = inputs;
     const { emb } = embedConditioning(ctx, 'mlp', this.config, this.config.embeddingWidth, conditioningInputs);
     const { width, depth, dataDim } = this.config;

@@ -3,7 +3,7 @@
 // commented there); the resolved config, stored with a checkpoint, recreates the same model.
 
 import { DIT_DEFAULTS, DiT, type DiTConfig } from './dit.js';
-import { ModelConfigError, resolveSettings } from './layers.js';
+import { ModelConfigError, resolveSettings } from './config-checks.js';
 import { MLP_DEFAULTS, Mlp, type MlpConfig } from './mlp.js';
 import { UNET_DEFAULTS, UNet, type UNetConfig } from './unet.js';
 

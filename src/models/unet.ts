@@ -34,25 +34,14 @@ import * as F from '../engine/ops/index.js';
 import { CONDITIONING_DEFAULTS, type ConditioningConfig, embedConditioning, validateConditioning } from './embeddings.js';
 import { COND_CONV_DEFAULTS, type CondConvConfig, condConv, validateCondConv } from './cond-conv.js';
 import { ATTENTION_DEFAULTS, type AttentionConfig, attendFor, validateAttention } from './gri-attention.js';
-import {
-  type Conditioning,
-  type ConditioningInputs,
-  type Convolve,
-  type EncoderFeatures,
-  type ForwardOptions,
-  ModelConfigError,
-  type ModuleRole,
-  TracedEncoderDecoderNet,
-  conv,
-  groupNorm,
-  matchBatch,
-  namedModule,
-  requireInteger,
-  resBlock,
-  spatialTransformer,
-} from './layers.js';
+import { type Conditioning, type ConditioningInputs, type EncoderFeatures, type ForwardOptions, TracedEncoderDecoderNet, checkForwardOptions } from './network.js';
+import { ModelConfigError, requireInteger } from './config-checks.js';
+import { type ModuleRole, namedModule } from './declarations.js';
+import { type Convolve, conv, groupNorm, matchBatch } from './layers.js';
+import { resBlock } from './res-block.js';
+import { spatialTransformer } from './transformer.js';
 import type { ModuleContext } from './module-context.js';
-import type { LongSkips, SkipInfo } from './capabilities.js';
+import { type LongSkips, SKIP_SCALE, type SkipInfo } from './capabilities.js';
 
 export interface UNetConfig extends ConditioningConfig, CondConvConfig, AttentionConfig {
   arch: 'unet';
@@ -294,7 +283,7 @@ export class UNet extends TracedEncoderDecoderNet<UNetConfig> implements LongSki
   }
 
   encode(ctx: ModuleContext, x: Tensor, conditioning: Conditioning, options: ForwardOptions = {}): EncoderFeatures {
-    rejectEncoderBlocks(options);
+    checkOptions(options);
     const { stem, encoder, middle } = this.layout;
     let h = namedModule(ctx, stem.name, 'stem', () => conv(ctx, '', x, stem.outChannels, 3));
     const run = (plan: BlockPlan, path: string): Tensor => {
@@ -313,10 +302,10 @@ export class UNet extends TracedEncoderDecoderNet<UNetConfig> implements LongSki
   }
 
   decode(ctx: ModuleContext, features: EncoderFeatures, conditioning: Conditioning, options: ForwardOptions = {}): Tensor {
-    rejectEncoderBlocks(options);
+    checkOptions(options);
     if (features.skips.length !== this.numSkips) throw new Error(`unet: decode needs ${this.numSkips} skips, got ${features.skips.length}`);
     const batch = conditioning.emb.shape[0]!;
-    const skipFactor = this.skipFactors(options.skipScale, batch);
+    const skipFactor = this.skipFactors(options[SKIP_SCALE] as Tensor | undefined, batch);
     let h = matchBatch('unet decode', features.h, batch);
     for (const plan of this.layout.decoder) {
       const input = h;
@@ -343,13 +332,14 @@ export class UNet extends TracedEncoderDecoderNet<UNetConfig> implements LongSki
   }
 
   encoderOutputs(batch: number, options: ForwardOptions = {}): Map<string, number[]> {
-    rejectEncoderBlocks(options);
+    checkOptions(options);
     const { stem, encoder, middle } = this.layout;
     const shape = (plan: BlockPlan): number[] => [batch, plan.outChannels, plan.resolution, plan.resolution];
     return new Map([...[stem, ...encoder].map((plan): [string, number[]] => [plan.name, shape(plan)]), ['mid', shape(middle.at(-1)!)]]);
   }
 }
 
-function rejectEncoderBlocks(options: ForwardOptions): void {
-  if (options.encoderBlocks !== undefined) throw new Error('unet: the encoder/decoder split is fixed (encoder and middle vs decoder); encoderBlocks is a DiT option');
+/** The U-Net takes Skip-Tuning's factors; its encoder/decoder split is fixed (encoder and middle vs decoder). */
+function checkOptions(options: ForwardOptions): void {
+  checkForwardOptions('unet', options, [SKIP_SCALE]);
 }

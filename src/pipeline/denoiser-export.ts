@@ -16,7 +16,7 @@ import type { HostTensor } from '../engine/host-tensor.js';
 import { type OnnxModel } from '../engine/onnx/codec.js';
 import * as F from '../engine/ops/index.js';
 import { compile } from '../engine/runtime.js';
-import { netTraceFn } from '../models/layers.js';
+import { netTraceFn } from '../models/network.js';
 import { ddpmDiscrete } from '../diffusion/process.js';
 import { edmPreconditioning } from '../diffusion/parameterisation.js';
 import { noiseLabel } from '../train/objectives.js';

@@ -3,9 +3,10 @@
 // trains with it between animation frames; train() in trainer.ts adds checkpoints, resume and logs.
 
 import type { Dataset } from '../data/dataset.js';
-import { type ParamTree, cloneParams } from '../engine/host-tensor.js';
-import { emaBeta, learningRateSchedule, updateEma } from '../engine/optim.js';
+import { cloneParams } from '../engine/host-tensor.js';
+import { learningRateSchedule } from '../engine/optim.js';
 import { TrainStep } from '../engine/train-step.js';
+import { TrainingLoop } from '../engine/training-loop.js';
 import { initParams } from '../models/init.js';
 import { ModuleContext } from '../models/module-context.js';
 import { type Model, createModel } from '../models/registry.js';
@@ -20,8 +21,7 @@ export class LiveRun {
   firstStepSeconds = 0; // the first step's time, which includes compiling the step
   private readonly source: BatchSource;
   private readonly trainStep: TrainStep;
-  private readonly ema: ParamTree;
-  private readonly schedule: (step: number) => number;
+  private readonly loop: TrainingLoop;
 
   constructor(readonly config: TrainConfig, readonly dataset: Dataset) {
     this.model = createModel(config.model);
@@ -30,8 +30,11 @@ export class LiveRun {
       const output = this.model.forward(new ModuleContext(graph), { x: inputs.x!, noise: inputs.noise!, label: inputs.label, caption: inputs.caption });
       return this.source.loss(output, inputs, new Map());
     }, { clipGradNorm: config.clipGradNorm });
-    this.ema = cloneParams(this.trainStep.params);
-    this.schedule = learningRateSchedule({ peak: config.lr, warmupSteps: config.warmup, decay: config.lrDecay, totalSteps: Math.max(config.steps, config.warmup + 1) });
+    this.loop = new TrainingLoop(this.trainStep, {
+      learningRate: learningRateSchedule({ peak: config.lr, warmupSteps: config.warmup, decay: config.lrDecay, totalSteps: Math.max(config.steps, config.warmup + 1) }),
+      advice: 'Try a lower learning rate.',
+      ema: { halfLifeImages: config.emaHalfLifeImages, batchSize: config.batch },
+    });
   }
 
   get step(): number {
@@ -46,10 +49,7 @@ export class LiveRun {
   async advance(): Promise<number> {
     const step = this.step;
     const started = performance.now();
-    const lr = this.schedule(step);
-    const result = await this.trainStep.step(await this.source.feeds(step), lr);
-    if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) throw new Error(`training diverged at step ${step}: loss ${result.loss} at learning rate ${lr}; try a lower learning rate`);
-    updateEma(this.ema, this.trainStep.params, emaBeta({ step, imagesSeen: step * this.config.batch, batchSize: this.config.batch }, { halfLifeImages: this.config.emaHalfLifeImages }));
+    const result = await this.loop.advance(await this.source.feeds(step));
     const seconds = (performance.now() - started) / 1000;
     if (step === 0) this.firstStepSeconds = seconds;
     this.seconds += seconds;
@@ -68,7 +68,7 @@ export class LiveRun {
       name,
       location: 'memory',
       model: this.model,
-      params: cloneParams(this.ema),
+      params: cloneParams(this.loop.ema!),
       config: { ...this.config, dataShape: [...this.dataset.shape], classNames: this.dataset.classNames ? [...this.dataset.classNames] : null },
       step: this.step,
       saveId: `live-${this.step}`,

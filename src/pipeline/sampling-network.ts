@@ -14,7 +14,7 @@ import type { SamplerDefinition, SamplerOptions } from '../diffusion/samplers/in
 import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
 import { type CompileOptions, type CompiledFunction, type InputSpec, type TraceFn, compile, traceFunction } from '../engine/runtime.js';
 import { flopsByScope } from '../models/flops.js';
-import { type DiffusionNet, type ForwardOptions, netTraceFn } from '../models/layers.js';
+import { type DiffusionNet, type ForwardOptions, netTraceFn } from '../models/network.js';
 import { type ModulePlan, cacheName } from '../models/module-context.js';
 import { hasLongSkips } from '../models/capabilities.js';
 import { noiseLabel, noiseLevel } from '../diffusion/noise-label.js';

@@ -47,7 +47,7 @@ export function trainedModelFrom(name: string, location: string, checkpoint: Loa
     checkSavedSettings(checkpoint.config, model);
     const ema = underPrefix(EMA_PREFIX, checkpoint.extra) as ParamTree;
     params = ema.size > 0 ? ema : checkpoint.params;
-    checkParams(model, params);
+    checkParams(model, params, location);
   } catch (error) {
     if (error instanceof CheckpointError) throw error;
     throw new CheckpointError(location, (error as Error).message);

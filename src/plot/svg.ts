@@ -24,9 +24,26 @@ export interface LineChartOptions {
 // (series with their own colour are solid unless dashed: their caller chose how to tell them apart).
 const palette = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const dashPatterns = ['', '6 3', '2 3', '8 3 2 3'];
+const FONT_SIZE = 12; // px, of every label but the title
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
+
+// Advance widths in em of DejaVu Sans, the widest of the usual sans-serif fonts (Arial and Liberation
+// Sans are narrower), by character class: an upper bound on how much room a label takes.
+const EM_WIDTHS: ReadonlyArray<readonly [RegExp, number]> = [
+  [/[mwMW@%]/, 1.0],
+  [/[A-Z&#+<=>~]/, 0.84],
+  [/[ijlI.,:;!|'`]/, 0.34],
+  [/[ \-()[\]{}/\\]/, 0.4],
+];
+
+/** The room a line of text takes at a font size, in px: generous, so that a label is never cut. */
+export function textWidth(text: string, fontSize: number): number {
+  let em = 0;
+  for (const c of text) em += EM_WIDTHS.find(([pattern]) => pattern.test(c))?.[1] ?? 0.65;
+  return em * fontSize;
 }
 
 /** Compact tick label: 0.001 → "1e-3", 20 → "20". */
@@ -89,7 +106,8 @@ export function lineChart(series: readonly Series[], options: LineChartOptions =
   const { title = '', xLabel = '', yLabel = '', xScale = 'linear', yScale = 'linear', width = 800, height = 500 } = options;
   const xAxis = makeAxis(series.flatMap((s) => s.points.map((p) => p[0])), xScale);
   const yAxis = makeAxis(series.flatMap((s) => s.points.map((p) => p[1])), yScale);
-  const legendWidth = series.length ? 24 + 7 * Math.max(...series.map((s) => s.name.length)) : 0;
+  // The legend sits right of the plot: a swatch, its name, and a gap before the picture's edge.
+  const legendWidth = series.length ? 24 + Math.max(...series.map((s) => textWidth(s.name, FONT_SIZE))) + 8 : 0;
   const margin = { left: 72, right: 20 + legendWidth, top: title ? 40 : 16, bottom: 56 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
@@ -98,7 +116,7 @@ export function lineChart(series: readonly Series[], options: LineChartOptions =
   const f = (v: number) => v.toFixed(1);
 
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="${FONT_SIZE}">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
   ];
   if (title) parts.push(`<text x="${f(margin.left + plotWidth / 2)}" y="24" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`);
@@ -127,9 +145,9 @@ export function lineChart(series: readonly Series[], options: LineChartOptions =
       parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${color}"/>`);
     }
     const legendY = margin.top + 8 + index * 16;
-    const legendX = width - legendWidth;
-    parts.push(`<line x1="${legendX}" y1="${legendY}" x2="${legendX + 18}" y2="${legendY}" stroke="${color}" stroke-width="2"${dashAttribute}/>`);
-    parts.push(`<text x="${legendX + 24}" y="${legendY}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
+    const legendX = width - legendWidth;  // the swatch; the name ends at least 8 px before the edge
+    parts.push(`<line x1="${f(legendX)}" y1="${legendY}" x2="${f(legendX + 18)}" y2="${legendY}" stroke="${color}" stroke-width="2"${dashAttribute}/>`);
+    parts.push(`<text x="${f(legendX + 24)}" y="${legendY}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';

@@ -7,8 +7,7 @@
 //   input c_in·x_t/(1 − t),   T = (x0 − c_skip·x_t/(1 − t))/c_out,   k = −c_out/t,
 // i.e. EDM's own regression with the paired noise in place of fresh noise, weighted by c_out²/t².
 
-import { edmPreconditioning } from '../diffusion/parameterisation.js';
-import { type ObjectiveName, type ObjectiveSettings, noiseLabel } from '../train/objectives.js';
+import { OBJECTIVES, type ObjectiveName, type ObjectiveSettings, type PairCoefficients, noiseLabel } from '../train/objectives.js';
 
 /**
  * The student's objective: rectified flow (its process and samplers) from `tMax`, the top of its
@@ -18,33 +17,10 @@ export function studentObjective(teacher: ObjectiveSettings, tMax: number): Obje
   return { ...teacher, name: 'rf', network: teacher.network ?? teacher.name, rfTMax: tMax };
 }
 
-/** How a network of one parameterisation sees the pair point at rectified-flow time t. */
-export interface PairCoefficients {
-  input: number; // network input = input·x_t
-  targetData: number; // T = targetData·x0 + targetNoise·z
-  targetNoise: number;
-  velocity: number; // k in v̂ − v = k·(F − T)
-  denoisedInput: number; // the x0 prediction D = denoisedInput·(network input) + denoisedOutput·F
-  denoisedOutput: number;
-}
-
+/** How a network of one parameterisation sees the pair point at rectified-flow time t (see each objective's `pair`). */
 export function pairCoefficients(network: ObjectiveName, t: number, sigmaData: number): PairCoefficients {
   if (!(t > 0 && t < 1)) throw new Error(`reflow: t must be in (0, 1), got ${t}`);
-  const rho = t / (1 - t);
-  switch (network) {
-    case 'edm': {
-      const { cSkip, cOut, cIn } = edmPreconditioning(rho, sigmaData);
-      // x_edm = x_t/(1 − t) = x0 + rho·z.
-      return { input: cIn / (1 - t), targetData: (1 - cSkip) / cOut, targetNoise: (-cSkip * rho) / cOut, velocity: -cOut / t, denoisedInput: cSkip / cIn, denoisedOutput: cOut };
-    }
-    case 'vp': {
-      // The eps network reads x_vp = alpha·(x0 + rho·z) with alpha = 1/√(1 + rho²); D = x_vp/alpha − rho·F.
-      const alpha = 1 / Math.sqrt(1 + rho * rho);
-      return { input: alpha / (1 - t), targetData: 0, targetNoise: 1, velocity: 1 / (1 - t), denoisedInput: 1 / alpha, denoisedOutput: -rho };
-    }
-    case 'rf':
-      return { input: 1, targetData: -1, targetNoise: 1, velocity: 1, denoisedInput: 1, denoisedOutput: -t };
-  }
+  return OBJECTIVES[network].pair(t, sigmaData);
 }
 
 export interface PairBatch {

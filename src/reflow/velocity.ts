@@ -9,7 +9,7 @@ import { rectifiedFlowTime } from '../diffusion/grids.js';
 import type { Process } from '../diffusion/process.js';
 import { RngStream } from '../engine/rng.js';
 import { compile } from '../engine/runtime.js';
-import { netTraceFn } from '../models/layers.js';
+import { netTraceFn } from '../models/network.js';
 import { type NetForward, guidedRunner } from '../pipeline/generate.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
 import { networkDenoiser, objectiveProcess } from '../train/objectives.js';

@@ -1,5 +1,6 @@
-// A worker's child process whose parent died (SIGKILLed, say) must not go on computing for nobody.
-// A watchdog thread compares the parent's pid with the one the child started under: the child's own
+// A process whose parent died (SIGKILLed, say) must not go on computing for nobody: a shard process
+// of a worker or of a local pool, or a `hasten worker` started by a parent with an IPC channel (bench
+// scale, the tests). A watchdog thread compares the parent's pid with the one the child started under: the child's own
 // event loop may be held for minutes by one synchronous stretch of a shard, so a 'disconnect' event
 // would reach it only afterwards. An orphan ends at once with SIGKILL: nothing is lost (artefacts are
 // written atomically and the shard runs again elsewhere), and no exit handler can hang on a session

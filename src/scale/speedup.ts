@@ -61,7 +61,7 @@ function startWorkers(settings: ScaleBenchSettings, count: number, queueName: st
   return Array.from({ length: count }, (_, i) => {
     const argv = [...command, '--queue', settings.queueUrl!, '--queue-name', queueName];
     const [program, args] = settings.pin ? ['taskset', ['-c', String(i % availableParallelism()), ...argv]] : [argv[0]!, argv.slice(1)];
-    return spawn(program, args, { stdio: 'ignore', env: { ...process.env, HASTEN_ORT_THREADS: '1' } });
+    return spawn(program, args, { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], env: { ...process.env, HASTEN_ORT_THREADS: '1' } }); // ipc: they end with the bench
   });
 }
 

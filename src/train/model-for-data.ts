@@ -4,7 +4,7 @@
 
 import type { Dataset } from '../data/dataset.js';
 import { DatasetError } from '../data/dataset.js';
-import { ModelConfigError } from '../models/layers.js';
+import { ModelConfigError } from '../models/config-checks.js';
 import { type Architecture, type ModelConfig, resolveModelConfig } from '../models/registry.js';
 
 /** What a model is conditioned on; 'memory': GMem snippets of a memory bank (src/gmem), fed as its condVector. */

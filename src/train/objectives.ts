@@ -1,34 +1,23 @@
-// Training objectives as host-side batch preparation. Every objective turns clean data into a network
-// input, a noise label, a regression target and a per-sample weight; the compiled graph is the same
-// weighted regression for all of them. The noise label is always log(rho)/4 with rho = sigma/alpha,
+// Training objectives as host-side batch preparation. Every objective (one file each in objectives/)
+// turns clean data into a network input, a noise label, a regression target and a per-sample weight;
+// the compiled graph is the same weighted regression for all of them. The noise label is always log(rho)/4 with rho = sigma/alpha,
 // the process's EDM-equivalent noise level, so one time embedding serves every objective.
 
 import { RngStream } from '../engine/rng.js';
-import { edmDenoiser, edmPreconditioning, toDenoiser } from '../diffusion/parameterisation.js';
-import { type Process, edm, rectifiedFlow, vpLinear } from '../diffusion/process.js';
+import type { Process } from '../diffusion/process.js';
 import type { DenoiseCall, Denoiser } from '../diffusion/denoiser.js';
 import { InputError } from '../engine/input-error.js';
 import { noiseLabel } from '../diffusion/noise-label.js';
+import type { Objective, ObjectiveName, ObjectiveSettings } from './objectives/objective.js';
+import { edmObjective } from './objectives/edm.js';
+import { rfObjective } from './objectives/rf.js';
+import { vpObjective } from './objectives/vp.js';
 
-export type ObjectiveName = 'edm' | 'vp' | 'rf';
-export const objectiveNames: readonly ObjectiveName[] = ['edm', 'vp', 'rf'];
+export type { ObjectiveName, ObjectiveSettings, PairCoefficients } from './objectives/objective.js';
 
-export interface ObjectiveSettings {
-  name: ObjectiveName;
-  sigmaData: number; // EDM: standard deviation of the data (images in [-1, 1] are close to 0.5)
-  pMean: number; // EDM: mean of log sigma during training
-  pStd: number; // EDM: standard deviation of log sigma during training
-  rfTime: 'uniform' | 'logit-normal'; // rectified flow: distribution of t during training
-  logitMean: number; // rectified flow, logit-normal t: mean of logit(t)
-  logitStd: number; // rectified flow, logit-normal t: standard deviation of logit(t)
-  rfTMax?: number; // rectified flow: the noisiest time, where training ends and samplers start (absent: the process default 1 − 1e-5)
-  /**
-   * The objective whose parameterisation the network has, when it differs from `name` (absent:
-   * the same). A reflow student samples rectified flow but keeps its teacher's network, e.g. EDM's
-   * preconditioned denoiser, so that it starts from the teacher's weights.
-   */
-  network?: ObjectiveName;
-}
+/** Every objective, one file each under objectives/. */
+export const OBJECTIVES: Readonly<Record<ObjectiveName, Objective>> = { edm: edmObjective, vp: vpObjective, rf: rfObjective };
+export const objectiveNames = Object.keys(OBJECTIVES) as readonly ObjectiveName[];
 
 export const OBJECTIVE_DEFAULTS: Omit<ObjectiveSettings, 'name'> = {
   sigmaData: 0.5, // EDM's value for images in [-1, 1]
@@ -46,11 +35,7 @@ export function objectiveSettings(name: string, overrides: Partial<ObjectiveSett
 
 /** The process the objective trains on, which its samplers integrate. */
 export function objectiveProcess(objective: ObjectiveSettings): Process {
-  switch (objective.name) {
-    case 'edm': return edm();
-    case 'vp': return vpLinear();
-    case 'rf': return rectifiedFlow(objective.rfTMax === undefined ? {} : { tMax: objective.rfTMax });
-  }
+  return OBJECTIVES[objective.name].process(objective);
 }
 
 export interface PreparedBatch {
@@ -73,39 +58,16 @@ export function prepareBatch(objective: ObjectiveSettings, data: Float32Array, b
   const perSample = data.length / batch;
   const rng = RngStream.fromSeed(seed, 'objective', step);
   const eps = rng.derive('noise').normal({ start: 0, count: batch }, perSample);
-  const level = rng.derive('level').normal({ start: 0, count: batch }, 1, new Float64Array(batch));
+  const normal = rng.derive('level').normal({ start: 0, count: batch }, 1, new Float64Array(batch));
   const uniform = rng.derive('time').uniform({ start: 0, count: batch }, 1, new Float64Array(batch));
   const out: PreparedBatch = { input: new Float32Array(data.length), noiseLabel: new Float32Array(batch), target: new Float32Array(data.length), weight: new Float32Array(batch).fill(1) };
-  const process = objectiveProcess(objective);
+  const definition = OBJECTIVES[objective.name];
+  const process = definition.process(objective);
   for (let b = 0; b < batch; b++) {
-    const offset = b * perSample;
-    let alpha: number;
-    let sigma: number;
-    if (objective.name === 'edm') {
-      sigma = Math.exp(objective.pMean + objective.pStd * level[b]!);
-      alpha = 1;
-    } else {
-      const t = objective.name === 'vp'
-        ? process.tMin + (process.tMax - process.tMin) * uniform[b]!
-        : objective.rfTime === 'uniform'
-          ? process.tMin + (process.tMax - process.tMin) * uniform[b]!
-          : 1 / (1 + Math.exp(-(objective.logitMean + objective.logitStd * level[b]!)));
-      alpha = process.alpha(t);
-      sigma = process.sigma(t);
-    }
-    out.noiseLabel[b] = noiseLabel(sigma / alpha);
-    const precond = objective.name === 'edm' ? edmPreconditioning(sigma, objective.sigmaData) : undefined;
-    for (let i = offset; i < offset + perSample; i++) {
-      const x = data[i]!;
-      const noisy = alpha * x + sigma * eps[i]!;
-      if (precond) {
-        out.input[i] = precond.cIn * noisy;
-        out.target[i] = (x - precond.cSkip * noisy) / precond.cOut;
-      } else {
-        out.input[i] = noisy;
-        out.target[i] = objective.name === 'vp' ? eps[i]! : eps[i]! - x;
-      }
-    }
+    const level = definition.sampleLevel(objective, process, normal[b]!, uniform[b]!);
+    out.noiseLabel[b] = noiseLabel(level.sigma / level.alpha);
+    const values = (array: Float32Array): Float32Array => array.subarray(b * perSample, (b + 1) * perSample);
+    definition.prepare(objective, level, values(data), values(eps), values(out.input), values(out.target));
   }
   return out;
 }
@@ -123,10 +85,7 @@ export function networkDenoiser(objective: ObjectiveSettings, run: NetworkRunner
   const nativeProcess = objectiveProcess({ ...objective, name: network });
   const withLabel = async (x: Float64Array, label: number, call: DenoiseCall): Promise<Float64Array> =>
     Float64Array.from(await run(Float32Array.from(x), new Float32Array(batch).fill(label), batch, call));
-  // EDM's c_noise = log(sigma)/4 is exactly the noise label.
-  const native = network === 'edm'
-    ? edmDenoiser((scaled, cNoise, call) => withLabel(scaled, cNoise, call), nativeProcess, objective.sigmaData)
-    : toDenoiser((x, t, call) => withLabel(x, noiseLabel(nativeProcess.rho(t)), call), network === 'vp' ? 'eps' : 'velocity', nativeProcess);
+  const native = OBJECTIVES[network].denoiser(objective, nativeProcess, withLabel);
   return { process, denoiser: network === objective.name ? native : underProcess(native, nativeProcess, process) };
 }
 

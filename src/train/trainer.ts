@@ -13,7 +13,8 @@ import { writeFileAtomic } from '../engine/atomic-write.js';
 import { type RunFolder, type RunFolderChoice, RunFolderError, checkResumedSettings, prepareRunFolder } from '../engine/run-folder.js';
 import { ModuleContext, cacheName } from '../models/module-context.js';
 import { TrainStep } from '../engine/train-step.js';
-import { emaBeta, learningRateSchedule, updateEma } from '../engine/optim.js';
+import { learningRateSchedule } from '../engine/optim.js';
+import { TrainingLoop } from '../engine/training-loop.js';
 import { openDataset } from '../data/registry.js';
 import { createModel, type ModelConfig } from '../models/registry.js';
 import { initParams, checkParams } from '../models/init.js';
@@ -72,10 +73,6 @@ export interface TrainerCallbacks {
   onLog?: (entry: Record<string, number>) => void;
   /** Checked after every step: return true to checkpoint and stop (Ctrl-C). */
   shouldStop?: () => boolean;
-}
-
-export class TrainingDiverged extends Error {
-  override name = 'TrainingDiverged';
 }
 
 export interface TrainResult {
@@ -173,11 +170,11 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
     const start = await loadCheckpoint(config.init);
     const averaged = underPrefix(EMA_PREFIX, start.extra) as ParamTree;
     params = averaged.size > 0 ? averaged : start.params;
-    checkParams(model, params);
+    checkParams(model, params, start.files.weights);
   }
   if (resume) {
     const loaded = await loadCheckpoint(ckpt);
-    checkParams(model, loaded.params);
+    checkParams(model, loaded.params, loaded.files.weights);
     params = loaded.params;
     ema = underPrefix(EMA_PREFIX, loaded.extra) as ParamTree;
     restoredOptimizer = underPrefix(OPTIMIZER_STATE_PREFIX, loaded.extra);
@@ -205,38 +202,29 @@ export async function train(config: TrainConfig, out: string, { resume = false, 
   callbacks.onStart?.(startStep, config.steps);
   const logPath = join(out, 'log.jsonl');
   await trimLog(logPath, startStep);
+  const loop = new TrainingLoop(step, {
+    learningRate: schedule,
+    advice: `The last good checkpoint is in ${ckpt}. Try a lower --lr or a longer warm-up.`,
+    ema: { halfLifeImages: config.emaHalfLifeImages, batchSize: config.batch, average: ema },
+  }, startStep);
   const started = performance.now();
-  let lastLoss = NaN;
-  let current = startStep;
-  let stopped = false;
+  let outcome: Awaited<ReturnType<TrainingLoop['run']>>;
   try {
-    while (current < config.steps) {
-      const lr = schedule(current);
-      const result = await step.step(await batches.feeds(current), lr);
-      if (!Number.isFinite(result.loss) || !Number.isFinite(result.gradNorm)) {
-        throw new TrainingDiverged(`training diverged at step ${current}: loss ${result.loss}, gradient norm ${result.gradNorm}, learning rate ${lr}. ` +
-          `The parameters were not updated; the last good checkpoint is in ${ckpt}. Try a lower --lr or a longer warm-up.`);
-      }
-      updateEma(ema, step.params, emaBeta({ step: current, imagesSeen: current * config.batch, batchSize: config.batch }, { halfLifeImages: config.emaHalfLifeImages }));
-      current++;
-      lastLoss = result.loss;
+    outcome = await loop.run(config.steps, (at) => batches.feeds(at), async ({ step: current, loss, metrics, gradNorm, lr }) => {
       if (current % config.logEvery === 0 || current === config.steps) {
-        const entry = { step: current, loss: result.loss, ...result.metrics, grad_norm: result.gradNorm, lr, seconds: (performance.now() - started) / 1000 };
+        const entry = { step: current, loss, ...metrics, grad_norm: gradNorm, lr, seconds: (performance.now() - started) / 1000 };
         appendFileSync(logPath, `${JSON.stringify(entry)}\n`);
         callbacks.onLog?.(entry);
       }
-      callbacks.onStep?.(current, { loss: result.loss, lr });
+      callbacks.onStep?.(current, { loss, lr });
       const stopRequested = callbacks.shouldStop?.() ?? false;
       if (current % config.checkpointEvery === 0 || current === config.steps || stopRequested) await save(current);
-      if (config.snapshotEvery && current % config.snapshotEvery === 0) await saveSnapshot(out, current, new Map([...fixed, ...ema]), { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null });
-      if (stopRequested) {
-        stopped = true;
-        break;
-      }
-    }
+      if (config.snapshotEvery && current % config.snapshotEvery === 0) await saveSnapshot(out, current, new Map([...fixed, ...ema!]), { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null });
+      return stopRequested;
+    });
   } finally {
     await step.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { step: current, stopped, lastLoss, imagesPerSecond: ((current - startStep) * config.batch) / Math.max(seconds, 1e-9) };
+  return { step: loop.step, stopped: outcome.stopped, lastLoss: outcome.last?.loss ?? NaN, imagesPerSecond: ((loop.step - startStep) * config.batch) / Math.max(seconds, 1e-9) };
 }

@@ -21,3 +21,9 @@ test('sample --help gives the grid syntax and marks required options', async () 
   assert.match(help, /--grid SPEC .*NAME\[:key=value\.\.\.\] with NAME one of uniform, .*karras\[:exponent=7\]/);
   assert.match(help, /--out FILE\.png .*required/);
 });
+
+test('every command accepts --json, as README promises', async () => {
+  const { commands } = await import('../../src/cli/commands/index.js');
+  const without = commands.filter((c) => c.options.json?.type !== 'boolean').map((c) => c.path.join(' '));
+  assert.deepEqual(without, []);
+});

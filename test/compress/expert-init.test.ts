@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assembleStudent, studentConfig } from '../../src/compress/assemble.js';
 import { expertSources } from '../../src/compress/expert-init.js';
-import { netTraceFn } from '../../src/models/layers.js';
+import { netTraceFn } from '../../src/models/network.js';
 import { createModel } from '../../src/models/registry.js';
 import type { UNet } from '../../src/models/unet.js';
 import { maxAbsDiff, randomInputs, randomParams, runOnce } from '../models/helpers.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hasLongSkips, hasMovableSplit, isEncoderDecoder } from '../../src/models/capabilities.js';
-import type { DiffusionNet } from '../../src/models/layers.js';
+import type { DiffusionNet } from '../../src/models/network.js';
 import { createModel } from '../../src/models/registry.js';
 
 const unet = createModel({ arch: 'unet', resolution: 8, baseChannels: 8, channelMultipliers: [1, 2], blocksPerLevel: 1, attentionResolutions: [], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16 });

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { traceFunction } from '../../src/engine/runtime.js';
 import { DiT } from '../../src/models/dit.js';
 import { initParams } from '../../src/models/init.js';
-import { ModelConfigError, netTraceFn } from '../../src/models/layers.js';
+import { ModelConfigError } from '../../src/models/config-checks.js';
+import { netTraceFn } from '../../src/models/network.js';
 import { cacheName } from '../../src/models/module-context.js';
 import { createModel } from '../../src/models/registry.js';
 import { maxAbs, maxAbsDiff, randomInputs, randomParams, runOnce } from './helpers.js';
@@ -57,5 +58,5 @@ test('dit: bad configs and U-Net-only options are named', () => {
   assert.throws(() => tinyDiT({ width: 18, heads: 4 }), /'width' \(18\) must be divisible by 'heads' \(4\)/);
   assert.throws(() => tinyDiT({ positionEmbedding: 'rope' }), /'positionEmbedding' must be one of sincos, learned/);
   const model = tinyDiT();
-  assert.throws(() => traceFunction(netTraceFn(model), { ...model.inputSpecs(1), skipScale: { shape: [3], dtype: 'float32' } }), /skipScale is a U-Net option/);
+  assert.throws(() => traceFunction(netTraceFn(model), { ...model.inputSpecs(1), skipScale: { shape: [3], dtype: 'float32' } }), /dit: no forward option 'skipScale' \(dit takes encoderBlocks\)/);
 });

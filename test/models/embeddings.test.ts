@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CAPTION_PAD, CAPTION_UNKNOWN, CAPTION_WORDS, tokenizeCaptions } from '../../src/models/embeddings.js';
-import { netTraceFn } from '../../src/models/layers.js';
+import { netTraceFn } from '../../src/models/network.js';
 import { createModel } from '../../src/models/registry.js';
 import { maxAbsDiff, randomInputs, randomParams, runOnce } from './helpers.js';
 

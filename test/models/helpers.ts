@@ -6,7 +6,7 @@ import type { HostTensor, ParamTree } from '../../src/engine/host-tensor.js';
 import { RngStream } from '../../src/engine/rng.js';
 import { type TraceFn, compile } from '../../src/engine/runtime.js';
 import { initParams } from '../../src/models/init.js';
-import type { DiffusionNet } from '../../src/models/layers.js';
+import type { DiffusionNet } from '../../src/models/network.js';
 
 /** Initialised parameters plus noise, so that no branch is silent. */
 export function randomParams(model: DiffusionNet, seed: number, scale = 0.2): ParamTree {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { netTraceFn } from '../../src/models/layers.js';
+import { netTraceFn } from '../../src/models/network.js';
 import { createModel } from '../../src/models/registry.js';
 import { maxAbs, maxAbsDiff, randomInputs, randomParams, runOnce } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ModelConfigError } from '../../src/models/layers.js';
+import { ModelConfigError } from '../../src/models/config-checks.js';
 import { ARCHITECTURES, MODEL_DEFAULTS, createModel, resolveModelConfig } from '../../src/models/registry.js';
 
 test('registry: every architecture builds from its bare name, and its config round-trips through JSON', () => {

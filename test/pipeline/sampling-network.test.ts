@@ -8,7 +8,7 @@ import { getSampler } from '../../src/diffusion/samplers/index.js';
 import type { HostTensor } from '../../src/engine/host-tensor.js';
 import { RngStream } from '../../src/engine/rng.js';
 import { compile } from '../../src/engine/runtime.js';
-import { netTraceFn } from '../../src/models/layers.js';
+import { netTraceFn } from '../../src/models/network.js';
 import { cacheName } from '../../src/models/module-context.js';
 import { createModel } from '../../src/models/registry.js';
 import type { UNet } from '../../src/models/unet.js';

@@ -64,3 +64,9 @@ for (const [what, argv, message] of usageErrors) {
     assert.doesNotMatch(err[0]!, /\n\s+at /, 'no stack trace');
   });
 }
+
+test('reflow pairs counts in words: 1 pair, 1 shard', async () => {
+  const { code, out } = await hasten('reflow', 'pairs', '--teacher', teacher, '--sampler', 'euler', '--steps', '1', '--n', '1', '--shard-size', '1', '--out', join(scratch, 'one-pair'));
+  assert.equal(code, 0);
+  assert.match(out.at(-1)!, /^finished: 1 of 1 pair in .* \(1 shard generated, 0 found finished; 1 teacher evaluation per pair\)$/);
+});

@@ -27,7 +27,7 @@ const cli = join(here, '..', '..', 'src', 'cli', 'main.js');
 
 /** A `hasten worker` process; its log lines collected. */
 function startWorker(): Promise<(typeof workers)[number]> {
-  const child = spawn(process.execPath, [cli, 'worker', '--queue', redis.url, '--lock-s', String(LOCK_MS / 1000)], { env: { ...process.env, HASTEN_ORT_THREADS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'worker', '--queue', redis.url, '--lock-s', String(LOCK_MS / 1000)], { env: { ...process.env, HASTEN_ORT_THREADS: '1' }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   const worker = { child, lines: [] as string[] };
   workers.push(worker);
   let buffer = '';

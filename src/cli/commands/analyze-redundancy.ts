@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { defineCommand } from '../command.js';
 import { flag, int, json, list, text, UsageError } from '../options.js';
 import { outputFile } from '../output-file.js';
-import { modelOption, samplerName } from '../sampling.js';
+import { modelName, samplerName } from '../sampling.js';
 import { REDUNDANCY_DEFAULTS, type RedundancyRow, type RedundancySettings, redundancy, redundancyChart } from '../../bench/redundancy.js';
 import { requireUNet } from '../../compress/assemble.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
@@ -38,7 +38,7 @@ export const analyzeRedundancyCommand = defineCommand({
   path: ['analyze', 'redundancy'],
   summary: 'remove each U-Net block and layer in turn (no retraining): damage against FLOPs and time saved',
   options: {
-    model: { ...modelOption, description: 'a shipped model name or a training output directory (a U-Net)' },
+    model: modelName('model', { required: true, description: 'the model, a U-Net' }),
     modules: list('text', { placeholder: 'P,P,...', description: 'module paths to remove in turn (default: every removable one)' }),
     levels: list('number', { placeholder: 'S,S,...', above: 0, description: `noise levels of the one-step comparison on real images (default: ${REDUNDANCY_DEFAULTS.noiseLevels.join(',')})` }),
     'level-n': int({ placeholder: 'N', min: 2, default: REDUNDANCY_DEFAULTS.levelN, description: 'real images per noise level' }),

@@ -10,7 +10,7 @@ import { isSharded, portableModel, runShardedCommand, scaleOptions } from '../sc
 import { lineChart } from '../../plot/svg.js';
 import { defineCommand } from '../command.js';
 import { flag, int, json, list, text, UsageError } from '../options.js';
-import { conditioningOptions, modelOption, openSamplingModel, samplerName } from '../sampling.js';
+import { conditioningOptions, modelName, openSamplingModel, samplerName } from '../sampling.js';
 
 const D = ACCEL_BENCH_DEFAULTS;
 
@@ -77,7 +77,7 @@ export const benchAccelCommand = defineCommand({
   summary: 'compare training-free accelerations with the plain model: speedup, FLOPs, FD, accuracy, drift',
   renamed: { 'sweep-rho': 'use --sweep-factors (rho names the noise level sigma/alpha, not the Skip-Tuning factor)' },
   options: {
-    model: modelOption,
+    model: modelName('model', { required: true, description: 'the model' }, 'any'),
     ...conditioningOptions,
     sampler: samplerName('sampler of every config', D.sampler),
     steps: int({ placeholder: 'N', min: 1, default: D.steps, description: 'sampler steps of every config' }),

@@ -7,7 +7,7 @@ import { describeSampler, parseSamplerSpec } from '../../diffusion/samplers/inde
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { defineCommand } from '../command.js';
 import { json, list, int, num, text, UsageError } from '../options.js';
-import { modelOption } from '../sampling.js';
+import { modelName } from '../sampling.js';
 
 const D = COMPRESS_BENCH_DEFAULTS;
 
@@ -35,8 +35,8 @@ export const benchCompressCommand = defineCommand({
   path: ['bench', 'compress'],
   summary: 'a compressed student against its teacher: alone, switching between them, and stacked with training-free methods',
   options: {
-    teacher: { ...modelOption, description: 'the teacher: a shipped model name or a training output directory' },
-    student: text({ placeholder: 'NAME|PATH', required: true, description: "the student ('hasten compress' output or a shipped model)" }),
+    teacher: modelName('teacher', { required: true, description: 'the teacher' }),
+    student: modelName('student', { required: true, description: "the student ('hasten compress' output, or any model)" }),
     sampler: text({ repeatable: true, parse: parseSamplerSetting, placeholder: 'SAMPLER@STEPS', description: `a sampler and its steps; repeat for several (default: ${D.samplers.map((s) => `${describeSampler(s.sampler)}@${s.steps}`).join(', ')})` }),
     'switch-above': list('number', { placeholder: 'S,S,...', above: 0, default: D.switchAbove, description: 'switching rows: the student where sigma > S, the teacher below' }),
     stack: text({ repeatable: true, parse: parseBenchConfig, placeholder: "'METHOD SPEC'", description: "stack rows: the student with this training-free config, e.g. 'deepcache every=2,branch=1'; repeat for several" }),

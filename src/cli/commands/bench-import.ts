@@ -3,7 +3,8 @@
 
 import { UsageError, defineCommand } from '../command.js';
 import { int, json, text } from '../options.js';
-import { conditioningOptions } from '../sampling.js';
+import { plural } from '../plural.js';
+import { conditioningOptions, modelName } from '../sampling.js';
 import { runImportOverheadBench } from '../../bench/import-overhead.js';
 import { openImportedModel } from '../../import/model-folder.js';
 import { readConditioningFile } from '../../import/target.js';
@@ -12,7 +13,7 @@ export const benchImportCommand = defineCommand({
   path: ['bench', 'import'],
   summary: "an imported model's sampling speed through hasten against running its ONNX file directly",
   options: {
-    model: text({ placeholder: 'DIR', required: true, description: 'a model folder written by hasten import' }),
+    model: modelName('model', { required: true, description: 'the imported model' }, 'imported'),
     ...conditioningOptions,
     steps: int({ placeholder: 'N', min: 1, default: 20, description: 'DDIM steps of both loops' }),
     n: int({ placeholder: 'N', min: 1, default: 8, description: 'samples, one batch' }),
@@ -30,7 +31,7 @@ export const benchImportCommand = defineCommand({
       console.log(JSON.stringify(result, null, 2));
       return;
     }
-    console.log(`${result.model}, DDIM ${result.steps} steps, ${result.n} samples: hasten ${result.hasten_s.toFixed(3)} s, onnxruntime-node directly ${result.direct_s.toFixed(3)} s (medians of ${result.repeats} interleaved runs): hasten ${(100 * result.overhead).toFixed(1)}% ${result.overhead >= 0 ? 'slower' : 'faster'} (paired within rounds: ${(100 * result.paired_overhead).toFixed(1)}%)`);
+    console.log(`${result.model}, DDIM ${plural(result.steps, 'step')}, ${plural(result.n, 'sample')}: hasten ${result.hasten_s.toFixed(3)} s, onnxruntime-node directly ${result.direct_s.toFixed(3)} s (medians of ${result.repeats} interleaved runs): hasten ${(100 * result.overhead).toFixed(1)}% ${result.overhead >= 0 ? 'slower' : 'faster'} (paired within rounds: ${(100 * result.paired_overhead).toFixed(1)}%)`);
     console.log(`largest difference between the two loops' samples: ${result.max_abs_difference.toExponential(2)} (largest |sample| ${result.max_abs_sample.toPrecision(3)})`);
   },
 });

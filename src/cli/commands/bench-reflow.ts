@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { defineCommand } from '../command.js';
 import { int, json, list, num, text, UsageError } from '../options.js';
 import { outputFile } from '../output-file.js';
-import { samplerName } from '../sampling.js';
+import { modelName, samplerName } from '../sampling.js';
 import { ABLATION, REFLOW_BENCH_DEFAULTS, type ReflowBenchResult, parseSamplerChoice, runReflowBench } from '../../bench/reflow.js';
 import { lineChart } from '../../plot/svg.js';
 import { LOSS_BY_TIME_DEFAULTS } from '../../reflow/loss-by-time.js';
@@ -31,7 +31,7 @@ export const benchReflowCommand = defineCommand({
   path: ['bench', 'reflow'],
   summary: "rectified flow++'s ablation: students at 1 and 2 NFE beside the teacher at 1, 2, 4 and 35",
   options: {
-    teacher: text({ placeholder: 'NAME|PATH', default: 'toy2d', description: 'the teacher' }),
+    teacher: modelName('teacher', { default: 'toy2d', description: 'the teacher' }),
     work: text({ placeholder: 'DIR', required: true, description: 'directory for pairs and students; a rerun reuses what is finished' }),
     pairs: int({ placeholder: 'COUNT', min: 1, default: 100000, description: 'pairs from the teacher' }),
     'pair-sampler': samplerName("the teacher's sampler for the pairs", PAIR_DEFAULTS.sampler),

@@ -3,7 +3,7 @@
 
 import { defineCommand } from '../command.js';
 import { flag, int, json, list, text } from '../options.js';
-import { samplerName } from '../sampling.js';
+import { modelName, samplerName } from '../sampling.js';
 import { DEFAULT_SAMPLE_SHARD_SIZE } from '../../scale/jobs/sampling.js';
 import { runScaleBench } from '../../scale/speedup.js';
 
@@ -11,7 +11,7 @@ export const benchScaleCommand = defineCommand({
   path: ['bench', 'scale'],
   summary: 'eval rate in one process, on N local workers and on N pinned queue workers; queue overhead per shard',
   options: {
-    model: text({ placeholder: 'NAME|PATH', default: 'shapes', description: 'the model evaluated' }),
+    model: modelName('model', { default: 'shapes', description: 'the model evaluated' }),
     sampler: samplerName('sampler', 'heun'),
     steps: int({ placeholder: 'N', min: 1, default: 18, description: 'sampler steps' }),
     n: int({ placeholder: 'N', min: 2, default: 64, description: 'samples per timed evaluation' }),

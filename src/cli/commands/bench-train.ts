@@ -2,6 +2,7 @@
 
 import { defineCommand } from '../command.js';
 import { flag, int, json, text } from '../options.js';
+import { modelName } from '../sampling.js';
 import { THIS_BUILD, type StepSubject, stepPeakMemoryMb, timeSideBySide } from '../../bench/side-by-side.js';
 import { measureTrainThroughput } from '../../bench/train-throughput.js';
 import { createModel } from '../../models/registry.js';
@@ -12,7 +13,7 @@ export const benchTrainCommand = defineCommand({
   path: ['bench', 'train'],
   summary: "measure a model's training throughput (images/s, fraction of the roofline)",
   options: {
-    model: text({ placeholder: 'NAME|PATH', default: 'shapes', description: 'a shipped or trained model whose configuration to time' }),
+    model: modelName('model', { default: 'shapes', description: 'the model whose configuration to time' }),
     batch: int({ placeholder: 'B', min: 1, description: 'training batch size (default: the one it was trained with)' }),
     repeats: int({ placeholder: 'N', min: 1, default: 7, description: 'timed steps; the median is reported' }),
     baseline: text({ placeholder: 'DIR', description: 'another built hasten checkout: time its step of the same model interleaved with this one and compare' }),

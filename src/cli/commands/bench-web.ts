@@ -3,6 +3,7 @@
 
 import { defineCommand } from '../command.js';
 import { int, json } from '../options.js';
+import { plural } from '../plural.js';
 import { median } from '../../bench/timing.js';
 import { WEB_BENCH_DEFAULTS, runWebBench } from '../../web/bench.js';
 
@@ -24,7 +25,7 @@ export const benchWebCommand = defineCommand({
     }
     const list = (xs: number[], digits = 2): string => xs.map((x) => x.toFixed(digits)).join(', ');
     console.log(`Node:    ${result.node_runtime}\nbrowser: ${result.browser} · ${result.browser_runtime}`);
-    console.log(`sampling ${result.settings.n} images, ${result.settings.sampler} ${result.settings.steps} steps: Node ${list(result.sample.node_s)} s, browser ${list(result.sample.browser_s)} s; browser/Node median ${result.sample.median_ratio.toFixed(2)}x; max |difference| ${result.sample.max_abs_difference.toExponential(1)}`);
+    console.log(`sampling ${plural(result.settings.n, 'image')}, ${result.settings.sampler} ${plural(result.settings.steps, 'step')}: Node ${list(result.sample.node_s)} s, browser ${list(result.sample.browser_s)} s; browser/Node median ${result.sample.median_ratio.toFixed(2)}x; max |difference| ${result.sample.max_abs_difference.toExponential(1)}`);
     console.log(`toy2d training: Node ${list(result.train.node_steps_per_s, 1)} steps/s, browser ${list(result.train.browser_steps_per_s, 1)} steps/s; Node/browser median ${result.train.median_ratio.toFixed(2)}x`);
     console.log(`page: ready in ${list(result.page.ready_s)} s (median ${median(result.page.ready_s).toFixed(2)}), ${(result.page.download_bytes / 1e6).toFixed(1)} MB in ${result.page.files} files`);
   },

@@ -2,11 +2,13 @@
 // modules removed, the rest started from the teacher's weights, then distilled. Ctrl-C checkpoints
 // and stops; --resume continues in the phase it stopped in, with the settings the job started with.
 
+import { plural } from '../plural.js';
 import { defineCommand } from '../command.js';
 import { choice, flag, int, list, num, text, UsageError } from '../options.js';
+import { modelName } from '../sampling.js';
 import { stoppable } from '../stoppable.js';
 import { Progress } from '../progress.js';
-import { scheduleOptions } from './train.js';
+import { refuseResumeOptions, scheduleOptions } from './train.js';
 import { COMPRESS_DEFAULTS, type CompressSettings, SCHEDULES, compress, readCompressSettings } from '../../compress/compress.js';
 import { PRESETS, STUDENT_INITS, presetRemovals, requireUNet } from '../../compress/assemble.js';
 import { EXPERT_INITS } from '../../compress/expert-init.js';
@@ -22,7 +24,7 @@ export const compressCommand = defineCommand({
   path: ['compress'],
   summary: 'build a faster student U-Net: remove blocks or layers, start from the teacher, distil (one shot or progressive incubation)',
   options: {
-    teacher: text({ placeholder: 'NAME|PATH', description: 'the teacher: a shipped model name or a training output directory, a U-Net (required unless --resume)' }),
+    teacher: modelName('teacher', { description: 'the teacher, a U-Net (required unless --resume)' }),
     remove: list('text', { placeholder: 'P,P,...', description: "module paths to remove ('hasten analyze redundancy' lists the removable ones and what each costs)" }),
     preset: choice(Object.keys(PRESETS), { placeholder: 'NAME', description: `a named removal instead of --remove: ${Object.entries(PRESETS).map(([name, p]) => `${name} (${p.description})`).join('; ')}` }),
     init: choice(STUDENT_INITS, { placeholder: 'HOW', default: COMPRESS_DEFAULTS.init, description: 'where kept layers start (neighbour: a kept block after a removed one starts from the removed block, as BK-SDM)' }),
@@ -45,15 +47,17 @@ export const compressCommand = defineCommand({
     'checkpoint-every': int({ placeholder: 'N', min: 1, default: training.checkpointEvery, description: 'steps between checkpoints' }),
     seed: int({ placeholder: 'S', min: 0, default: training.seed, description: 'seed of data order and noise' }),
     out: text({ placeholder: 'DIR', required: true, description: 'output directory: the student (checkpoint/, log.jsonl), compress.json, incubate/<stage>/' }),
-    resume: flag({ description: 'continue the job in DIR, in the phase it stopped in, with the settings in DIR/compress.json (other options are ignored)' }),
+    resume: flag({ description: 'continue the job in DIR, in the phase it stopped in, with the settings in DIR/compress.json (no other option may be given)' }),
+    overwrite: flag({ description: 'replace the job (or run) DIR holds with a new one' }),
   },
   details: 'Example: hasten compress --teacher shapes --remove dec.0.up.res,dec.1.0.res,mid --out runs/shapes-small --steps 2000\n' +
     'The student is a model like any other: hasten eval --model runs/shapes-small; hasten sample --model shapes --switch runs/shapes-small@sigma>2.\n' +
     'log.jsonl records each loss term per step (data, output, feature, semantic); incubation phases log under DIR/incubate/<stage>/.',
-  async run(values) {
+  async run(values, _positionals, given) {
     const { out } = values;
     let settings: CompressSettings;
     if (values.resume) {
+      refuseResumeOptions(out, given, [], 'compress.json');
       settings = readCompressSettings(out);
     } else {
       if (values.teacher === undefined) throw new UsageError('--teacher NAME|PATH is required');
@@ -85,12 +89,13 @@ export const compressCommand = defineCommand({
     let progress: Progress | undefined;
     const result = await stoppable('compress: stopping after this step and saving a checkpoint', (shouldStop) => compress(teacher, settings, out, {
       resume: values.resume,
+      overwrite: values.overwrite,
       callbacks: {
         shouldStop,
         onPhase: (phase, index, total) => {
           progress?.finish();
           if (values.json) return;
-          process.stderr.write(`compress: phase ${index + 1}/${total}, ${phase.name} (${phase.steps} steps) in ${phase.dir}\n`);
+          process.stderr.write(`compress: phase ${index + 1}/${total}, ${phase.name} (${plural(phase.steps, 'step')}) in ${phase.dir}\n`);
           progress = new Progress({ label: phase.name, total: phase.steps, unit: 'it' });
         },
         onLog: (entry) => progress?.update(entry.step!, Object.fromEntries(Object.entries(entry).filter(([key]) => ['loss', 'data', 'output', 'feature', 'semantic'].includes(key)))),

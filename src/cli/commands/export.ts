@@ -13,7 +13,7 @@ import { saveCheckpoint } from '../../engine/checkpoint.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { encodeModel } from '../../engine/onnx/codec.js';
 import { compile } from '../../engine/runtime.js';
-import { netTraceFn } from '../../models/layers.js';
+import { netTraceFn } from '../../models/network.js';
 
 export const exportCommand = defineCommand({
   path: ['export'],

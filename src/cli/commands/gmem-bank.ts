@@ -4,6 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { plural } from '../plural.js';
 import { defineCommand } from '../command.js';
 import { flag, int, json, list, num, text, UsageError } from '../options.js';
 import { Progress } from '../progress.js';
@@ -86,6 +87,6 @@ export const gmemBankCommand = defineCommand({
       await encoder?.dispose();
     }
     if (values.json) console.log(JSON.stringify(figures, null, 2));
-    else console.log(`bank of ${String(figures.entries)} snippets of ${String(figures.dim)} written to ${values.out}${figures.images_per_second ? ` (${Number(figures.images_per_second).toFixed(0)} images/s)` : ''}`);
+    else console.log(`bank of ${plural(Number(figures.entries), 'snippet')} of ${String(figures.dim)} written to ${values.out}${figures.images_per_second ? ` (${Number(figures.images_per_second).toFixed(0)} images/s)` : ''}`);
   },
 });

@@ -10,6 +10,7 @@ import { stoppable } from '../stoppable.js';
 import { openDataset } from '../../data/registry.js';
 import { ENCODER_TRAINING_DEFAULTS, saveEncoder, trainEncoder } from '../../gmem/encoder.js';
 import { probeEncoder } from '../../gmem/linear-probe.js';
+import { refuseResumeOptions } from './train.js';
 
 export const gmemTrainEncoderCommand = defineCommand({
   path: ['gmem', 'train-encoder'],
@@ -23,18 +24,20 @@ export const gmemTrainEncoderCommand = defineCommand({
     lr: num({ placeholder: 'LR', min: 0, default: ENCODER_TRAINING_DEFAULTS.lr, description: 'peak learning rate (warm-up, then cosine decay)' }),
     temperature: num({ placeholder: 'T', above: 0, default: ENCODER_TRAINING_DEFAULTS.temperature, description: 'contrastive temperature' }),
     resolution: int({ placeholder: 'R', min: 8, description: "image side in pixels (default: the dataset's)" }),
-    resume: flag({ description: "continue DIR's checkpoint with its saved settings" }),
+    resume: flag({ description: "continue DIR's checkpoint with its saved settings (only --steps may be given with it)" }),
+    overwrite: flag({ description: 'replace the run DIR holds with a new one' }),
     json: json(),
   },
   details: 'Ctrl-C saves a checkpoint; --resume continues exactly. The shipped models/encoder-shapes: docs/models.md.',
-  async run(values) {
+  async run(values, _positionals, given) {
+    if (values.resume) refuseResumeOptions(values.out, given, ['steps'], 'checkpoint');
     if (!values.resume && values.data === undefined) throw new UsageError('--data NAME is required, e.g. --data shapes');
     const { steps, batch, seed, lr, temperature } = values;
     let progress: Progress | undefined;
     const result = await stoppable('gmem train-encoder: stopping after this step and saving a checkpoint', async (shouldStop) => {
       try {
         return await trainEncoder({
-          data: values.data ?? '', out: values.out, resume: values.resume, resolution: values.resolution,
+          data: values.data ?? '', out: values.out, resume: values.resume, overwrite: values.overwrite, resolution: values.resolution,
           settings: { batch, seed, lr, temperature, ...(steps !== undefined && { steps }) },
           onStep: (step, { loss, accuracy }, total) => {
             if (values.json) return;

@@ -4,6 +4,7 @@
 
 import { defineCommand } from '../command.js';
 import { json, text } from '../options.js';
+import { modelName } from '../sampling.js';
 import { type ImportRecord, openImportedModel } from '../../import/model-folder.js';
 
 /** The inspect JSON: skips in graph order, names as in the ONNX file; null parts where no U-Net structure was found. */
@@ -43,7 +44,7 @@ export const inspectCommand = defineCommand({
   path: ['inspect'],
   summary: "show an imported model's inputs, schedule, skip connections, encoder/decoder boundary and FLOPs",
   options: {
-    model: text({ placeholder: 'DIR', required: true, description: 'a model folder written by hasten import' }),
+    model: modelName('model', { required: true, description: 'the imported model' }, 'imported'),
     json: json('print { skips: [{ concat_node, skip_operand, skip_producer_node, resolution, channels }], boundary: { encoder_output, decoder_input }, flops: { encoder, middle, decoder, total } }'),
   },
   async run(values) {

@@ -5,10 +5,11 @@
 
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { plural } from '../plural.js';
 import { type Command, defineCommand } from '../command.js';
 import { choice, flag, int, json, num, text, UsageError } from '../options.js';
 import { outputFile } from '../output-file.js';
-import { modelOption, samplerName } from '../sampling.js';
+import { modelName, samplerName } from '../sampling.js';
 import { stoppable } from '../stoppable.js';
 import { lineChart } from '../../plot/svg.js';
 import { checkpointDir } from '../../train/trainer.js';
@@ -30,7 +31,7 @@ const reflowPairs = defineCommand({
   path: ['reflow', 'pairs'],
   summary: "write a teacher's ODE pairs (noise, sample, label) as resumable safetensors shards",
   options: {
-    teacher: text({ placeholder: 'NAME|PATH', required: true, description: 'the teacher: a shipped model or a training output directory' }),
+    teacher: modelName('teacher', { required: true, description: 'the teacher' }),
     sampler: samplerName("the teacher's ODE sampler", PAIR_DEFAULTS.sampler),
     steps: int({ placeholder: 'N', min: 1, default: PAIR_DEFAULTS.steps, description: 'its steps' }),
     grid: text({ placeholder: 'SPEC', description: "its time grid (default: the teacher objective's)" }),
@@ -66,7 +67,7 @@ const reflowPairs = defineCommand({
       const report = await runShardedCommand<PairManifest>('pairs', { ...settings, out: resolve(out) } satisfies PairJobSettings, values, 'pairs');
       const summary = { out, pairs: report.result.count, shards: report.shards, generated: report.shards - report.reused, reused: report.reused, nfe: report.result.nfe, stopped: false, seconds: report.wallS };
       if (values.json) console.log(JSON.stringify(summary));
-      else console.log(`finished: ${summary.pairs} pairs in ${out} (${summary.generated} shards computed, ${summary.reused} found in ${values.results}; ${summary.nfe} teacher evaluations per pair)`);
+      else console.log(`finished: ${plural(summary.pairs, 'pair')} in ${out} (${plural(summary.generated, 'shard')} computed, ${summary.reused} found in ${values.results}; ${plural(summary.nfe, 'teacher evaluation')} per pair)`);
       return;
     }
     const progress = values.json ? undefined : new Progress({ label: 'pairs', total: Math.ceil(settings.count / settings.shardSize), unit: 'shard' });
@@ -81,7 +82,7 @@ const reflowPairs = defineCommand({
     const pairs = manifest.shards.reduce((total, s) => total + s.count, 0);
     const summary = { out, pairs, shards: manifest.shards.length, generated, reused, nfe: manifest.nfe, stopped, seconds: (performance.now() - started) / 1000 };
     if (values.json) console.log(JSON.stringify(summary));
-    else console.log(`${stopped ? 'stopped' : 'finished'}: ${pairs} of ${settings.count} pairs in ${out} (${generated} shards generated, ${reused} found finished; ${manifest.nfe} teacher evaluations per pair)`);
+    else console.log(`${stopped ? 'stopped' : 'finished'}: ${pairs} of ${plural(settings.count, 'pair')} in ${out} (${plural(generated, 'shard')} generated, ${reused} found finished; ${plural(manifest.nfe, 'teacher evaluation')} per pair)`);
   },
 });
 
@@ -90,7 +91,7 @@ const reflowTrain = defineCommand({
   summary: "train a 2-rectified flow (rectified flow++) on a teacher's pairs, started from the teacher",
   options: {
     pairs: text({ placeholder: 'DIR', description: "pairs written by 'hasten reflow pairs' (required unless --resume)" }),
-    init: text({ placeholder: 'NAME|PATH', description: 'the model to start from (default: the teacher of the pairs)' }),
+    init: modelName('init', { description: 'the model to start from (default: the teacher of the pairs)' }),
     time: text({ placeholder: 'KIND', default: 'u-shaped', description: `timestep distribution: ${timeDistributionNames.join(', ')}` }),
     'u-shape-a': num({ placeholder: 'A', default: TIME_DISTRIBUTION_DEFAULTS.uShapeA, description: 'u-shaped: a in cosh(a(t - 1/2))' }),
     'logit-mean': num({ placeholder: 'M', default: TIME_DISTRIBUTION_DEFAULTS.logitMean, description: 'logit-normal: mean of logit(t)' }),
@@ -145,7 +146,7 @@ const reflowDiagnose = defineCommand({
   path: ['reflow', 'diagnose'],
   summary: "a model's straightness, inversion round trip and (with --pairs) reflow loss by time",
   options: {
-    model: { ...modelOption, description: 'any model: a teacher or a reflow student' },
+    model: modelName('model', { required: true, description: 'any model, a teacher or a reflow student' }),
     pairs: text({ placeholder: 'DIR', description: 'pairs to measure the loss by time on' }),
     steps: int({ placeholder: 'N', min: 1, default: STRAIGHTNESS_DEFAULTS.steps, description: 'Euler steps of the straightness paths' }),
     n: int({ placeholder: 'N', min: 1, default: STRAIGHTNESS_DEFAULTS.n, description: 'samples for straightness' }),

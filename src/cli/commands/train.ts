@@ -11,6 +11,7 @@ import { CONDITIONINGS, modelConfigForData } from '../../train/model-for-data.js
 import { OBJECTIVE_DEFAULTS, objectiveNames, objectiveSettings } from '../../train/objectives.js';
 import { LR_DECAYS, TRAIN_DEFAULTS, type TrainConfig, train, checkpointDir, resumedTrainConfig } from '../../train/trainer.js';
 import { trainingProgress } from '../progress.js';
+import { modelName } from '../sampling.js';
 import { stoppable } from '../stoppable.js';
 import { memorySource, memoryTrainingOptions, memoryTrainingSettings } from '../memory.js';
 
@@ -58,6 +59,17 @@ export async function resumedConfig<C extends TrainConfig>(out: string, values: 
   return { ...saved, ...changes };
 }
 
+/**
+ * For runs resumed from a settings file (compress, gmem train-encoder): every option given with
+ * --resume other than `mayChange` and the command options is an error naming each, never ignored.
+ */
+export function refuseResumeOptions(out: string, given: ReadonlySet<string>, mayChange: readonly string[], savedIn: string): void {
+  const fixed = [...given].filter((option) => !COMMAND_OPTIONS.has(option) && option !== 'overwrite' && !mayChange.includes(option));
+  if (fixed.length === 0) return;
+  const changeable = mayChange.length > 0 ? ` (only ${mayChange.map((o) => `--${o}`).join(', ')} may change)` : '';
+  throw new UsageError(`${out}: ${fixed.map((o) => `--${o}`).join(', ')} cannot be given with --resume: the run continues with the settings in its ${savedIn}${changeable}; start a new run (another --out, or --overwrite) to change them`);
+}
+
 /** The schedule options as the TrainConfig fields they set. */
 export const SCHEDULE_SETTINGS = { steps: 'steps', batch: 'batch', lr: 'lr', warmup: 'warmup', 'lr-decay': 'lrDecay', 'ema-half-life': 'emaHalfLifeImages', 'checkpoint-every': 'checkpointEvery' } as const;
 
@@ -92,7 +104,7 @@ export const trainCommand = defineCommand({
     cond: choice(CONDITIONINGS, { placeholder: 'KIND', default: 'none', description: 'conditioning' }),
     resolution: int({ placeholder: 'R', min: 4, description: 'image side for datasets that take one (shapes, folder)' }),
     seed: int({ placeholder: 'S', min: 0, default: 0, description: 'seed of initialisation, data order and noise' }),
-    init: text({ placeholder: 'NAME|DIR', parse: (raw: string) => resolveModel(raw).location, description: "start from this model's parameters (a shipped model, a run or a checkpoint directory), its EMA when it has one, instead of a fresh initialisation" }),
+    init: modelName('init', { description: "start from this model's parameters (its EMA when it has one) instead of a fresh initialisation" }),
     'p-mean': num({ placeholder: 'M', default: OBJECTIVE_DEFAULTS.pMean, description: 'EDM objective: mean of log sigma during training' }),
     'p-std': num({ placeholder: 'S', min: 0, default: OBJECTIVE_DEFAULTS.pStd, description: 'EDM objective: standard deviation of log sigma during training' }),
     'rf-time': choice(['uniform', 'logit-normal'], { placeholder: 'KIND', default: OBJECTIVE_DEFAULTS.rfTime, description: 'rf objective: distribution of t during training (logit-normal as SD3 and GMem)' }),
@@ -119,7 +131,7 @@ export const trainCommand = defineCommand({
         cond: values.cond,
         ...scheduleSettings(values),
         seed: values.seed,
-        init: values.init,
+        init: values.init === undefined ? undefined : resolveModel(values.init).location,
         labelDropout: values['label-dropout'],
         snapshotEvery: values['snapshot-every'],
         ...(memory.bank && { bank: { ...memory.bank } }),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,6 +21,12 @@ test('hasten compress: bad input is one usage error naming it', async () => {
     await usage(/--schedule must be one of oneshot, incubate/, 'compress', '--teacher', 'shapes', '--remove', 'mid', '--schedule', 'slow', '--out', out);
     await usage(/--resume: no compress.json/, 'compress', '--out', out, '--resume');
     await usage(/no model 'nothing'/, 'compress', '--teacher', 'nothing', '--remove', 'mid', '--out', out);
+    // A folder holding a training run is not written into; settings given with --resume are refused, not ignored.
+    mkdirSync(join(out, 'checkpoint'));
+    await usage(/already holds a run \(checkpoint\): continue it with --resume, or replace it with --overwrite/, 'compress', '--teacher', 'shapes', '--remove', 'mid', '--out', out);
+    assert.ok(!existsSync(join(out, 'compress.json')));
+    writeFileSync(join(out, 'compress.json'), JSON.stringify({ teacher: 'nothing' }));
+    await usage(/--steps, --lr cannot be given with --resume: the run continues with the settings in its compress.json/, 'compress', '--out', out, '--resume', '--steps', '5', '--lr', '1e-3');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

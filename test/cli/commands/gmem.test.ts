@@ -82,3 +82,14 @@ test('gmem: clear errors for a missing bank, a width mismatch and a bank on a pl
   assert.equal(onPlain.code, 2);
   assert.match(onPlain.err.join('\n'), /not memory-conditioned/);
 });
+
+test('gmem train-encoder keeps a run it finds unless told, and refuses settings given with --resume', async () => {
+  const run = join(dir, 'kept-run');
+  await mkdir(join(run, 'checkpoint'), { recursive: true });
+  const again = await hasten('gmem', 'train-encoder', '--data', 'shapes', '--resolution', '8', '--steps', '1', '--batch', '2', '--out', run);
+  assert.equal(again.code, 2);
+  assert.match(again.err.join('\n'), /already holds an encoder training run \(checkpoint\): continue it with --resume, or replace it with --overwrite/);
+  const changed = await hasten('gmem', 'train-encoder', '--resume', '--batch', '4', '--lr', '0.1', '--out', run);
+  assert.equal(changed.code, 2);
+  assert.match(changed.err.join('\n'), /--batch, --lr cannot be given with --resume: the run continues with the settings in its checkpoint \(only --steps may change\)/);
+});

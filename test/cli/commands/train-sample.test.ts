@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { OnnxSession, compile } from '../../../src/engine/runtime.js';
-import { netTraceFn } from '../../../src/models/layers.js';
+import { netTraceFn } from '../../../src/models/network.js';
 import { loadTrainedModel } from '../../../src/pipeline/model-store.js';
 import { hasten } from '../run-cli.js';
 
@@ -29,10 +29,10 @@ test('train then sample through the CLI', async () => {
 });
 
 const usageErrors: [string, string[], RegExp][] = [
-  ['unknown sampler', ['sample', '--model', 'x', '--sampler', 'warp', '--out', 'a.png'], /unknown sampler 'warp'/],
+  ['unknown sampler', ['sample', '--model', 'toy2d', '--sampler', 'warp', '--out', 'a.png'], /unknown sampler 'warp'/],
   ['missing model', ['sample', '--model', '/nonexistent/model', '--out', 'a.png'], /no model '\/nonexistent\/model'/],
-  ['bad number', ['sample', '--model', 'x', '--steps', 'ten', '--out', 'a.png'], /--steps expects an integer >= 1, got 'ten'/],
-  ['missing output', ['sample', '--model', 'x'], /--out FILE.png is required/],
+  ['bad number', ['sample', '--model', 'toy2d', '--steps', 'ten', '--out', 'a.png'], /--steps expects an integer >= 1, got 'ten'/],
+  ['missing output', ['sample', '--model', 'toy2d'], /--out FILE.png is required/],
   ['unknown dataset', ['train', '--data', 'mnist', '--out', 'o'], /unknown dataset|mnist/],
   ['unknown objective', ['train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--objective', 'gan', '--out', 'o'], /unknown objective 'gan'/],
   ['unknown flag', ['train', '--data', 'shapes', '--speed', 'fast'], /Unknown option '--speed'/],
