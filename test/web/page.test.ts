@@ -101,7 +101,8 @@ test('page: compare mode shows two grids, a difference map and a speedup', async
 
 test('page: the charts draw the sampler and acceleration results', async () => {
   await page.click('nav button[data-view="charts"]');
-  await page.waitForFunction('document.querySelectorAll("#charts svg").length >= 5', null, { timeout: 30_000 });
+  // The acceleration table comes after every sampler chart: wait for it too, however many charts there are.
+  await page.waitForFunction('document.querySelectorAll("#charts svg").length >= 5 && document.querySelectorAll("#charts table tr").length > 5', null, { timeout: 30_000 });
   assert.ok((await page.locator('#charts svg polyline').count()) > 10);
   assert.ok((await page.locator('#charts table tr').count()) > 5);
   await snapshot('charts');
