@@ -114,6 +114,7 @@ export * from './bench/reflow.js';
 export * from './bench/redundancy.js';
 export * from './bench/train-throughput.js';
 export * from './bench/gmem.js';
+export * from './bench/gmem-out-of-bank.js';
 
 // the browser app: its build, its server, the browser-against-Node benchmark
 export * from './web/site.js';

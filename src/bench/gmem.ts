@@ -15,6 +15,7 @@ import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
 import { drawnConditions, modelBank } from '../pipeline/memory-conditions.js';
 import { type TrainedModel, loadTrainedModel } from '../pipeline/model-store.js';
 import type { SnippetSelection } from '../gmem/bank.js';
+import { type OutOfBankResult, outOfBankAccuracy } from './gmem-out-of-bank.js';
 
 export interface GmemRow {
   run: string; // unconditional, class, gmem, or gmem- plus the switch of an ablation
@@ -47,6 +48,7 @@ export interface GmemBenchSettings {
   batch: number;
   realSets: number; // K independent real sets behind fd, fd_std and fd_floor (the evaluation protocol, docs/eval.md)
   cache?: string; // JSONL of rows already measured (read and appended)
+  outOfBank?: number; // memory runs: also sample from the snippets of this many images outside the bank, at the last snapshot
   onRow?: (row: GmemRow) => void;
 }
 
@@ -81,12 +83,13 @@ async function scoreSnapshot(trained: TrainedModel, net: FeatureNet, run: string
 }
 
 /** Scores every snapshot of every run (the last at finalN samples), reusing cached rows. */
-export async function benchGmem(settings: GmemBenchSettings): Promise<{ rows: GmemRow[] }> {
+export async function benchGmem(settings: GmemBenchSettings): Promise<{ rows: GmemRow[]; out_of_bank?: (OutOfBankResult & { run: string; step: number })[] }> {
   const cached = new Map<string, GmemRow>();
   if (settings.cache && existsSync(settings.cache)) {
     for (const line of readFileSync(settings.cache, 'utf8').split('\n')) if (line.trim()) cached.set(rowKey(JSON.parse(line) as GmemRow), JSON.parse(line) as GmemRow);
   }
   const rows: GmemRow[] = [];
+  const outOfBank: (OutOfBankResult & { run: string; step: number })[] = [];
   for (const { name, dir } of settings.runs) {
     const snapshots = runSnapshots(dir);
     let net: FeatureNet | undefined;
@@ -106,10 +109,14 @@ export async function benchGmem(settings: GmemBenchSettings): Promise<{ rows: Gm
           rows.push(row);
           settings.onRow?.(row);
         }
+        if (settings.outOfBank && i === snapshots.length - 1 && trained.model.config.condVectorDim > 0) {
+          net ??= await openFeatureNet(trained);
+          outOfBank.push({ run: name, step: snapshot.step, ...(await outOfBankAccuracy(trained, net, { ...settings, n: settings.outOfBank })) });
+        }
       }
     } finally {
       await net?.dispose();
     }
   }
-  return { rows };
+  return settings.outOfBank ? { rows, out_of_bank: outOfBank } : { rows };
 }

@@ -28,14 +28,17 @@ test('bench gmem: one row per snapshot and guidance, memory accuracy against the
       runs: [{ name: 'gmem', dir: join(dir, 'gmem') }, { name: 'class', dir: join(dir, 'class') }],
       n: 6, finalN: 8, sampler: 'rf-euler', steps: 1, guidance: [1, 2], memoryGuidance: false, select: 'uniform' as const, seed: 0, batch: 8, realSets: 2, cache: join(dir, 'rows.jsonl'),
     };
-    const { rows } = await benchGmem(settings);
+    const { rows, out_of_bank: outOfBank } = await benchGmem({ ...settings, outOfBank: 4 });
     assert.deepEqual(rows.map((r) => [r.run, r.images, r.n, r.real_sets, r.guidance]), [['gmem', 4, 6, 2, 1], ['gmem', 8, 8, 2, 1], ['class', 4, 8, 2, 1], ['class', 4, 8, 2, 2]]);
     for (const row of rows) {
       assert.ok(row.fd > 0 && row.fd_std >= 0 && row.fd_floor > 0 && row.accuracy !== null && row.accuracy >= 0 && row.accuracy <= 1, JSON.stringify(row));
       assert.equal(row.nfe, row.guidance === 1 ? 1 : 2);
     }
+    assert.deepEqual(outOfBank?.map((r) => [r.run, r.step, r.n, r.start]), [['gmem', 2, 4, 16]]);
+    assert.ok(outOfBank![0]!.accuracy >= 0 && outOfBank![0]!.accuracy <= 1 && outOfBank![0]!.nfe === 1);
     const again = await benchGmem(settings);
     assert.deepEqual(again.rows, rows);
+    assert.equal(again.out_of_bank, undefined);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

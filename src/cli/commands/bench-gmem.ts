@@ -23,6 +23,7 @@ export const benchGmemCommand = defineCommand({
     seed: int({ placeholder: 'S', min: 0, default: 0, description: 'noise seed (real sets from seed + 1,000,003)' }),
     batch: int({ placeholder: 'B', min: 1, default: 100, description: 'samples per network call' }),
     'real-sets': int({ placeholder: 'K', min: 2, default: EVALUATION_DEFAULTS.realSets, description: 'independent real sets behind fd, fd_std and fd_floor (as hasten eval)' }),
+    'out-of-bank': int({ placeholder: 'N', min: 1, description: "memory runs: at the last snapshot, one sample from each of N images outside the bank, scored against its source image's class" }),
     cache: text({ placeholder: 'FILE.jsonl', description: 'rows already measured: read, and new rows appended (the benchmark resumes)' }),
     json: json(),
   },
@@ -35,11 +36,12 @@ export const benchGmemCommand = defineCommand({
     });
     const result = await benchGmem({
       runs, n: values.n, finalN: values['final-n'], sampler: values.sampler, steps: values.steps, guidance: values.guidance,
-      memoryGuidance: values['memory-guidance'], select: values['snippet-select'], seed: values.seed, batch: values.batch, realSets: values['real-sets'], cache: values.cache,
+      memoryGuidance: values['memory-guidance'], select: values['snippet-select'], seed: values.seed, batch: values.batch, realSets: values['real-sets'], outOfBank: values['out-of-bank'], cache: values.cache,
       onRow: (row) => {
         if (!values.json) console.log(`${row.run.padEnd(16)} images ${String(row.images).padStart(9)}  fd ${row.fd.toFixed(3)} ± ${row.fd_std.toFixed(3)} (floor ${row.fd_floor.toFixed(3)})  accuracy ${row.accuracy === null ? '-' : (100 * row.accuracy).toFixed(1) + '%'}  guidance ${row.guidance}  nfe ${row.nfe}`);
       },
     });
     if (values.json) console.log(JSON.stringify(result, null, 2));
+    else for (const r of result.out_of_bank ?? []) console.log(`${r.run.padEnd(16)} step ${r.step}: ${r.n} images outside the bank -> samples of their class ${(100 * r.accuracy).toFixed(1)}%`);
   },
 });
