@@ -11,7 +11,7 @@
 // is shape-matched by its leading corner: the overlapping output and input channels are copied, the
 // rest of the expert is zero.
 
-import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
+import { type HostTensor, type ParamTree, numel } from '../engine/host-tensor.js';
 import { RngStream } from '../engine/rng.js';
 import { initParams } from '../models/init.js';
 import type { UNet } from '../models/unet.js';
@@ -77,13 +77,14 @@ export function expertParams(student: UNet, teacherParams: ParamTree, init: Expe
   for (const name of names) {
     const [, layer, conv, what] = CONV_PARAM.exec(name)!;
     const shape = shapes.get(name)!;
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = numel(shape);
     if (what !== 'experts' && what !== 'bias') {
       out.set(name, { dtype: 'float32', shape, data: new Float32Array(size) });
       continue;
     }
     const experts = shape[0]!;
-    const sources = init === 'clme' ? expertSources(student, teacherParams, layer!, conv!) : expertSources(student, teacherParams, layer!, conv!).slice(0, 1);
+    const inherited = expertSources(student, teacherParams, layer!, conv!);
+    const sources = init === 'clme' ? inherited : inherited.slice(0, 1);
     const surviving = `${layer}.${conv}`;
     const data = new Float32Array(size);
     const perExpert = size / experts;

@@ -100,15 +100,14 @@ function groupsOnNchwc(emit: Emitter, dtype: string, inChannels: number, groups:
 }
 
 function emitGroupsOnNchwc(emit: Emitter, [x, w, bias]: readonly (string | undefined)[], y: string, spec: NchwcConvSpec, groups: number): void {
-  const split = (value: string, axis: number, hint: string): string[] => {
+  const split = (value: string, axis: number, channels: number, hint: string): string[] => {
     const parts = Array.from({ length: groups }, () => emit.temp(hint));
-    emit.node('Split', [value, emit.int64s(new Array(groups).fill(spec.outChannels / groups))], parts, { axis });
+    emit.node('Split', [value, emit.int64s(new Array(groups).fill(channels / groups))], parts, { axis });
     return parts;
   };
-  const inputs = Array.from({ length: groups }, () => emit.temp('groupInput'));
-  emit.node('Split', [x!, emit.int64s(new Array(groups).fill(spec.inChannels / groups))], inputs, { axis: 1 });
-  const filters = split(w!, 0, 'groupFilter');
-  const biases = bias ? split(bias, 0, 'groupBias') : [];
+  const inputs = split(x!, 1, spec.inChannels, 'groupInput');
+  const filters = split(w!, 0, spec.outChannels, 'groupFilter');
+  const biases = bias ? split(bias, 0, spec.outChannels, 'groupBias') : [];
   const outs = inputs.map((input, g) => {
     const out = emit.temp('groupOutput');
     emitNchwcConv(emit, input, filters[g]!, biases[g], out, { ...spec, inChannels: spec.inChannels / groups, outChannels: spec.outChannels / groups });
