@@ -8,8 +8,8 @@
 // Times are medians of interleaved runs (every variant once per round), so load from other
 // processes falls on all variants alike; ratios between variants are the figures to quote.
 
-import type { Graph, Tensor } from '../engine/graph.js';
-import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
+import type { Graph } from '../engine/graph.js';
+import { type HostTensor, type ParamTree, numel } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';
 import { type CompiledFunction, type TraceFn, compile, traceFunction } from '../engine/runtime.js';
 import { type CondConvForm, condConv } from '../models/cond-conv.js';
@@ -78,13 +78,10 @@ export interface CapacityBenchResult {
   attention: AttentionRow[];
 }
 
-/** Random values for every parameter a trace declares, so nothing is trivially zero. */
-function randomParamsOf(fn: TraceFn, specs: Record<string, { shape: number[]; dtype: 'float32' }>, seed: number): ParamTree {
-  const { graph } = traceFunction(fn, specs);
+/** Random values for every parameter a traced graph declares, so nothing is trivially zero. */
+function randomParamsOf(graph: Graph, seed: number): ParamTree {
   return new Map([...graph.params].map(([name, t], i) => [name, randomTensor([...t.shape], seed + i, 0.1)]));
 }
-
-const totalFlops = (graph: Graph, outputs: Record<string, Tensor>): number => flopsByScope(graph, Object.values(outputs)).total;
 
 async function condConvRows(settings: CapacityBenchSettings): Promise<CondConvRow[]> {
   const { channels, side, experts } = settings;
@@ -97,16 +94,17 @@ async function condConvRows(settings: CapacityBenchSettings): Promise<CondConvRo
       kernels: (g, t) => ({ y: condConv(new ModuleContext(g), 'c', t.x!, channels, 3, { experts, form: 'kernels' }) }),
       outputs: (g, t) => ({ y: condConv(new ModuleContext(g), 'c', t.x!, channels, 3, { experts, form: 'outputs' }) }),
     };
-    const condParams = randomParamsOf(fns.kernels, specs, 2);
     const compiled: Record<string, CompiledFunction> = {};
     const outputs: Record<string, HostTensor> = {};
     const flops: Record<string, number> = {};
+    let condParams: ParamTree | undefined; // both CondConv forms run on the same parameters
     try {
       for (const [form, fn] of Object.entries(fns)) {
-        compiled[form] = compile(fn, { params: form === 'conv' ? randomParamsOf(fn, specs, 2) : condParams, threads: settings.threads });
-        outputs[form] = (await compiled[form]!.run({ x })).y!;
         const traced = traceFunction(fn, specs);
-        flops[form] = totalFlops(traced.graph, traced.outputs);
+        flops[form] = flopsByScope(traced.graph, Object.values(traced.outputs)).total;
+        const params = form === 'conv' ? randomParamsOf(traced.graph, 2) : (condParams ??= randomParamsOf(traced.graph, 2));
+        compiled[form] = compile(fn, { params, threads: settings.threads });
+        outputs[form] = (await compiled[form]!.run({ x })).y!;
       }
       const ms = await timeInterleaved(Object.fromEntries(Object.entries(compiled).map(([form, c]) => [form, () => c.run({ x })])), settings.repeats);
       let diff = 0;
@@ -143,14 +141,26 @@ function attentionCores(shapes: readonly number[][], kind: 'full' | 'gri', setti
 
 function randomInputsOf(model: DiffusionNet, batch: number): Record<string, HostTensor> {
   return Object.fromEntries(Object.entries(model.inputSpecs(batch)).map(([name, spec]) => [name, spec.dtype === 'int64'
-    ? { dtype: 'int64' as const, shape: spec.shape, data: new BigInt64Array(spec.shape.reduce((a, b) => a * b, 1)) }
+    ? { dtype: 'int64' as const, shape: spec.shape, data: new BigInt64Array(numel(spec.shape)) }
     : randomTensor(spec.shape, 3)]));
 }
 
-async function attentionRows(settings: CapacityBenchSettings): Promise<AttentionRow[]> {
+interface AttentionVariants {
+  network: string;
+  variants: { full: DiffusionNet; gri: DiffusionNet };
+}
+
+/** Each network with full and with GRI attention: built before any timing, so a window or pool that does not tile a network is an error at once. */
+function attentionVariants(settings: CapacityBenchSettings): AttentionVariants[] {
+  return Object.entries(settings.networks).map(([network, config]) => ({
+    network,
+    variants: { full: createModel(config), gri: createModel({ ...config, attention: 'gri', attentionWindow: settings.window, attentionPool: settings.pool }) },
+  }));
+}
+
+async function attentionRows(networks: readonly AttentionVariants[], settings: CapacityBenchSettings): Promise<AttentionRow[]> {
   const rows: AttentionRow[] = [];
-  for (const [network, config] of Object.entries(settings.networks)) {
-    const variants = { full: createModel(config), gri: createModel({ ...config, attention: 'gri', attentionWindow: settings.window, attentionPool: settings.pool }) };
+  for (const { network, variants } of networks) {
     const params = initParams(variants.full, 0);
     const inputs = randomInputsOf(variants.full, settings.networkBatch);
     const shapes = attentionShapes(variants.full, settings.networkBatch);
@@ -186,8 +196,9 @@ async function attentionRows(settings: CapacityBenchSettings): Promise<Attention
 }
 
 export async function benchCapacity(settings: CapacityBenchSettings, progress: (what: string) => void = () => {}): Promise<CapacityBenchResult> {
+  const networks = attentionVariants(settings);
   progress('conditional convolution forms');
   const cond = await condConvRows(settings);
   progress('attention at >= 256 tokens');
-  return { settings, cond_conv: cond, attention: await attentionRows(settings) };
+  return { settings, cond_conv: cond, attention: await attentionRows(networks, settings) };
 }

@@ -21,3 +21,12 @@ test('bench capacity: rows for every batch and form, forms agree, and attention 
   assert.equal(full!.attention_speedup, 1);
   assert.ok(gri!.attention_gflops_share < full!.attention_gflops_share && full!.attention_gflops_share > 0);
 });
+
+test('bench capacity: a GRI window that does not tile a network is refused before any timing', async () => {
+  const seen: string[] = [];
+  await assert.rejects(benchCapacity({
+    ...CAPACITY_BENCH_DEFAULTS, window: 3, batches: [1], repeats: 1,
+    networks: { tiny: { arch: 'dit', resolution: 8, patchSize: 2, width: 16, depth: 1, heads: 2, mlpRatio: 2 } },
+  }, (what) => seen.push(what)), /the window side 3 does not tile the 4x4 token grid/);
+  assert.deepEqual(seen, []);
+});
