@@ -5,6 +5,7 @@ import { encodePng } from '../../../src/data/image-io.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { loadBank } from '../../../src/gmem/bank.js';
 import { saveEncoder } from '../../../src/gmem/encoder.js';
 import { tinyEncoder } from '../../gmem/helpers.js';
 import { hasten } from '../run-cli.js';
@@ -29,6 +30,13 @@ test('gmem bank -> train --cond memory -> sample: noise-tied, a chosen entry, an
   assert.equal(JSON.parse(built.out[0]!).entries, 24);
   const compressed = await hasten('gmem', 'bank', '--from', bank, '--kmeans', '4', '--out', join(dir, 'bank-k4'), '--json');
   assert.equal(JSON.parse(compressed.out[0]!).entries, 4);
+  // A bank is never written over unasked; with --overwrite it may even be its own --from.
+  const again = await hasten('gmem', 'bank', '--from', join(dir, 'bank-k4'), '--kmeans', '2', '--out', join(dir, 'bank-k4'));
+  assert.equal(again.code, 2);
+  assert.match(again.err[0]!, /bank-k4 already holds a memory bank \(bank\.json\): replace it with --overwrite, or choose another folder/);
+  assert.equal((await loadBank(join(dir, 'bank-k4'))).size, 4);
+  const inPlace = await hasten('gmem', 'bank', '--from', join(dir, 'bank-k4'), '--interpolate', '0,1', '--out', join(dir, 'bank-k4'), '--overwrite', '--json');
+  assert.equal(JSON.parse(inPlace.out[0]!).entries, 5);
 
   const run = join(dir, 'run');
   const config = JSON.stringify({ patchSize: 2, width: 16, depth: 2, heads: 2, projectorBlock: 1 });
