@@ -6,14 +6,29 @@ import { flag, int, json, text, UsageError } from '../options.js';
 import { plural } from '../plural.js';
 import { outputFile } from '../output-file.js';
 import type { Dataset } from '../../data/dataset.js';
-import { imageGrid } from '../../data/image-io.js';
+import { ImageGridCanvas } from '../../data/image-io.js';
 import { DATASET_NAMES, openDataset } from '../../data/registry.js';
 import { scatterPlot } from '../../data/scatter-plot.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
+import { checkMemory } from '../../engine/memory-budget.js';
 
 const DEFAULT_IMAGES = 64;
 // A scatter plot needs many points before the shape of a distribution shows.
 const DEFAULT_POINTS = 2000;
+// Images are drawn and painted into the grid this many at a time, so only the grid grows with --n.
+const PAINT_BATCH = 256;
+
+/** The PNG of n samples: the grid's size (or the points') is checked against the memory budget before any is drawn. */
+function preview(dataset: Dataset, n: number, seed: number, scale: number): Buffer {
+  if (dataset.kind === 'images') {
+    const canvas = new ImageGridCanvas(n, dataset.shape, { scale });
+    for (let first = 0; first < n; first += PAINT_BATCH) canvas.paint(first, dataset.sample({ start: first, count: Math.min(PAINT_BATCH, n - first) }, seed).x);
+    return canvas.png();
+  }
+  checkMemory(`a scatter plot of ${n} points of ${dataset.shape[0]} coordinates`, 4 * n * (dataset.shape[0]! + 2));
+  const batch = dataset.sample({ start: 0, count: n }, seed);
+  return scatterPlot(batch.x, { labels: batch.labels?.data });
+}
 
 function describe(dataset: Dataset): string {
   const classes = dataset.numClasses === undefined ? '' : `, ${dataset.numClasses} classes`;
@@ -39,9 +54,7 @@ export const dataPreviewCommand = defineCommand({
     const dataset = openDataset(values.data, { resolution, flip: values.flip });
     if (dataset.kind === 'points' && dataset.shape[0]! < 2) throw new UsageError(`${dataset.name} has 1-D points: a scatter plot needs at least two coordinates`);
     const n = requested ?? (dataset.kind === 'images' ? DEFAULT_IMAGES : DEFAULT_POINTS);
-    const batch = dataset.sample({ start: 0, count: n }, seed);
-    const png = dataset.kind === 'images' ? imageGrid(batch.x, { scale }) : scatterPlot(batch.x, { labels: batch.labels?.data });
-    await writeFileAtomic(values.out, png);
+    await writeFileAtomic(values.out, preview(dataset, n, seed, scale));
     if (values.json) {
       console.log(JSON.stringify({ out: values.out, data: dataset.name, n, shape: dataset.shape, classes: dataset.classNames ?? null }));
       return;

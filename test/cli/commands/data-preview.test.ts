@@ -36,6 +36,9 @@ test('data preview: bad input is one line and exit code 2', async () => {
     [['--data', 'shapes', '--n', '0', '--out', file], /--n expects an integer >= 1/],
     [['--data', 'toy2d:two-moons', '--resolution', '16', '--out', file], /image datasets only/],
     [['--data', `folder:${join(scratch, 'absent')}`, '--out', file], /does not exist/],
+    // Sized before any sample is drawn.
+    [['--data', 'shapes', '--n', '100000000', '--out', file], /^hasten data preview: a grid of 100000000 images of 3x32x32 .* would need about .* of memory/],
+    [['--data', 'toy2d:two-moons', '--n', '100000000000', '--out', file], /a scatter plot of 100000000000 points of 2 coordinates would need about .* of memory/],
   ];
   for (const [args, pattern] of cases) {
     const { code, err } = await hasten('data', 'preview', ...args);
