@@ -14,6 +14,7 @@
 
 import type { HostTensor } from '../engine/host-tensor.js';
 import { type OnnxModel } from '../engine/onnx/codec.js';
+import { dynamicBatch } from '../engine/onnx/dynamic-batch.js';
 import * as F from '../engine/ops/index.js';
 import { compile } from '../engine/runtime.js';
 import { netTraceFn } from '../models/network.js';
@@ -23,7 +24,7 @@ import { noiseLabel } from '../train/objectives.js';
 import type { TrainedModel } from './model-store.js';
 
 export interface DenoiserExportOptions {
-  batch: number; // rows of the graph (its batch axis is fixed)
+  batch: number | 'dynamic'; // rows of the graph, or any number (a symbolic batch axis)
   numTrainTimesteps?: number; // N of the DDPM schedule the timestep indexes
   betaStart?: number;
   betaEnd?: number;
@@ -67,21 +68,24 @@ export function exportDenoiser(trained: TrainedModel, options: DenoiserExportOpt
   });
   const net = netTraceFn(trained.model);
   const numClasses = trained.model.config.numClasses;
-  const forward = compile((graph, inputs) => {
-    const timestep = inputs.timestep!;
-    const perRow = (values: (k: number) => number, shape: number[]) => F.reshape(F.embedding(graph.constant(table(values)), timestep), shape);
-    const column = [batch, 1, 1, 1];
-    const sample = inputs.sample!;
-    const feeds = {
-      x: F.mul(sample, perRow((k) => coefficients[k]!.c, column)),
-      noise: perRow((k) => coefficients[k]!.label, [batch]),
-      ...(numClasses > 0 ? { label: F.fill(graph, [batch], numClasses, 'int64') } : {}),
-    };
-    const raw = net(graph, feeds).out!;
-    const out = F.add(F.mul(sample, perRow((k) => coefficients[k]!.a, column)), F.mul(raw, perRow((k) => coefficients[k]!.b, column)));
-    return { out_sample: out };
-  }, { params: trained.params, name: `${trained.name}-denoiser` });
-  const { model } = forward.lower({ sample: { shape: [batch, ...dataShape], dtype: 'float32' }, timestep: { shape: [batch], dtype: 'int64' } });
+  const lowerAt = (rows: number): OnnxModel => {
+    const forward = compile((graph, inputs) => {
+      const timestep = inputs.timestep!;
+      const perRow = (values: (k: number) => number, shape: number[]) => F.reshape(F.embedding(graph.constant(table(values)), timestep), shape);
+      const column = [rows, 1, 1, 1];
+      const sample = inputs.sample!;
+      const feeds = {
+        x: F.mul(sample, perRow((k) => coefficients[k]!.c, column)),
+        noise: perRow((k) => coefficients[k]!.label, [rows]),
+        ...(numClasses > 0 ? { label: F.fill(graph, [rows], numClasses, 'int64') } : {}),
+      };
+      const raw = net(graph, feeds).out!;
+      const out = F.add(F.mul(sample, perRow((k) => coefficients[k]!.a, column)), F.mul(raw, perRow((k) => coefficients[k]!.b, column)));
+      return { out_sample: out };
+    }, { params: trained.params, name: `${trained.name}-denoiser` });
+    return forward.lower({ sample: { shape: [rows, ...dataShape], dtype: 'float32' }, timestep: { shape: [rows], dtype: 'int64' } }).model;
+  };
+  const model = batch === 'dynamic' ? dynamicBatch(lowerAt) : lowerAt(batch);
   const schedulerConfig = {
     _class_name: 'DDPMScheduler', beta_schedule: 'linear', beta_start: betaStart, beta_end: betaEnd, num_train_timesteps: n,
     prediction_type: 'epsilon', clip_sample: false, timestep_spacing: 'leading', steps_offset: 0, trained_betas: null,

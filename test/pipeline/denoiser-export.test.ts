@@ -6,13 +6,14 @@ import { test } from 'node:test';
 import { ddpmDiscrete } from '../../src/diffusion/process.js';
 import { encodeModel } from '../../src/engine/onnx/codec.js';
 import { OnnxSession } from '../../src/engine/runtime.js';
-import { importModel } from '../../src/import/model-folder.js';
+import { importModel, openImportedModel } from '../../src/import/model-folder.js';
+import { ImportedNetwork } from '../../src/import/network.js';
 import { createModel } from '../../src/models/registry.js';
 import type { UNet } from '../../src/models/unet.js';
 import { exportDenoiser } from '../../src/pipeline/denoiser-export.js';
 import { trainedTarget } from '../../src/pipeline/generate.js';
-import type { TrainedModel } from '../../src/pipeline/model-store.js';
-import { type ObjectiveName, objectiveSettings } from '../../src/train/objectives.js';
+import { type TrainedModel, loadTrainedModel } from '../../src/pipeline/model-store.js';
+import { type ObjectiveName, noiseLabel, objectiveSettings } from '../../src/train/objectives.js';
 import { randomParams } from '../models/helpers.js';
 
 const model = createModel({ arch: 'unet', resolution: 8, baseChannels: 8, channelMultipliers: [1, 2], blocksPerLevel: 1, attentionResolutions: [4], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16, numClasses: 3 }) as UNet;
@@ -22,39 +23,77 @@ const trainedWith = (objective: ObjectiveName, network?: ObjectiveName) => ({
   config: { objective: objectiveSettings(objective, network ? { network } : {}), dataShape: [3, 8, 8], classNames: null },
 }) as unknown as TrainedModel;
 
-test('the exported denoiser graph predicts the noise that hasten\'s own denoiser implies, for every parameterisation', async () => {
+/** eps at DDPM timestep k as hasten's own denoiser implies it: x0 at the same rho (the null class), then eps = (x − alpha x0)/sigma. */
+async function nativeEps(trained: TrainedModel, x: Float32Array, rows: number, k: number): Promise<Float64Array> {
   const process = ddpmDiscrete();
+  const [c, h, w] = trained.config.dataShape as [number, number, number];
+  const target = trainedTarget(trained, rows);
+  const net = target.network({});
+  try {
+    const run = net.run({ sampler: { evaluatesAtGridPoints: true } as never, process: target.process, grid: Float64Array.from([1, 0]), noise: new Float64Array(x.length) });
+    const nullClass = { label: { dtype: 'int64' as const, shape: [rows], data: new BigInt64Array(rows).fill(BigInt(trained.model.config.numClasses)) } };
+    const denoiser = target.denoiser(async (input, labels, batch, call) => run.forward({ x: { dtype: 'float32', shape: [batch, c, h, w], data: input }, noise: { dtype: 'float32', shape: [batch], data: labels }, ...nullClass }, call), rows);
+    const t = (k + 1) / 1000;
+    const [alpha, sigma] = [process.alpha(t), process.sigma(t)];
+    const nativeT = target.process.tFromRho(sigma / alpha);
+    const scale = target.process.alpha(nativeT) / alpha;
+    const x0 = await denoiser.denoise(Float64Array.from(x, (v) => v * scale), nativeT, { step: 0, stage: 0 });
+    return Float64Array.from(x, (v, i) => (v - alpha * x0[i]!) / sigma);
+  } finally {
+    await net.dispose();
+  }
+}
+
+function assertClose(out: Float32Array, eps: Float64Array, what: string): void {
+  let worst = 0;
+  let size = 0;
+  for (let i = 0; i < eps.length; i++) {
+    worst = Math.max(worst, Math.abs(out[i]! - eps[i]!));
+    size = Math.max(size, Math.abs(eps[i]!));
+  }
+  assert.ok(worst <= 1e-3 * Math.max(1, size), `${what}: ${worst} (|eps| up to ${size})`);
+}
+
+test('the exported denoiser graph predicts the noise that hasten\'s own denoiser implies, for every parameterisation', async () => {
   const x = Float32Array.from({ length: 2 * 192 }, (_, i) => Math.sin(1.3 * i));
   for (const [objective, network] of [['edm'], ['vp'], ['rf'], ['rf', 'edm']] as [ObjectiveName, ObjectiveName?][]) {
     const trained = trainedWith(objective, network);
     const session = await OnnxSession.create(encodeModel(exportDenoiser(trained, { batch: 2 }).model));
-    const target = trainedTarget(trained, 2);
-    const net = target.network({});
     try {
       for (const k of [20, 400, 990]) {
-        const t = (k + 1) / 1000;
         const out = (await session.run({ sample: { dtype: 'float32', shape: [2, 3, 8, 8], data: x }, timestep: { dtype: 'int64', shape: [2], data: BigInt64Array.from([BigInt(k), BigInt(k)]) } })).out_sample!.data as Float32Array;
-        // hasten: x0 from the denoiser at the same rho (unconditional: the null class), then eps = (x − alpha x0)/sigma.
-        const run = net.run({ sampler: { evaluatesAtGridPoints: true } as never, process: target.process, grid: Float64Array.from([1, 0]), noise: new Float64Array(x.length) });
-        const nullClass = { label: { dtype: 'int64' as const, shape: [2], data: BigInt64Array.from([3n, 3n]) } };
-        const denoiser = target.denoiser(async (input, labels, batch, call) => run.forward({ x: { dtype: 'float32', shape: [batch, 3, 8, 8], data: input }, noise: { dtype: 'float32', shape: [batch], data: labels }, ...nullClass }, call), 2);
-        const [alpha, sigma] = [process.alpha(t), process.sigma(t)];
-        const nativeT = target.process.tFromRho(sigma / alpha);
-        const scale = target.process.alpha(nativeT) / alpha;
-        const x0 = await denoiser.denoise(Float64Array.from(x, (v) => v * scale), nativeT, { step: 0, stage: 0 });
-        let worst = 0;
-        let size = 0;
-        for (let i = 0; i < x.length; i++) {
-          const eps = (x[i]! - alpha * x0[i]!) / sigma;
-          worst = Math.max(worst, Math.abs(out[i]! - eps));
-          size = Math.max(size, Math.abs(eps));
-        }
-        assert.ok(worst <= 1e-3 * Math.max(1, size), `${objective}${network ? `/${network}` : ''} at timestep ${k}: ${worst} (|eps| up to ${size})`);
+        assertClose(out, await nativeEps(trained, x, 2, k), `${objective}${network ? `/${network}` : ''} at timestep ${k}`);
       }
     } finally {
       await session.dispose();
-      await net.dispose();
     }
+  }
+});
+
+test('the shipped shapes model exported with a dynamic batch re-imports as an external model and predicts our noise at any batch', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hasten-export-'));
+  const trained = await loadTrainedModel('shapes');
+  const { model: onnx, schedulerConfig } = exportDenoiser(trained, { batch: 'dynamic' });
+  mkdirSync(join(dir, 'export'));
+  writeFileSync(join(dir, 'export', 'model.onnx'), encodeModel(onnx));
+  writeFileSync(join(dir, 'export', 'scheduler_config.json'), JSON.stringify(schedulerConfig));
+  const record = await importModel({ onnx: join(dir, 'export', 'model.onnx'), scheduler: join(dir, 'export', 'scheduler_config.json'), out: join(dir, 'imported') });
+  assert.equal(record.signature.batch, 'dynamic');
+  assert.equal(record.analysis_error, undefined);
+  assert.deepEqual(record.analysis!.structure.skips.map((s) => s.channels).reverse(), (trained.model as UNet).skips().map((s) => s.channels));
+  const network = new ImportedNetwork(openImportedModel(join(dir, 'imported')));
+  try {
+    for (const [rows, k] of [[1, 700], [3, 150]] as const) {
+      const x = Float32Array.from({ length: rows * 3 * 32 * 32 }, (_, i) => Math.sin(0.37 * i));
+      // hasten's feeds: the noise label of DDPM timestep k, which the imported schedule turns back into k.
+      const t = (k + 1) / 1000;
+      const label = noiseLabel(ddpmDiscrete().rho(t));
+      const out = await network.call({ x: { dtype: 'float32', shape: [rows, 3, 32, 32], data: x }, noise: { dtype: 'float32', shape: [rows], data: new Float32Array(rows).fill(label) } });
+      assert.deepEqual(out.out!.shape, [rows, 3, 32, 32]);
+      assertClose(out.out!.data as Float32Array, await nativeEps(trained, x, rows, k), `batch ${rows} at timestep ${k}`);
+    }
+  } finally {
+    await network.dispose();
   }
 });
 

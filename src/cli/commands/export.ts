@@ -12,6 +12,7 @@ import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { saveCheckpoint } from '../../engine/checkpoint.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { encodeModel } from '../../engine/onnx/codec.js';
+import { dynamicBatch } from '../../engine/onnx/dynamic-batch.js';
 import { compile } from '../../engine/runtime.js';
 import { netTraceFn } from '../../models/network.js';
 
@@ -23,12 +24,13 @@ export const exportCommand = defineCommand({
     out: text({ placeholder: 'DIR', required: true, description: 'directory for checkpoint.safetensors + checkpoint.json (and model.onnx)' }),
     onnx: flag({ description: 'also write model.onnx: the raw network F(x, noise, label) with the weights inside' }),
     denoiser: flag({ description: 'with --onnx: the whole denoiser in diffusers\' form instead (sample, int64 timestep -> out_sample, the noise), with scheduler_config.json; hasten import reads it back' }),
-    batch: int({ placeholder: 'B', min: 1, default: 1, description: 'batch size of the ONNX graph (shapes are static)' }),
+    batch: int({ placeholder: 'B', min: 1, description: 'fix the ONNX graph\'s batch axis at B (default: a dynamic batch axis named "batch")' }),
     json: json('print { out, files } as JSON'),
   },
   details: 'The ONNX graph takes x [B, ...], noise [B] (log(sigma/alpha)/4) and, for conditional models, label [B] (int64); see docs/models.md.',
   async run(values) {
-    const { out, batch } = values;
+    const { out } = values;
+    const batch = values.batch ?? 'dynamic';
     const trained = await loadTrainedModel(values.model);
     mkdirSync(out, { recursive: true });
     await saveCheckpoint(out, { params: trained.params, config: trained.config, step: trained.step });
@@ -41,7 +43,8 @@ export const exportCommand = defineCommand({
       files.push('model.onnx', 'scheduler_config.json');
     } else if (values.onnx) {
       const forward = compile(netTraceFn(trained.model), { params: trained.params, name: trained.name });
-      const { model } = forward.lower(trained.model.inputSpecs(batch));
+      const lowerAt = (rows: number) => forward.lower(trained.model.inputSpecs(rows)).model;
+      const model = batch === 'dynamic' ? dynamicBatch(lowerAt) : lowerAt(batch);
       await writeFileAtomic(join(out, 'model.onnx'), encodeModel(model));
       files.push('model.onnx');
     }

@@ -76,24 +76,27 @@ test('sample --scale magnifies the grid; a folder of PNG name is refused before 
   assert.ok(performance.now() - started < 1000, 'before any sampling');
 });
 
-test('export writes a shipping checkpoint and a standalone ONNX file that reproduces the network', async () => {
+test('export writes a shipping checkpoint and a standalone ONNX file with a dynamic batch axis that reproduces the network', async () => {
   const run = join(scratch, 'export-src');
   assert.equal((await hasten('train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--model-config', '{"width":16,"depth":1}', '--cond', 'class', '--steps', '2', '--batch', '8', '--out', run)).code, 0);
   const out = join(scratch, 'exported');
-  const exported = await hasten('export', '--model', run, '--out', out, '--onnx', '--batch', '3', '--json');
+  const exported = await hasten('export', '--model', run, '--out', out, '--onnx', '--json');
   assert.equal(exported.code, 0, exported.err.join('\n'));
   assert.deepEqual(JSON.parse(exported.out[0]!).files, ['checkpoint.safetensors', 'checkpoint.json', 'model.onnx'].map((file) => join(out, file)));
   const trained = await loadTrainedModel(out);
-  const feeds = {
-    x: { dtype: 'float32' as const, shape: [3, 2], data: Float32Array.of(0.1, -0.2, 0.5, 0.3, -1, 2) },
-    noise: { dtype: 'float32' as const, shape: [3], data: Float32Array.of(-1, 0, 0.5) },
-    label: { dtype: 'int64' as const, shape: [3], data: BigInt64Array.of(0n, 1n, 2n) },
-  };
+  const feedsOf = (rows: number) => ({
+    x: { dtype: 'float32' as const, shape: [rows, 2], data: Float32Array.of(0.1, -0.2, 0.5, 0.3, -1, 2).slice(0, 2 * rows) },
+    noise: { dtype: 'float32' as const, shape: [rows], data: Float32Array.of(-1, 0, 0.5).slice(0, rows) },
+    label: { dtype: 'int64' as const, shape: [rows], data: BigInt64Array.of(0n, 1n, 2n).slice(0, rows) },
+  });
   const session = await OnnxSession.create(new Uint8Array(readFileSync(join(out, 'model.onnx'))));
-  const standalone = (await session.run(feeds)).out!.data as Float32Array;
-  const reference = (await compile(netTraceFn(trained.model), { params: trained.params }).run(feeds)).out!.data as Float32Array;
-  assert.deepEqual(standalone, reference);
+  const reference = compile(netTraceFn(trained.model), { params: trained.params });
+  for (const rows of [3, 1]) {
+    const standalone = (await session.run(feedsOf(rows))).out!.data as Float32Array;
+    assert.deepEqual(standalone, (await reference.run(feedsOf(rows))).out!.data as Float32Array, `batch ${rows}`);
+  }
   await session.dispose();
+  await reference.dispose();
 });
 
 test('train: a folder holding a run needs --resume or --overwrite; --resume keeps the saved target and settings', async () => {
