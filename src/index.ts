@@ -11,6 +11,7 @@ export * from './engine/ort-binding.js';
 export * from './engine/ort-web.js';
 export * from './engine/onnx/codec.js';
 export { lowerToOnnx } from './engine/onnx/lower.js';
+export * from './engine/onnx/dynamic-batch.js';
 export * from './engine/train-step.js';
 export * from './engine/training-loop.js';
 export * from './engine/adamw.js';
