@@ -121,6 +121,7 @@ export * from './bench/gmem.js';
 export * from './bench/gmem-out-of-bank.js';
 export * from './bench/capacity.js';
 export * from './bench/compress.js';
+export * from './bench/compress-variants.js';
 export * from './bench/op-profile.js';
 export * from './bench/side-by-side.js';
 export * from './bench/timing.js';
