@@ -92,7 +92,7 @@ export interface LayerProfileRow {
   attention: 'full' | 'gri';
   ms: number; // median time of one run of the layer (interleaved with the other attention)
   cpu_ms: number; // median CPU time of one run (all threads)
-  kernels_ms: number; // per run, in ONNX Runtime's kernels (its trace, mean over the timed runs)
+  kernels_ms: number; // per run, in ONNX Runtime's kernels (its trace; per node the median over the timed runs)
   kinds: { kind: string; ms: number; ops: Record<string, number> }[]; // kernel time per run by kind of work, with its largest ONNX ops
 }
 
@@ -234,12 +234,12 @@ async function attentionRows(networks: readonly AttentionVariants[], settings: C
   return rows;
 }
 
-/** The trace a profiled session wrote under `prefix` when it closed, summed by kind of work. */
+/** The trace a profiled session wrote under `prefix` when it closed, summed by kind of work (per node the median over the runs). */
 function traceSummary(prefix: string): OpProfile {
   const [folder, name] = [join(prefix, '..'), prefix.split('/').at(-1)!];
   const file = readdirSync(folder).find((f) => f.startsWith(`${name}_`) && f.endsWith('.json'));
   if (!file) throw new Error(`ONNX Runtime wrote no trace for ${prefix}`);
-  return summarizeTrace(JSON.parse(readFileSync(join(folder, file), 'utf8')) as TraceEvent[], 1);
+  return summarizeTrace(JSON.parse(readFileSync(join(folder, file), 'utf8')) as TraceEvent[], 1, 'median');
 }
 
 /** One attention layer, full and GRI, timed interleaved with ONNX Runtime's per-op trace on (written to a temporary folder and read back). */
