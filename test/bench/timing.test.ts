@@ -8,8 +8,9 @@ test('timing: medians; interleaved runs report wall time and CPU time apart (a w
   const order: string[] = [];
   const busy = async (): Promise<void> => {
     order.push('busy');
-    const end = performance.now() + 20;
-    while (performance.now() < end); // 20 ms of work
+    const start = process.cpuUsage();
+    const used = (): number => { const u = process.cpuUsage(start); return (u.user + u.system) / 1000; };
+    while (used() < 20); // 20 ms of work, however long a loaded machine takes to give it
   };
   const wait = async (): Promise<void> => {
     order.push('wait');
@@ -18,5 +19,5 @@ test('timing: medians; interleaved runs report wall time and CPU time apart (a w
   const { wall, cpu } = await timeInterleaved({ busy, wait }, 3);
   assert.deepEqual(order, ['busy', 'wait', 'busy', 'wait', 'busy', 'wait', 'busy', 'wait'], 'one warm-up each, then round by round');
   assert.ok(wall.busy! >= 19 && wall.wait! >= 19, JSON.stringify(wall));
-  assert.ok(cpu.busy! > 10 && cpu.wait! < 5, JSON.stringify(cpu));
+  assert.ok(cpu.busy! >= 19 && cpu.wait! < 10, JSON.stringify(cpu));
 });
