@@ -7,7 +7,7 @@
 // K-means compression replaces the snippets by K centroids whose frequencies are the cluster sizes;
 // selection draws entries in proportion to their frequencies (1 each for an uncompressed bank).
 
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -274,10 +274,17 @@ export async function buildBank(encoder: SnippetEncoder, dataset: Dataset, optio
 
 const files = (dir: string): { tensors: string; json: string } => ({ tensors: join(dir, 'bank.safetensors'), json: join(dir, 'bank.json') });
 
-/** Writes bank.safetensors and bank.json into `dir` (each atomically; a shared save id detects a torn pair). */
+/** Names a bank's content: saving the same bank twice writes the same two files, a pair torn between saves of two banks disagrees. */
+function contentId(bank: MemoryBank): string {
+  const hash = createHash('sha256').update(JSON.stringify(bank.metadata));
+  for (const [name, { data }] of bank.tensors()) hash.update(name).update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** Writes bank.safetensors and bank.json into `dir` (each atomically; a shared content id detects a torn pair). */
 export async function saveBank(dir: string, bank: MemoryBank): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const saveId = randomUUID();
+  const saveId = contentId(bank);
   await saveSafetensors(files(dir).tensors, bank.tensors(), { 'hasten.bank_save_id': saveId });
   await writeFileAtomic(files(dir).json, `${JSON.stringify({ ...bank.metadata, saveId }, null, 2)}\n`);
 }

@@ -1,10 +1,11 @@
 // --workers N on the commands that run in shards: the same output as one process, bit for bit
 // (tiny models and two local workers; the queue path is tested in test/scale/queue.test.ts).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
+import { encodePng } from '../../src/data/image-io.js';
 import { loadBank } from '../../src/gmem/bank.js';
 import { saveEncoder } from '../../src/gmem/encoder.js';
 import { tinyEncoder } from '../gmem/helpers.js';
@@ -50,12 +51,35 @@ test('reflow pairs and gmem bank with --workers 2 write what one process writes'
   const trained = await tinyEncoder(join(scratch, 'encoder-run'));
   await saveEncoder(encoder, trained);
   await trained.dispose();
-  const bankArgs = ['gmem', 'bank', '--encoder', encoder, '--data', 'shapes', '--resolution', '8', '--n', '20', '--batch', '5', '--mirrored', '--json'];
-  await ok(...bankArgs, '--out', join(scratch, 'bank-one'));
-  await ok(...bankArgs, '--out', join(scratch, 'bank-two'), ...sharded, '--shard-size', '10');
-  const [one, two] = await Promise.all(['bank-one', 'bank-two'].map((dir) => loadBank(join(scratch, dir))));
-  assert.deepEqual(two!.metadata, one!.metadata);
-  assert.deepEqual(two!.tensors(), one!.tensors());
+  // A folder given by a relative path is recorded as given, so the sharded bank is the same file.
+  const images = join(scratch, 'images');
+  mkdirSync(images);
+  for (let i = 0; i < 6; i++) writeFileSync(join(images, `image-${i}.png`), encodePng({ width: 8, height: 8, data: new Uint8Array(8 * 8 * 4).map((_, k) => (k % 4 === 3 ? 255 : (k * (i + 3)) % 251)) }));
+  for (const [name, data] of [['shapes', 'shapes'], ['folder', `folder:${relative(process.cwd(), images)}`]] as const) {
+    const bankArgs = ['gmem', 'bank', '--encoder', encoder, '--data', data, '--resolution', '8', '--n', '6', '--batch', '2', '--mirrored', '--json'];
+    await ok(...bankArgs, '--out', join(scratch, `${name}-bank-one`));
+    await ok(...bankArgs, '--out', join(scratch, `${name}-bank-two`), ...sharded, '--shard-size', '4');
+    assert.equal((await loadBank(join(scratch, `${name}-bank-two`))).metadata.data, data);
+    for (const file of ['bank.json', 'bank.safetensors']) {
+      assert.ok(readFileSync(join(scratch, `${name}-bank-two`, file)).equals(readFileSync(join(scratch, `${name}-bank-one`, file))), `${name}: ${file} differs`);
+    }
+  }
+});
+
+test('bench accel --workers 2 runs its Skip-Tuning sweep in shards, with the figures of one process', async () => {
+  const benchArgs = ['bench', 'accel', '--model', 'shapes', '--sampler', 'ddim', '--steps', '2', '--n', '4', '--batch', '4', '--timing-n', '2', '--repeats', '1',
+    '--config', 'plain', '--sweep-nfe', '2', '--sweep-factors', '0.8,1', '--json'];
+  const one = JSON.parse((await ok(...benchArgs)).join('\n'));
+  const results = join(scratch, 'sweep-shards');
+  const two = JSON.parse((await ok(...benchArgs, '--workers', '2', '--results', results)).join('\n'));
+  const [folder, ...others] = readdirSync(results);
+  assert.ok(folder?.startsWith('sweep-') && others.length === 0, `one sweep job in ${results}`);
+  assert.deepEqual(readdirSync(join(results, folder)).sort(), ['0+1.safetensors', '1+1.safetensors'], 'one artefact per sweep point');
+  assert.equal(one.sweep.length, 2);
+  assert.ok(one.sweep.every((point: { fd: number | null }) => point.fd !== null));
+  assert.deepEqual(two.sweep, one.sweep);
+  const quality = (rows: Record<string, unknown>[]) => rows.map(({ config, nfe, gflops, fd, accuracy, rmse_to_plain }) => ({ config, nfe, gflops, fd, accuracy, rmse_to_plain }));
+  assert.deepEqual(quality(two.rows), quality(one.rows));
 });
 
 test('sharding refuses what does not travel to workers, before any work', async () => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -39,13 +38,15 @@ test('buildBank: one snippet per image, equal to encoding the image alone; mirro
 
 test('saveBank / loadBank round-trip; a torn pair or a non-bank is one clear error', async () => {
   await saveBank(join(dir, 'b'), bank);
+  await saveBank(join(dir, 'again'), bank);
+  for (const file of ['bank.json', 'bank.safetensors']) assert.ok((await readFile(join(dir, 'again', file))).equals(await readFile(join(dir, 'b', file))), `a second save changes ${file}`);
   const loaded = await loadBank(join(dir, 'b'));
   assert.deepEqual(loaded.snippet(7), bank.snippet(7));
   assert.deepEqual(loaded.snippet(7, true), bank.snippet(7, true));
   assert.deepEqual(loaded.metadata, bank.metadata);
   const json = join(dir, 'b', 'bank.json');
   const other = join(dir, 'c');
-  await saveBank(other, bank);
+  await saveBank(other, bank.withInterpolation(0, 1, 0.5));
   await writeFile(json, await (await import('node:fs/promises')).readFile(join(other, 'bank.json')));
   await assert.rejects(loadBank(join(dir, 'b')), /different saves/);
   await assert.rejects(loadBank(join(dir, 'none')), BankError);

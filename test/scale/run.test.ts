@@ -90,7 +90,7 @@ test('a memory bank built in shards equals the one-process build, tensors and me
   const build = { encoderName: 'tiny', count: 30, start: 7, seed: 2, mirrored: true, batch: 5 };
   const single = await buildBank(encoder, openDataset('shapes', { resolution: 8 }), build);
   await encoder.dispose();
-  const settings = { ...build, encoder: encoderDir, data: 'shapes', resolution: 8, shardSize: 10 };
+  const settings = { ...build, encoder: encoderDir, data: 'shapes', dataName: 'shapes', resolution: 8, shardSize: 10 };
   const sharded = await runSharded<MemoryBank>('bank', settings, { results: join(scratch, 'bank'), executor });
   assert.equal(sharded.shards, 3);
   assert.deepEqual(sharded.result.metadata, single.metadata);

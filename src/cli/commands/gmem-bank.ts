@@ -60,6 +60,7 @@ export const gmemBankCommand = defineCommand({
             encoder: existsSync(join(shippedModelsDir(), values.encoder!)) ? values.encoder! : resolve(values.encoder!), // as every worker finds it
             encoderName: values.encoder!,
             data: values.data.startsWith('folder:') ? `folder:${resolve(values.data.slice('folder:'.length))}` : values.data,
+            dataName: values.data,
             resolution: dataset.shape[1]!, seed: values.seed, start: values.start, count, mirrored: values.mirrored, batch: values.batch,
             shardSize: shardSizeFor(values['shard-size'], Math.min(values.batch, count), DEFAULT_BANK_SHARD_SIZE),
           };

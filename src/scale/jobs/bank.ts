@@ -14,7 +14,8 @@ import { weightsDigest } from './sampling.js';
 export interface BankJobSettings {
   encoder: string; // where every worker finds the encoder (a shipped name or an absolute path)
   encoderName: string; // what the bank's metadata records, as the command was given it
-  data: string; // dataset spec (a folder: by absolute path)
+  data: string; // where every worker finds the dataset (a folder: by absolute path)
+  dataName: string; // what the bank's metadata records, as the command was given it
   resolution: number;
   seed: number;
   start: number; // first stream position of the whole bank
@@ -40,7 +41,7 @@ export const bankJob: ShardJob<BankJobSettings, BankContext, MemoryBank> = {
     checkShardSize(settings.shardSize, Math.min(settings.batch, settings.count));
     const encoder = await loadEncoder(settings.encoder);
     const dataset = openDataset(settings.data, { resolution: settings.resolution });
-    const { encoder: _where, encoderName: _name, shardSize: _size, ...rest } = settings;
+    const { encoder: _where, encoderName: _name, dataName: _data, shardSize: _size, ...rest } = settings;
     const identity = { job: 'bank', encoderWeights: await weightsDigest(encoderDir(settings.encoder)), ...rest };
     return { identity, total: settings.count, shardSize: settings.shardSize, context: { encoder, dataset, settings } };
   },
@@ -52,7 +53,9 @@ export const bankJob: ShardJob<BankJobSettings, BankContext, MemoryBank> = {
   },
 
   async merge(_context, settings, shards) {
-    const metadata: BankMetadata = { ...(JSON.parse(shards[0]!.extra.metadata!) as BankMetadata), start: settings.start, count: settings.count };
+    // The names as given to the command, not as the workers found them: the bank a one-process build writes.
+    const { encoderName: encoder, dataName: data, start, count } = settings;
+    const metadata: BankMetadata = { ...(JSON.parse(shards[0]!.extra.metadata!) as BankMetadata), encoder, data, start, count };
     const labels = shards[0]!.tensors.has('labels') ? joinedColumn<BigInt64Array>(shards, 'labels') : undefined;
     const mirrored = settings.mirrored ? joinedColumn<Float32Array>(shards, 'mirrored') : undefined;
     return new MemoryBank(metadata, joinedColumn<Float32Array>(shards, 'rows'), undefined, joinedColumn<Float32Array>(shards, 'frequencies'), labels, mirrored);
