@@ -12,6 +12,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
+import { threadsFromEnv } from '../engine/execution-provider.js';
 import { RngStream } from '../engine/rng.js';
 import { toOrt } from '../engine/runtime.js';
 import type { HostTensor } from '../engine/host-tensor.js';
@@ -73,7 +74,7 @@ export interface ImportOverheadResult {
   max_abs_sample: number; // for scale
   rounds: number[]; // each round's wall hasten/direct - 1
   deepcache?: DeepCacheTiming;
-  machine: { cores: number; load_average: [number, number]; hasten_ort_spin: string | null }; // load at the start and the end
+  machine: { cores: number; threads: number; load_average: [number, number]; hasten_ort_spin: string | null }; // ONNX Runtime threads per session; load at the start and the end
 }
 
 const cpuSeconds = (): number => {
@@ -98,7 +99,7 @@ export async function runImportOverheadBench(imported: ImportedModel, settings: 
   const network = target.network({}) as ImportedNetwork;
   const accelerated = settings.deepcache === undefined ? undefined : target.network(parseAccelFlags({ deepcache: settings.deepcache })) as ImportedNetwork;
   const session = await ort.InferenceSession.create(join(imported.location, imported.record.graph), {
-    intraOpNumThreads: availableParallelism(),
+    intraOpNumThreads: threadsFromEnv() ?? availableParallelism(), // as hasten's sessions (HASTEN_ORT_THREADS)
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
@@ -185,7 +186,7 @@ export async function runImportOverheadBench(imported: ImportedModel, settings: 
       paired_overhead: medians(overheads),
       max_abs_difference: maxAbsDifference, max_abs_sample: samples.direct!.reduce((m, v) => Math.max(m, Math.abs(v)), 0),
       rounds: overheads.wall, ...(deepcache ? { deepcache } : {}),
-      machine: { cores: availableParallelism(), load_average: [loadAtStart, loadavg()[0]!], hasten_ort_spin: globalThis.process.env.HASTEN_ORT_SPIN ?? null },
+      machine: { cores: availableParallelism(), threads: threadsFromEnv() ?? availableParallelism(), load_average: [loadAtStart, loadavg()[0]!], hasten_ort_spin: globalThis.process.env.HASTEN_ORT_SPIN ?? null },
     };
   } finally {
     await network.dispose();
