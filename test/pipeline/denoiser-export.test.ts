@@ -14,6 +14,7 @@ import { exportDenoiser } from '../../src/pipeline/denoiser-export.js';
 import { trainedTarget } from '../../src/pipeline/generate.js';
 import { type TrainedModel, loadTrainedModel } from '../../src/pipeline/model-store.js';
 import { type ObjectiveName, noiseLabel, objectiveSettings } from '../../src/train/objectives.js';
+import { hasten } from '../cli/run-cli.js';
 import { randomParams } from '../models/helpers.js';
 
 const model = createModel({ arch: 'unet', resolution: 8, baseChannels: 8, channelMultipliers: [1, 2], blocksPerLevel: 1, attentionResolutions: [4], attentionHeadChannels: 8, groupNormGroups: 4, embeddingWidth: 16, numClasses: 3 }) as UNet;
@@ -70,14 +71,14 @@ test('the exported denoiser graph predicts the noise that hasten\'s own denoiser
   }
 });
 
-test('the shipped shapes model exported with a dynamic batch re-imports as an external model and predicts our noise at any batch', async () => {
+test('the shipped shapes model exported with a dynamic batch re-imports through hasten import as an external model and predicts our noise at any batch', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hasten-export-'));
+  const exported = await hasten('export', '--model', 'shapes', '--out', join(dir, 'export'), '--onnx', '--denoiser', '--json');
+  assert.equal(exported.code, 0, exported.err.join('\n'));
+  const imported = await hasten('import', '--onnx', join(dir, 'export', 'model.onnx'), '--scheduler', join(dir, 'export', 'scheduler_config.json'), '--out', join(dir, 'imported'));
+  assert.equal(imported.code, 0, imported.err.join('\n'));
   const trained = await loadTrainedModel('shapes');
-  const { model: onnx, schedulerConfig } = exportDenoiser(trained, { batch: 'dynamic' });
-  mkdirSync(join(dir, 'export'));
-  writeFileSync(join(dir, 'export', 'model.onnx'), encodeModel(onnx));
-  writeFileSync(join(dir, 'export', 'scheduler_config.json'), JSON.stringify(schedulerConfig));
-  const record = await importModel({ onnx: join(dir, 'export', 'model.onnx'), scheduler: join(dir, 'export', 'scheduler_config.json'), out: join(dir, 'imported') });
+  const { record } = openImportedModel(join(dir, 'imported'));
   assert.equal(record.signature.batch, 'dynamic');
   assert.equal(record.analysis_error, undefined);
   assert.deepEqual(record.analysis!.structure.skips.map((s) => s.channels).reverse(), (trained.model as UNet).skips().map((s) => s.channels));
