@@ -3,14 +3,18 @@
 // the same shape, at several batch sizes: forward time, FLOPs and the largest difference between
 // the forms. (2) Where attention matters: on networks whose attention runs over >= 256 tokens,
 // attention's share of the FLOPs and of the forward time, and global-regional attention against
-// full attention, for the attention layers alone and for the whole network.
+// full attention, for the attention layers alone and for the whole network. (3) One attention layer
+// at the DiT's size, full and GRI, with ONNX Runtime's per-op trace summed by kind of work: where
+// the time of each goes.
 //
 // Times are medians of interleaved runs (every variant once per round), so load from other
 // processes falls on all variants alike; ratios between variants are the figures to quote.
 
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Graph } from '../engine/graph.js';
 import { type HostTensor, type ParamTree, numel } from '../engine/host-tensor.js';
-import * as F from '../engine/ops/index.js';
 import { type CompiledFunction, type TraceFn, compile, traceFunction } from '../engine/runtime.js';
 import { type CondConvForm, condConv } from '../models/cond-conv.js';
 import { flopsByScope } from '../models/flops.js';
@@ -20,7 +24,9 @@ import { type DiffusionNet, netTraceFn } from '../models/network.js';
 import { conv } from '../models/layers.js';
 import { ModuleContext } from '../models/module-context.js';
 import { createModel } from '../models/registry.js';
+import { selfAttention } from '../models/transformer.js';
 import { randomTensor } from './engine-workload.js';
+import { type OpProfile, type TraceEvent, summarizeTrace } from './op-profile.js';
 import { timeInterleaved } from './timing.js';
 
 export interface CapacityBenchSettings {
@@ -32,6 +38,7 @@ export interface CapacityBenchSettings {
   window: number; // GRI: side of the regional window, in tokens
   pool: number; // GRI: side of the cell pooled into one global token
   networks: Record<string, Record<string, unknown>>; // name -> model config of each network whose attention is measured
+  layer: { heads: number; headWidth: number; side: number }; // the profiled attention layer, at networkBatch
   repeats: number; // interleaved timed rounds after one warm-up
   threads?: number;
 }
@@ -49,6 +56,7 @@ export const CAPACITY_BENCH_DEFAULTS: Readonly<CapacityBenchSettings> = {
     'unet-64px-attn16': { arch: 'unet', resolution: 64, baseChannels: 32, channelMultipliers: [1, 2, 2, 2], attentionResolutions: [16], numClasses: 8 },
     'dit-32px-patch2': { arch: 'dit', resolution: 32, patchSize: 2, width: 128, depth: 6, heads: 4, numClasses: 8 },
   },
+  layer: { heads: 4, headWidth: 32, side: 16 }, // one layer of dit-32px-patch2
   repeats: 7,
 };
 
@@ -67,15 +75,23 @@ export interface AttentionRow {
   attention: 'full' | 'gri';
   attention_gflops_share: number; // of the network's forward FLOPs, self-attention units included whole
   network_ms: number; // median forward time of the network at networkBatch
-  attention_ms: number; // median time of the network's attention cores alone (softmax(q kᵀ) v at its shapes)
+  attention_ms: number; // median time of the network's self-attention units alone (qkv projection, heads' attention, output projection, at its shapes)
   attention_speedup: number; // full attention's attention_ms over this row's
   network_speedup: number; // full attention's network_ms over this row's
+}
+
+export interface LayerProfileRow {
+  attention: 'full' | 'gri';
+  ms: number; // median time of one run of the layer (interleaved with the other attention)
+  kernels_ms: number; // per run, in ONNX Runtime's kernels (its trace, mean over the timed runs)
+  kinds: { kind: string; ms: number; ops: Record<string, number> }[]; // kernel time per run by kind of work, with its largest ONNX ops
 }
 
 export interface CapacityBenchResult {
   settings: CapacityBenchSettings;
   cond_conv: CondConvRow[];
   attention: AttentionRow[];
+  layer_profile: LayerProfileRow[];
 }
 
 /** Random values for every parameter a traced graph declares, so nothing is trivially zero. */
@@ -130,13 +146,21 @@ function attentionShapes(model: DiffusionNet, batch: number): number[][] {
   return shapes;
 }
 
-/** softmax(q kᵀ) v at each of `shapes`, full or GRI (square token grids), on fed q, k and v. */
-function attentionCores(shapes: readonly number[][], kind: 'full' | 'gri', settings: CapacityBenchSettings): TraceFn {
-  return (_, t) => Object.fromEntries(shapes.map((shape, i) => {
-    const [q, k, v] = ['q', 'k', 'v'].map((n) => t[`${n}${i}`]!);
-    const side = Math.sqrt(shape[2]!);
-    return [`y${i}`, kind === 'full' ? F.attention(q!, k!, v!) : griAttention([side, side], { window: settings.window, pool: settings.pool })(q!, k!, v!)];
-  }));
+/** The self-attention units (without their normalisation) at each of `shapes` [B, heads, tokens, d], full or GRI (square token grids), on fed tokens x<i>. */
+function attentionUnits(shapes: readonly number[][], kind: 'full' | 'gri', settings: CapacityBenchSettings): TraceFn {
+  return (graph, t) => {
+    const ctx = new ModuleContext(graph);
+    return Object.fromEntries(shapes.map(([, heads, tokens], i) => {
+      const side = Math.sqrt(tokens!);
+      const attention = kind === 'full' ? undefined : griAttention([side, side], { window: settings.window, pool: settings.pool });
+      return [`y${i}`, ctx.module(`unit${i}`, () => selfAttention(ctx, t[`x${i}`]!, heads!, 'xavier', attention))];
+    }));
+  };
+}
+
+/** Token inputs x<i> [B, tokens, heads·d] for attentionUnits. */
+function unitInputs(shapes: readonly number[][], seed: number): Record<string, HostTensor> {
+  return Object.fromEntries(shapes.map(([batch, heads, tokens, depth], i) => [`x${i}`, randomTensor([batch!, tokens!, heads! * depth!], seed + i)]));
 }
 
 function randomInputsOf(model: DiffusionNet, batch: number): Record<string, HostTensor> {
@@ -164,20 +188,22 @@ async function attentionRows(networks: readonly AttentionVariants[], settings: C
     const params = initParams(variants.full, 0);
     const inputs = randomInputsOf(variants.full, settings.networkBatch);
     const shapes = attentionShapes(variants.full, settings.networkBatch);
-    const coreInputs = Object.fromEntries(shapes.flatMap((shape, i) => ['q', 'k', 'v'].map((n, j) => [`${n}${i}`, randomTensor(shape, 10 + 3 * i + j)])));
+    const unitFeeds = unitInputs(shapes, 10);
+    const unitSpecs = Object.fromEntries(Object.entries(unitFeeds).map(([name, t]) => [name, { shape: [...t.shape], dtype: 'float32' as const }]));
+    const unitParams = randomParamsOf(traceFunction(attentionUnits(shapes, 'full', settings), unitSpecs).graph, 20); // both attentions on the same projections
     const compiled: Record<string, CompiledFunction> = {};
     const shares: Record<string, number> = {};
     try {
       for (const [kind, model] of Object.entries(variants) as ['full' | 'gri', DiffusionNet][]) {
         compiled[`network-${kind}`] = compile(netTraceFn(model), { params, threads: settings.threads });
-        compiled[`attention-${kind}`] = compile(attentionCores(shapes, kind, settings), { params: new Map(), threads: settings.threads });
+        compiled[`attention-${kind}`] = compile(attentionUnits(shapes, kind, settings), { params: unitParams, threads: settings.threads });
         const { graph, outputs } = traceFunction(netTraceFn(model), model.inputSpecs(1));
         const byScope = flopsByScope(graph, Object.values(outputs));
         let attention = 0;
         for (const [scope, flops] of byScope.inclusive) if (/\.self$/.test(scope)) attention += flops;
         shares[kind] = attention / byScope.total;
       }
-      const ms = await timeInterleaved(Object.fromEntries(Object.entries(compiled).map(([name, c]) => [name, () => c.run(name.startsWith('network') ? inputs : coreInputs)])), settings.repeats);
+      const ms = await timeInterleaved(Object.fromEntries(Object.entries(compiled).map(([name, c]) => [name, () => c.run(name.startsWith('network') ? inputs : unitFeeds)])), settings.repeats);
       for (const kind of ['full', 'gri'] as const) {
         rows.push({
           network, tokens: Math.max(...shapes.map((s) => s[2]!)), attention: kind,
@@ -195,10 +221,46 @@ async function attentionRows(networks: readonly AttentionVariants[], settings: C
   return rows;
 }
 
+/** The trace a profiled session wrote under `prefix` when it closed, summed by kind of work. */
+function traceSummary(prefix: string): OpProfile {
+  const [folder, name] = [join(prefix, '..'), prefix.split('/').at(-1)!];
+  const file = readdirSync(folder).find((f) => f.startsWith(`${name}_`) && f.endsWith('.json'));
+  if (!file) throw new Error(`ONNX Runtime wrote no trace for ${prefix}`);
+  return summarizeTrace(JSON.parse(readFileSync(join(folder, file), 'utf8')) as TraceEvent[], 1);
+}
+
+/** One attention layer, full and GRI, timed interleaved with ONNX Runtime's per-op trace on (written to a temporary folder and read back). */
+async function layerProfileRows(settings: CapacityBenchSettings): Promise<LayerProfileRow[]> {
+  const { heads, headWidth, side } = settings.layer;
+  const shapes = [[settings.networkBatch, heads, side * side, headWidth]];
+  const feeds = unitInputs(shapes, 30);
+  const specs = { x0: { shape: [...feeds.x0!.shape], dtype: 'float32' as const } };
+  const params = randomParamsOf(traceFunction(attentionUnits(shapes, 'full', settings), specs).graph, 40);
+  const folder = mkdtempSync(join(tmpdir(), 'hasten-capacity-'));
+  const kinds = ['full', 'gri'] as const;
+  const compiled = Object.fromEntries(kinds.map((kind) => [kind, compile(attentionUnits(shapes, kind, settings), { params, threads: settings.threads, profile: join(folder, kind) })]));
+  try {
+    let ms: Record<string, number>;
+    try {
+      ms = await timeInterleaved(Object.fromEntries(kinds.map((kind) => [kind, () => compiled[kind]!.run(feeds)])), settings.repeats);
+    } finally {
+      for (const c of Object.values(compiled)) await c.dispose(); // writes the traces
+    }
+    return kinds.map((kind) => {
+      const profile = traceSummary(join(folder, kind));
+      return { attention: kind, ms: ms[kind]!, kernels_ms: profile.kernels_ms, kinds: profile.kinds.filter((k) => k.nodes_per_run > 0).map((k) => ({ kind: k.kind, ms: k.ms_per_run, ops: k.top_ops })) };
+    });
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
 export async function benchCapacity(settings: CapacityBenchSettings, progress: (what: string) => void = () => {}): Promise<CapacityBenchResult> {
   const networks = attentionVariants(settings);
   progress('conditional convolution forms');
   const cond = await condConvRows(settings);
   progress('attention at >= 256 tokens');
-  return { settings, cond_conv: cond, attention: await attentionRows(networks, settings) };
+  const attention = await attentionRows(networks, settings);
+  progress('one attention layer, profiled');
+  return { settings, cond_conv: cond, attention, layer_profile: await layerProfileRows(settings) };
 }

@@ -2,7 +2,9 @@
 // noise: the teacher, the student, multi-U-Net switching (the student above a noise level, the
 // teacher below) at each switch point, and the A-SDM stack (the student with a training-free method
 // of src/accel). Per row: wall-clock speedup over the teacher beside the FLOP ratio and the share of
-// it the clock realises, FD and class accuracy.
+// it the clock realises, FD and class accuracy. Capacity rows (compress-variants.ts) add the student
+// with conditional convolutions and GRI against full attention; a row built without training has
+// cost figures only.
 //
 // Wall times come from small timed runs, the same size for every row and interleaved across rows
 // (teacher, student, switch, ..., teacher, ...), so that load from other processes falls on all of
@@ -16,11 +18,13 @@ import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
 import { generate } from '../pipeline/generate.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
 import { type Switch, checkSwitchable, describeSwitch } from '../pipeline/switching.js';
+import { InputError } from '../engine/input-error.js';
 import { type SamplerChoice, describeSampler, parseSamplerSpec } from '../diffusion/samplers/index.js';
 import { machine } from './accel.js';
+import { type CompressVariant, type VariantMethod, describeVariant as describeCapacity } from './compress-variants.js';
 import { median } from './timing.js';
 
-export type CompressMethod = 'teacher' | 'student' | 'switching' | 'stack';
+export type CompressMethod = 'teacher' | 'student' | 'switching' | 'stack' | VariantMethod;
 
 export interface SamplerSetting {
   sampler: SamplerChoice;
@@ -32,6 +36,7 @@ export interface CompressBenchSettings {
   switchAbove: number[]; // switching rows: the student wherever sigma > each of these, the teacher below
   stack: AccelConfig[]; // stack rows: the student with each training-free config
   stackSwitchBelow?: number; // also each stack config with the teacher below this noise level
+  variants: CompressVariant[]; // capacity rows, each its own model, after the others
   n: number; // samples scored per row
   seed: number;
   batch: number;
@@ -43,6 +48,7 @@ export const COMPRESS_BENCH_DEFAULTS: Readonly<CompressBenchSettings> = {
   samplers: [{ sampler: parseSamplerSpec('heun'), steps: 18 }, { sampler: parseSamplerSpec('unipc-2'), steps: 10 }], // EDM's Heun at 35 NFE, and the best 10-NFE sampler on shapes (docs/results/shapes.md)
   switchAbove: [0.5, 2, 8],
   stack: [],
+  variants: [],
   n: 500,
   seed: 0,
   batch: 64,
@@ -62,13 +68,13 @@ export interface CompressBenchRow {
   speedup: number; // the teacher's wall_s / wall_s, same sampler
   flop_speedup: number; // the teacher's gflops / gflops
   flop_speedup_realised: number; // speedup / flop_speedup
-  fd: number;
-  accuracy: number | null; // null for unconditional models
+  fd: number | null; // null for a capacity row built without training
+  accuracy: number | null; // null for unconditional models and untrained rows
 }
 
 export interface CompressBenchResult {
   teacher: string;
-  student: string;
+  student: string | null;
   n: number;
   timing_n: number;
   repeats: number;
@@ -83,30 +89,41 @@ interface Variant {
   accel: AccelConfig;
   switches: Switch[];
   network: CompiledNetwork;
+  capacity?: CompressVariant; // a capacity row's model and whether it was trained
 }
 
-const describeVariant = (v: Variant): string => [describeAccel(v.accel), ...v.switches.map(describeSwitch)].filter((part) => part !== 'plain').join(' + ') || 'plain';
+const describeVariant = (v: Variant): string => v.capacity ? describeCapacity(v.capacity) : [describeAccel(v.accel), ...v.switches.map(describeSwitch)].filter((part) => part !== 'plain').join(' + ') || 'plain';
 
-/** `featureNet` defaults to the one shipped for the teacher's data. */
-export async function runCompressBench(teacher: TrainedModel, student: TrainedModel, settings: Partial<CompressBenchSettings> = {}, onProgress: (message: string) => void = () => undefined, featureNet?: FeatureNet): Promise<CompressBenchResult> {
+/**
+ * Without a student only the teacher and the capacity rows run. `featureNet` defaults to the one
+ * shipped for the teacher's data.
+ */
+export async function runCompressBench(teacher: TrainedModel, student: TrainedModel | undefined, settings: Partial<CompressBenchSettings> = {}, onProgress: (message: string) => void = () => undefined, featureNet?: FeatureNet): Promise<CompressBenchResult> {
   const s: CompressBenchSettings = { ...COMPRESS_BENCH_DEFAULTS, ...settings };
   const host = machine();
-  checkSwitchable(teacher, student);
+  if (!student && (s.switchAbove.length > 0 || s.stack.length > 0)) throw new InputError('switching and stack rows need a student');
+  for (const other of [student, ...s.variants.map((v) => v.model)]) if (other) checkSwitchable(teacher, other);
   const compiled: CompiledNetwork[] = [];
   const network = (model: TrainedModel, accel: AccelConfig = {}): CompiledNetwork => {
     const built = new CompiledNetwork(model.model, model.params, accel, model.name);
     compiled.push(built);
     return built;
   };
-  // The networks that switches run, one per model, shared by every row.
-  const studentSwitchNet = network(student);
-  const teacherSwitchNet = network(teacher);
+  const studentRows = (student: TrainedModel): Variant[] => {
+    // The networks that switches run, one per model, shared by every row.
+    const studentSwitchNet = network(student);
+    const teacherSwitchNet = network(teacher);
+    return [
+      { method: 'student', main: student, accel: {}, switches: [], network: network(student) },
+      ...s.switchAbove.map((low): Variant => ({ method: 'switching', main: teacher, accel: {}, switches: [{ model: student, low, high: Infinity, network: studentSwitchNet }], network: network(teacher) })),
+      ...s.stack.map((accel): Variant => ({ method: 'stack', main: student, accel, switches: [], network: network(student, accel) })),
+      ...(s.stackSwitchBelow === undefined ? [] : s.stack.map((accel): Variant => ({ method: 'stack', main: student, accel, switches: [{ model: teacher, low: 0, high: s.stackSwitchBelow!, network: teacherSwitchNet }], network: network(student, accel) }))),
+    ];
+  };
   const variants: Variant[] = [
     { method: 'teacher', main: teacher, accel: {}, switches: [], network: network(teacher) },
-    { method: 'student', main: student, accel: {}, switches: [], network: network(student) },
-    ...s.switchAbove.map((low): Variant => ({ method: 'switching', main: teacher, accel: {}, switches: [{ model: student, low, high: Infinity, network: studentSwitchNet }], network: network(teacher) })),
-    ...s.stack.map((accel): Variant => ({ method: 'stack', main: student, accel, switches: [], network: network(student, accel) })),
-    ...(s.stackSwitchBelow === undefined ? [] : s.stack.map((accel): Variant => ({ method: 'stack', main: student, accel, switches: [{ model: teacher, low: 0, high: s.stackSwitchBelow!, network: teacherSwitchNet }], network: network(student, accel) }))),
+    ...(student ? studentRows(student) : []),
+    ...s.variants.map((capacity): Variant => ({ method: capacity.method, main: capacity.model, accel: {}, switches: [], network: network(capacity.model), capacity })),
   ];
   const scorer = featureNet ?? (await openFeatureNet(teacher));
   try {
@@ -116,34 +133,41 @@ export async function runCompressBench(teacher: TrainedModel, student: TrainedMo
       const run = { sampler: sampler.name, samplerSettings: sampler.settings, steps, seed: s.seed };
       const label = `${describeSampler(sampler)} ${steps} steps`;
       const times = variants.map(() => [] as number[]);
+      const timed: { flops: number; nfe: number }[] = []; // per row, for rows that are not scored
       for (let round = 0; round <= s.repeats; round++) {
         onProgress(`${label}: ${round === 0 ? `warming up ${variants.length} rows` : `timing round ${round}/${s.repeats}`}`);
         for (const [i, v] of variants.entries()) {
-          const { wallS } = await generate(v.main, { ...run, n: s.timingN, batch: s.timingN, network: v.network, switches: v.switches });
+          const { wallS, flops, nfe } = await generate(v.main, { ...run, n: s.timingN, batch: s.timingN, network: v.network, switches: v.switches });
           if (round > 0) times[i]!.push(wallS);
+          timed[i] = { flops: flops / s.timingN, nfe };
         }
       }
       const wallS = times.map(median);
       let base: { gflops: number; wall: number } | undefined;
       for (const [i, v] of variants.entries()) {
         const config = describeVariant(v);
-        onProgress(`${label}: scoring ${i + 1}/${variants.length}, ${v.method} ${config}`);
-        const result = await generate(v.main, { ...run, n: s.n, batch: s.batch, network: v.network, switches: v.switches });
-        const scores = (await scoreSamples(teacher, result.images, result.labels, s.seed, scorer)) as ImageEvaluation;
-        fdFloor = scores.fd_floor;
-        const gflops = result.flops / s.n / 1e9;
+        let scores: ImageEvaluation | undefined;
+        let { flops, nfe } = timed[i]!;
+        if (v.capacity?.trained !== false) {
+          onProgress(`${label}: scoring ${i + 1}/${variants.length}, ${v.method} ${config}`);
+          const result = await generate(v.main, { ...run, n: s.n, batch: s.batch, network: v.network, switches: v.switches });
+          scores = (await scoreSamples(teacher, result.images, result.labels, s.seed, scorer)) as ImageEvaluation;
+          fdFloor = scores.fd_floor;
+          ({ flops, nfe } = { flops: result.flops / s.n, nfe: result.nfe });
+        }
+        const gflops = flops / 1e9;
         base ??= { gflops, wall: wallS[i]! };
         const speedup = base.wall / wallS[i]!;
         const flopSpeedup = base.gflops / gflops;
         const params = [v.main, ...v.switches.map((sw) => sw.model)].reduce((sum, m) => sum + m.model.paramCount(), 0);
         rows.push({
-          method: v.method, model: v.main.name, config, sampler: describeSampler(sampler), nfe: result.nfe, params, gflops,
+          method: v.method, model: v.main.name, config, sampler: describeSampler(sampler), nfe, params, gflops,
           wall_s: wallS[i]!, speedup, flop_speedup: flopSpeedup, flop_speedup_realised: speedup / flopSpeedup,
-          fd: scores.fd, accuracy: scores.accuracy ?? null,
+          fd: scores?.fd ?? null, accuracy: scores?.accuracy ?? null,
         });
       }
     }
-    return { teacher: teacher.name, student: student.name, n: s.n, timing_n: s.timingN, repeats: s.repeats, fd_floor: fdFloor, rows, machine: host };
+    return { teacher: teacher.name, student: student?.name ?? null, n: s.n, timing_n: s.timingN, repeats: s.repeats, fd_floor: fdFloor, rows, machine: host };
   } finally {
     for (const built of compiled) await built.dispose();
     if (!featureNet) await scorer.dispose();

@@ -13,8 +13,11 @@ export interface SessionOptions {
    * machine but wastes the cores when other processes compete for them; HASTEN_ORT_SPIN=0 turns it off.
    */
   spin?: boolean;
-  /** Whether the session writes ONNX Runtime's per-op trace, where the platform can (Node: when HASTEN_ORT_PROFILE is set). */
-  profile?: boolean;
+  /**
+   * Whether the session writes ONNX Runtime's per-op trace, where the platform can (Node: when
+   * HASTEN_ORT_PROFILE is set); a string writes it to a file prefix of its own (PREFIX_<date>.json).
+   */
+  profile?: boolean | string;
 }
 
 export interface OrtBinding {

@@ -17,12 +17,12 @@ const profilePrefix = process.env.HASTEN_ORT_PROFILE;
 const nchwcEnabled = process.env.HASTEN_ORT_NCHWC !== '0';
 
 /** ONNX Runtime skips a trace it cannot write without a word, so an unwritable folder is an error up front. */
-function checkProfileFolder(prefix: string): void {
+function checkProfileFolder(prefix: string, named: string): void {
   const folder = dirname(resolve(prefix));
   try {
     accessSync(folder, constants.W_OK);
   } catch (error) {
-    throw new Error(`HASTEN_ORT_PROFILE=${prefix}: cannot write traces into ${folder} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new Error(`${named}: cannot write traces into ${folder} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
 }
 
@@ -33,13 +33,13 @@ export const platformOrt: OrtBinding = {
   InferenceSession: ort.InferenceSession,
   Tensor: ort.Tensor,
   sessionOptions(options) {
-    const profile = profilePrefix !== undefined && (options.profile ?? true);
-    if (profile) checkProfileFolder(profilePrefix);
+    const prefix = typeof options.profile === 'string' ? options.profile : (options.profile ?? true) ? profilePrefix : undefined;
+    if (prefix !== undefined) checkProfileFolder(prefix, typeof options.profile === 'string' ? `trace prefix ${prefix}` : `HASTEN_ORT_PROFILE=${prefix}`);
     return {
       intraOpNumThreads: options.threads ?? threadsFromEnv() ?? availableParallelism(),
       executionProviders: executionProviderList(), // HASTEN_EP
       extra: { session: { intra_op: { allow_spinning: (options.spin ?? spinByDefault) ? '1' : '0' } } },
-      ...(profile ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
+      ...(prefix !== undefined ? { enableProfiling: true, profileFilePrefix: prefix } : {}),
     };
   },
   nchwc: nchwcEnabled,

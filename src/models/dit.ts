@@ -128,8 +128,8 @@ export class DiT extends TracedEncoderDecoderNet<DiTConfig> implements MovableSp
   }
 
   private blocks(ctx: ModuleContext, tokens: Tensor, from: number, to: number, conditioning: Conditioning): Tensor {
-    const attend = attendFor('dit', this.config, [this.side, this.side]);
-    const settings = { heads: this.config.heads, mlpRatio: this.config.mlpRatio, context: conditioning.context, modulation: conditioning.emb, attend };
+    const attention = attendFor('dit', this.config, [this.side, this.side]);
+    const settings = { heads: this.config.heads, mlpRatio: this.config.mlpRatio, context: conditioning.context, modulation: conditioning.emb, attention };
     let h = tokens;
     for (let i = from; i < to; i++) {
       const input = h;

@@ -23,10 +23,27 @@ function mergeHeads(x: Tensor): Tensor {
 /** softmax(q kᵀ / sqrt(d)) v over [B, heads, T, d]: full attention (F.attention) or one that replaces it (gri-attention.ts). */
 export type Attend = (q: Tensor, k: Tensor, v: Tensor) => Tensor;
 
-function selfAttention(ctx: ModuleContext, x: Tensor, heads: number, outputInit: WeightInit, attend: Attend): Tensor {
+/** A token order: [..., T, c] from the row-major order of the token grid into another one (`to`) and back (`from`). */
+export interface TokenOrder {
+  to: (x: Tensor) => Tensor;
+  from: (x: Tensor) => Tensor;
+}
+
+/** The self-attention of a transformer layer: what replaces full attention, and the token order it takes the tokens in. */
+export interface SelfAttention {
+  attend: Attend;
+  /** Applied around the projections, which act on each token alike, so the heads' layout stays full attention's. Absent: row-major. */
+  order?: TokenOrder;
+}
+
+const FULL_ATTENTION: SelfAttention = { attend: F.attention };
+
+/** The self-attention unit without its normalisation: the qkv projection, the heads' attention and the output projection. */
+export function selfAttention(ctx: ModuleContext, x: Tensor, heads: number, outputInit: WeightInit, { attend, order }: SelfAttention = FULL_ATTENTION): Tensor {
   const width = x.shape.at(-1)!;
-  const [q, k, v] = splitHeads(linear(ctx, 'qkv', x, 3 * width, 'xavier'), 3, heads);
-  return linear(ctx, 'out', mergeHeads(attend(q!, k!, v!)), width, outputInit);
+  const [q, k, v] = splitHeads(linear(ctx, 'qkv', order ? order.to(x) : x, 3 * width, 'xavier'), 3, heads);
+  const y = linear(ctx, 'out', mergeHeads(attend(q!, k!, v!)), width, outputInit);
+  return order ? order.from(y) : y;
 }
 
 function crossAttention(ctx: ModuleContext, x: Tensor, context: Tensor, heads: number, outputInit: WeightInit): Tensor {
@@ -50,7 +67,7 @@ export interface TransformerLayerSettings {
   /** Activated conditioning embedding [B, E] for adaLN-Zero (DiT); without it each unit pre-normalises with an affine LayerNorm. */
   modulation?: Tensor;
   /** The self-attention over the tokens (default: full attention). */
-  attend?: Attend;
+  attention?: SelfAttention;
 }
 
 /**
@@ -78,7 +95,7 @@ export function transformerLayer(ctx: ModuleContext, x: Tensor, settings: Transf
     const input = h;
     h = F.add(input, namedModule(ctx, name, 'unit', () => residualBranch(ctx, input, settings.modulation, branch)));
   };
-  unit('self', (normed, outputInit) => selfAttention(ctx, normed, settings.heads, outputInit, settings.attend ?? F.attention));
+  unit('self', (normed, outputInit) => selfAttention(ctx, normed, settings.heads, outputInit, settings.attention));
   const context = settings.context;
   if (context) unit('cross', (normed, outputInit) => crossAttention(ctx, normed, context, settings.heads, outputInit));
   unit('mlp', (normed, outputInit) => feedForward(ctx, normed, settings.mlpRatio, outputInit));

@@ -271,8 +271,8 @@ export class UNet extends TracedEncoderDecoderNet<UNetConfig> implements LongSki
     const convolve = this.config.condConvLayers.includes(`${path}.res`) ? this.condConvolve(conditioning) : undefined;
     const h = namedModule(ctx, 'res', 'layer', () => resBlock(ctx, input, { outChannels: plan.outChannels, groups: groupNormGroups, emb: conditioning.emb, resample: plan.resample, branch, convolve }));
     if (!plan.attention || this.removed.has(`${path}.attn`)) return h;
-    const attend = attendFor('unet', this.config, [plan.resolution, plan.resolution]);
-    const settings = { heads: plan.outChannels / attentionHeadChannels, mlpRatio: attentionMlpRatio, context: conditioning.context, attend };
+    const attention = attendFor('unet', this.config, [plan.resolution, plan.resolution]);
+    const settings = { heads: plan.outChannels / attentionHeadChannels, mlpRatio: attentionMlpRatio, context: conditioning.context, attention };
     return namedModule(ctx, 'attn', 'layer', () => spatialTransformer(ctx, h, settings));
   }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseBenchConfig } from '../../src/bench/accel.js';
 import { runCompressBench } from '../../src/bench/compress.js';
+import { BUILD_DEFAULTS, builtVariant, givenVariant } from '../../src/bench/compress-variants.js';
 import { assembleStudent } from '../../src/compress/assemble.js';
 import { parseSamplerSpec } from '../../src/diffusion/samplers/index.js';
 import type { UNet } from '../../src/models/unet.js';
@@ -39,4 +40,40 @@ test('bench compress: teacher, student, switching and stack rows in the issue\'s
   } finally {
     await featureNet.dispose();
   }
+});
+
+test('bench compress: capacity rows, built untrained (cost only) or given trained (scored), and mislabelled models refused', async () => {
+  const featureNet = randomFeatureNet();
+  try {
+    const build = { ...BUILD_DEFAULTS, condConvLayers: ['enc.1.0.res'], experts: 2, window: 4, pool: 2 };
+    const griTeacher = builtVariant('gri-attention', teacher, student, build).model;
+    const variants = [
+      builtVariant('me-condconv', teacher, student, build),
+      builtVariant('clme-condconv', teacher, student, build),
+      givenVariant('gri-attention', { ...griTeacher, name: 'gri' }),
+    ];
+    const result = await runCompressBench(teacher, undefined, {
+      samplers: [{ sampler: parseSamplerSpec('euler'), steps: 2 }], switchAbove: [], variants, n: 3, batch: 3, timingN: 2, repeats: 1,
+    }, () => undefined, featureNet);
+    assert.equal(result.student, null);
+    assert.deepEqual(result.rows.map((r) => [r.method, r.config]), [
+      ['teacher', 'plain'],
+      ['me-condconv', 'condconv enc.1.0.res K=2 (built untrained: cost only)'],
+      ['clme-condconv', 'condconv enc.1.0.res K=2 (built untrained: cost only)'],
+      ['gri-attention', 'gri: gri window=4,pool=2'],
+    ]);
+    const [plain, me, clme, gri] = result.rows;
+    for (const row of [me!, clme!]) {
+      assert.equal(row.fd, null);
+      assert.ok(row.params > student.model.paramCount() && row.gflops > 0 && row.wall_s > 0 && row.nfe === 2);
+    }
+    assert.ok(Number.isFinite(plain!.fd) && Number.isFinite(gri!.fd) && gri!.fd !== plain!.fd, 'trained rows are scored');
+    assert.equal(gri!.params, plain!.params);
+  } finally {
+    await featureNet.dispose();
+  }
+  assert.throws(() => givenVariant('gri-attention', teacher), /--variant gri-attention=teacher: the model does not use GRI attention/);
+  assert.throws(() => builtVariant('clme-condconv', teacher, student, BUILD_DEFAULTS), /needs --cond-conv/);
+  assert.throws(() => builtVariant('full-attention', teacher, student, BUILD_DEFAULTS), /--variant full-attention needs a trained model/);
+  await assert.rejects(runCompressBench(teacher, undefined, { stack: [parseBenchConfig('deepcache every=2,branch=0')] }), /switching and stack rows need a student/);
 });

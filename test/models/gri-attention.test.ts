@@ -3,12 +3,14 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Tensor } from '../../src/engine/graph.js';
 import type { HostTensor } from '../../src/engine/host-tensor.js';
 import * as F from '../../src/engine/ops/index.js';
 import { traceFunction } from '../../src/engine/runtime.js';
 import { griAttention } from '../../src/models/gri-attention.js';
 import { ModelConfigError } from '../../src/models/config-checks.js';
 import { netTraceFn } from '../../src/models/network.js';
+import type { SelfAttention } from '../../src/models/transformer.js';
 import { createModel } from '../../src/models/registry.js';
 import { gradCheck, randomTensor } from '../engine/gradcheck.js';
 import { forward } from '../engine/reference.js';
@@ -47,13 +49,17 @@ function reference(q: HostTensor, k: HostTensor, v: HostTensor, [height, width]:
   return out;
 }
 
+/** The attention on q, k and v [B, h, T, d] in row-major token order, through its own token order. */
+function rowMajor({ attend, order }: SelfAttention, q: Tensor, k: Tensor, v: Tensor): Tensor {
+  return order!.from(attend(order!.to(q), order!.to(k), order!.to(v)));
+}
+
 const qkv = (shape: number[], seed: number): Record<string, HostTensor> => ({ q: randomTensor(shape, seed), k: randomTensor(shape, seed + 1), v: randomTensor(shape, seed + 2) });
 
 test('gri-attention: equals a direct loop over windows and pooled global tokens (square and oblong grids)', async () => {
-  for (const [grid, window, pool] of [[[4, 4], 2, 2], [[4, 6], 2, 2], [[6, 6], 3, 6]] as [[number, number], number, number][]) {
+  for (const [grid, window, pool] of [[[4, 4], 2, 2], [[4, 6], 2, 2], [[6, 6], 3, 6], [[8, 8], 4, 2], [[4, 8], 2, 4]] as [[number, number], number, number][]) {
     const inputs = qkv([2, 2, grid[0] * grid[1], 4], 3);
-    const attend = griAttention(grid, { window, pool });
-    const y = await forward((_, t) => attend(t.q!, t.k!, t.v!), inputs);
+    const y = await forward((_, t) => rowMajor(griAttention(grid, { window, pool }), t.q!, t.k!, t.v!), inputs);
     const expected = reference(inputs.q!, inputs.k!, inputs.v!, grid, window, pool);
     const worst = Math.max(...Array.from(y.data as Float32Array, (value, i) => Math.abs(value - expected[i]!)));
     assert.ok(worst < 1e-5, `grid ${grid}, window ${window}, pool ${pool}: max difference ${worst}`);
@@ -61,8 +67,8 @@ test('gri-attention: equals a direct loop over windows and pooled global tokens 
 });
 
 test('gri-attention: gradients of q, k and v match finite differences', async () => {
-  const attend = griAttention([4, 4], { window: 2, pool: 2 });
-  await gradCheck('gri attention', (_, t) => attend(t.q!, t.k!, t.v!), qkv([1, 2, 16, 4], 5));
+  const attention = griAttention([4, 4], { window: 2, pool: 2 });
+  await gradCheck('gri attention', (_, t) => rowMajor(attention, t.q!, t.k!, t.v!), qkv([1, 2, 16, 4], 5));
 });
 
 test('gri-attention: at 16x16 tokens it costs a fraction of full attention', () => {
@@ -72,8 +78,7 @@ test('gri-attention: at 16x16 tokens it costs a fraction of full attention', () 
     return graph.nodes.reduce((sum, node) => sum + (node.op.flops?.(node) ?? 0), 0);
   };
   const full = flops((t) => F.attention(t.q!, t.k!, t.v!));
-  const attend = griAttention([16, 16], { window: 4, pool: 4 });
-  const gri = flops((t) => attend(t.q!, t.k!, t.v!));
+  const gri = flops((t) => rowMajor(griAttention([16, 16], { window: 4, pool: 4 }), t.q!, t.k!, t.v!));
   // Scores and weighted sums over w² + g = 32 keys per query instead of 256.
   assert.ok(gri < full / 5, `GRI ${gri} vs full ${full}`);
 });
@@ -94,5 +99,6 @@ test('gri-attention: U-Net and DiT take it with full attention\'s parameters, an
     assert.ok(maxAbs(b) > 0 && maxAbsDiff(a, b) > 1e-4, `${config.arch}: GRI attention changes the output`);
     assert.throws(() => createModel({ ...config, attention: 'gri', attentionWindow: 3 }), (e: Error) => e instanceof ModelConfigError && /the window side 3 does not tile the 8x8 token grid/.test(e.message) && e.message.startsWith(config.arch));
   }
+  assert.throws(() => griAttention([12, 12], { window: 4, pool: 6 }), /the pool side 6 must divide the window side 4 or be a multiple of it/);
   assert.throws(() => createModel({ ...configs[0], attention: 'local' }), /'attention' must be one of full, gri/);
 });
