@@ -62,9 +62,10 @@ export function opKind(name: string, onnxOp: string): OpKind {
   if (scope === 'update' || scope.startsWith('update.') || scope.startsWith('adamw')) return 'optimizer update';
   if (op === 'conv2dWeightGrad') return 'conv weight gradient';
   if (gradOf !== null && CONV_OPS.has(gradOf)) {
-    // The input gradient is a convolution (or ConvTranspose) of the gradient with the adjoint
-    // kernel; everything else the rule makes is the weight gradient (and the bias gradient's sum).
-    return CONV_OPS.has(op) || op === 'adjointKernel' ? 'conv input gradient' : 'conv weight gradient';
+    // The input gradient is a transposed convolution of the gradient (at stride 1 a convolution with
+    // the adjoint kernel); everything else the rule makes is the weight gradient (and the bias
+    // gradient's sum).
+    return CONV_OPS.has(op) ? 'conv input gradient' : 'conv weight gradient';
   }
   if (CONV_OPS.has(op) && gradOf === null) return 'conv forward';
   if (op === 'standardize' || gradOf === 'standardize') return gradOf ? 'norm backward' : 'norm forward';

@@ -21,6 +21,8 @@ export interface Emitter {
   int64s(values: readonly number[]): string;
   /** A constant tensor. */
   constant(tensor: HostTensor): string;
+  /** The value `make` emits, made once per model for `key` and shared by every op that asks for the same key. */
+  shared(key: string, make: () => string): string;
   /**
    * Channel block of ONNX Runtime's NCHWc CPU kernels (com.microsoft.nchwc) when the model may use
    * them, 0 for portable ONNX (files, browsers).

@@ -25,8 +25,8 @@ interface Case {
 
 // With a block of 16 (AVX-512) or 8 (AVX2) these cover: blocked input, an NCHW input of fewer
 // channels than a block, output channels padded to a block, a batch below a block, a batch that is
-// padded up to whole blocks, stride 2 (input gradient through ConvTranspose), dilation, and groups
-// of whole blocks.
+// padded up to whole blocks, stride 2 (input gradient through ConvTranspose), dilation, output and
+// input channels that are not whole groups of 4, and groups of whole blocks.
 const CASES: Case[] = [
   { label: '3x3 blocked', x: [16, 16, 8, 8], w: [16, 16, 3, 3], padding: 1 },
   { label: 'few input channels, padded outputs', x: [3, 3, 6, 7], w: [20, 3, 3, 3], padding: 1 },
@@ -34,6 +34,8 @@ const CASES: Case[] = [
   { label: 'stride 2', x: [4, 32, 9, 9], w: [16, 32, 3, 3], stride: 2, padding: 1 },
   { label: 'dilation 2', x: [2, 16, 9, 9], w: [12, 16, 3, 3], dilation: 2, padding: 2 },
   { label: '1x1', x: [5, 32, 4, 4], w: [16, 32, 1, 1] },
+  { label: 'output channels not whole groups of 4 (an image output)', x: [4, 16, 6, 6], w: [3, 16, 3, 3], padding: 1 },
+  { label: 'input channels not whole groups of 4 (the input gradient pads them)', x: [2, 6, 5, 5], w: [16, 6, 3, 3], padding: 1 },
   { label: 'groups of whole blocks (a batch folded into groups), one NCHWc conv per group', x: [2, 48, 6, 6], w: [24, 16, 3, 3], padding: 1, groups: 3 },
 ];
 
@@ -47,6 +49,9 @@ async function runLowered(c: Case, nchwcBlock: number, inputs: Record<string, Ho
   }, Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, spec(t)])));
   const model = lowerToOnnx(graph, outputs, { params: 'inputs', nchwcBlock });
   assert.equal(model.graph.nodes.some((n) => n.domain === 'com.microsoft.nchwc'), nchwcBlock > 0);
+  // On NCHWc every weight gradient of groups 1 is one convolution (one MatMul for a 1x1 kernel), not the portable MatMul per kernel offset.
+  const matmuls = model.graph.nodes.filter((n) => n.opType === 'MatMul').length;
+  if (nchwcBlock > 0 && (c.groups ?? 1) === 1) assert.equal(matmuls, c.w[2] === 1 && c.w[3] === 1 ? 1 : 0, `${c.label}: weight gradient not on NCHWc`);
   const session = await OnnxSession.create(model);
   const result = await session.run(inputs);
   await session.dispose();

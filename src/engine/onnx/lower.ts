@@ -32,6 +32,7 @@ export function lowerToOnnx(graph: Graph, outputs: Record<string, Tensor>, optio
   const nodes: OnnxNode[] = [];
   const initializers = new Map<string, HostTensor>();
   const int64Cache = new Map<string, string>();
+  const sharedValues = new Map<string, string>();
   let tempCount = 0;
   // Every ONNX node is named after the traced node it lowers ("<scope>/<op>#<n>"), so ONNX Runtime's
   // per-op trace (HASTEN_ORT_PROFILE) says which op, module and gradient rule its time belongs to.
@@ -56,6 +57,11 @@ export function lowerToOnnx(graph: Graph, outputs: Record<string, Tensor>, optio
     constant: (tensor) => {
       const name = `_const${tempCount++}`;
       initializers.set(name, tensor);
+      return name;
+    },
+    shared: (key, make) => {
+      let name = sharedValues.get(key);
+      if (name === undefined) sharedValues.set(key, (name = make()));
       return name;
     },
     nchwcBlock: options.nchwcBlock ?? 0,

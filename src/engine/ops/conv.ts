@@ -5,7 +5,7 @@
 import { type Attrs, type Emitter, type OpDef, type Tensor, ShapeError, apply1, formatShape } from '../graph.js';
 import { fill, reshape } from './shape.js';
 import { div } from './elementwise.js';
-import { type NchwcConvSpec, emitNchwcConv, emitNchwcConvWeightGrad, nchwcFits, nchwcWeightGradFits } from './nchwc.js';
+import { type NchwcConvSpec, emitNchwcConv, emitNchwcConvWeightGrad, nchwcFits } from './nchwc.js';
 import { sum } from './reduce.js';
 
 type Pair = [number, number];
@@ -69,16 +69,7 @@ const conv2dOp: OpDef<ConvAttrs> = {
     const [x, w] = node.inputs as [Tensor, Tensor];
     const [n, cin] = x.shape as number[];
     const [cout, , kh, kw] = w.shape as number[];
-    const spec = { batch: n!, inChannels: cin!, outChannels: cout!, kernel: [kh!, kw!] as Pair, stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation };
-    if (attrs.groups === 1 && x.dtype === 'float32' && nchwcFits(emit, cin!)) {
-      emitNchwcConv(emit, inputs[0]!, inputs[1]!, inputs[2], outputs[0]!, spec);
-      return;
-    }
-    if (groupsOnNchwc(emit, x.dtype, cin!, attrs.groups)) {
-      emitGroupsOnNchwc(emit, inputs, outputs[0]!, spec, attrs.groups);
-      return;
-    }
-    emit.node('Conv', inputs, outputs, { ...onnxConvAttrs(attrs), kernel_shape: [kh!, kw!] });
+    emitConv(emit, inputs, outputs[0]!, { batch: n!, inChannels: cin!, outChannels: cout!, kernel: [kh!, kw!], stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation }, attrs.groups, x.dtype);
   },
   vjp: ([g], { inputs: [x, w, b], attrs }) => {
     const dx = convInputGrad(g!, w!, x!.shape, attrs);
@@ -87,6 +78,18 @@ const conv2dOp: OpDef<ConvAttrs> = {
   },
   flops: ({ inputs: [, w], outputs: [y] }) => 2 * y!.size * (w!.shape[1]! * w!.shape[2]! * w!.shape[3]!),
 };
+
+/** A convolution [x, w, bias?] -> y: on the NCHWc kernels where they take it, else ONNX's Conv. */
+function emitConv(emit: Emitter, inputs: readonly (string | undefined)[], y: string, spec: NchwcConvSpec, groups: number, dtype: string): void {
+  if (groups === 1 && dtype === 'float32' && nchwcFits(emit, spec.inChannels)) {
+    emitNchwcConv(emit, inputs[0]!, inputs[1]!, inputs[2], y, spec);
+  } else if (groupsOnNchwc(emit, dtype, spec.inChannels, groups)) {
+    emitGroupsOnNchwc(emit, inputs, y, spec, groups);
+  } else {
+    const [ph, pw] = spec.padding;
+    emit.node('Conv', inputs.filter((name): name is string => name !== undefined), [y], { strides: spec.stride, pads: [ph, pw, ph, pw], dilations: spec.dilation, group: groups, kernel_shape: spec.kernel });
+  }
+}
 
 /**
  * A grouped convolution whose groups each hold whole NCHWc blocks of channels (a conditional
@@ -117,57 +120,40 @@ function emitGroupsOnNchwc(emit: Emitter, [x, w, bias]: readonly (string | undef
 }
 
 /**
- * The gradient of conv2d(x, w) with respect to x (of shape `inputShape`) given the output gradient g.
- * At stride 1 it is itself a convolution, of g with the adjoint kernel (in and out channels swapped,
- * flipped in space), which runs faster than ConvTranspose (docs/results/engine.md); other strides
- * use ConvTranspose.
+ * The gradient of conv2d(x, w) with respect to x (of shape `inputShape`) given the output gradient
+ * g: the transposed convolution of g with w, which at stride 1 is lowered as a convolution with the
+ * adjoint kernel (convTranspose2dOp).
  */
 function convInputGrad(g: Tensor, w: Tensor, inputShape: readonly number[], attrs: ConvAttrs): Tensor {
   const [, , h, wd] = inputShape as number[];
   const [, , kh, kw] = w.shape as number[];
-  const reach: Pair = [attrs.dilation[0] * (kh! - 1), attrs.dilation[1] * (kw! - 1)];
-  const padding: Pair = [reach[0] - attrs.padding[0], reach[1] - attrs.padding[1]];
-  if (attrs.stride[0] === 1 && attrs.stride[1] === 1 && padding[0] >= 0 && padding[1] >= 0) {
-    return apply1(conv2dOp, [g, apply1(adjointKernelOp, [w], { groups: attrs.groups })], { stride: [1, 1], padding, dilation: attrs.dilation, groups: attrs.groups });
-  }
   const outputPadding: Pair = [
-    h! - ((g.shape[2]! - 1) * attrs.stride[0] + reach[0] + 1 - 2 * attrs.padding[0]),
-    wd! - ((g.shape[3]! - 1) * attrs.stride[1] + reach[1] + 1 - 2 * attrs.padding[1]),
+    h! - ((g.shape[2]! - 1) * attrs.stride[0] + attrs.dilation[0] * (kh! - 1) + 1 - 2 * attrs.padding[0]),
+    wd! - ((g.shape[3]! - 1) * attrs.stride[1] + attrs.dilation[1] * (kw! - 1) + 1 - 2 * attrs.padding[1]),
   ];
   return apply1(convTranspose2dOp, [g, w], { ...attrs, outputPadding });
 }
 
-interface GroupsAttrs extends Attrs {
-  groups: number;
-}
 /**
  * The kernel of the adjoint convolution: [out, in/groups, kh, kw] -> [in, out/groups, kh, kw] with
- * in and out channels swapped within each group and the kernel flipped in space. It is its own
- * inverse, so its gradient is itself applied to the incoming gradient.
+ * in and out channels swapped within each group and the kernel flipped in space.
  */
-const adjointKernelOp: OpDef<GroupsAttrs> = {
-  name: 'adjointKernel',
-  infer: ([w], { groups }) => {
-    const [cout, cinPerGroup, kh, kw] = w!.shape as number[];
-    return [{ shape: [cinPerGroup! * groups, cout! / groups, kh!, kw!], dtype: w!.dtype }];
-  },
-  lower: (emit, [w], [y], { groups }, node) => {
-    const [cout, cinPerGroup, kh, kw] = node.inputs[0]!.shape as number[];
-    const swapped = emit.temp('swapped');
-    if (groups === 1) {
-      emit.node('Transpose', [w!], [swapped], { perm: [1, 0, 2, 3] });
-    } else {
-      const split = emit.temp('byGroup');
-      const moved = emit.temp('swappedByGroup');
-      emit.node('Reshape', [w!, emit.int64s([groups, cout! / groups, cinPerGroup!, kh!, kw!])], [split]);
-      emit.node('Transpose', [split], [moved], { perm: [0, 2, 1, 3, 4] });
-      emit.node('Reshape', [moved, emit.int64s([cinPerGroup! * groups, cout! / groups, kh!, kw!])], [swapped]);
-    }
-    const lowest = -(2 ** 62);
-    emit.node('Slice', [swapped, emit.int64s([-1, -1]), emit.int64s([lowest, lowest]), emit.int64s([2, 3]), emit.int64s([-1, -1])], [y!]);
-  },
-  vjp: ([g], { attrs }) => [apply1(adjointKernelOp, [g!], attrs)],
-};
+function emitAdjointKernel(emit: Emitter, w: string, [cout, cinPerGroup, kh, kw]: readonly number[], groups: number): string {
+  const swapped = emit.temp('swapped');
+  if (groups === 1) {
+    emit.node('Transpose', [w], [swapped], { perm: [1, 0, 2, 3] });
+  } else {
+    const split = emit.temp('byGroup');
+    const moved = emit.temp('swappedByGroup');
+    emit.node('Reshape', [w, emit.int64s([groups, cout! / groups, cinPerGroup!, kh!, kw!])], [split]);
+    emit.node('Transpose', [split], [moved], { perm: [0, 2, 1, 3, 4] });
+    emit.node('Reshape', [moved, emit.int64s([cinPerGroup! * groups, cout! / groups, kh!, kw!])], [swapped]);
+  }
+  const adjoint = emit.temp('adjoint');
+  const lowest = -(2 ** 62);
+  emit.node('Slice', [swapped, emit.int64s([-1, -1]), emit.int64s([lowest, lowest]), emit.int64s([2, 3]), emit.int64s([-1, -1])], [adjoint]);
+  return adjoint;
+}
 
 interface WeightGradAttrs extends ConvAttrs {
   kernel: Pair;
@@ -190,11 +176,24 @@ const conv2dWeightGradOp: OpDef<WeightGradAttrs> = {
     return [{ shape: [cout!, cin! / attrs.groups, kh, kw], dtype: x!.dtype }];
   },
   lower: (emit, [x, gy], [dw], attrs, node) => {
-    const [n, cin] = node.inputs[0]!.shape as number[];
+    const [n, cin, h, wd] = node.inputs[0]!.shape as number[];
     const [, cout, ho, wo] = node.inputs[1]!.shape as number[];
     const { kernel: [kh, kw], stride, padding, dilation, groups } = attrs;
-    if (groups === 1 && node.inputs[0]!.dtype === 'float32' && nchwcWeightGradFits(emit, cout!)) {
-      emitNchwcConvWeightGrad(emit, x!, gy!, dw!, { batch: n!, inChannels: cin!, outChannels: cout!, kernel: attrs.kernel, stride, padding, dilation, outSize: [ho!, wo!] });
+    if (groups === 1 && kh === 1 && kw === 1 && stride[0] === 1 && stride[1] === 1 && padding[0] === 0 && padding[1] === 0) {
+      // A 1x1 kernel: dW = sum over the batch of gy[n] x[n]^T, one batched MatMul (the transpose
+      // folds into it) instead of a convolution whose 1x1 output the NCHWc kernels ran at half speed.
+      const [rows, columns, transposed, products] = ['gradRows', 'inputRows', 'inputColumns', 'products'].map((hint) => emit.temp(hint)) as [string, string, string, string];
+      emit.node('Reshape', [gy!, emit.int64s([n!, cout!, ho! * wo!])], [rows]);
+      emit.node('Reshape', [x!, emit.int64s([n!, cin!, h! * wd!])], [columns]);
+      emit.node('Transpose', [columns], [transposed], { perm: [0, 2, 1] });
+      emit.node('MatMul', [rows, transposed], [products]);
+      const summed = emit.temp('summed');
+      emit.node('ReduceSum', [products, emit.int64s([0])], [summed], { keepdims: 0 });
+      emit.node('Reshape', [summed, emit.int64s([cout!, cin!, 1, 1])], [dw!]);
+      return;
+    }
+    if (groups === 1 && node.inputs[0]!.dtype === 'float32' && emit.nchwcBlock > 0) {
+      emitNchwcConvWeightGrad(emit, x!, gy!, dw!, { batch: n!, inChannels: cin!, outChannels: cout!, kernel: attrs.kernel, stride, padding, dilation, inSize: [h!, wd!], outSize: [ho!, wo!] });
       return;
     }
     const padded = emit.temp('padded');
@@ -246,7 +245,23 @@ const convTranspose2dOp: OpDef<ConvTransposeAttrs> = {
     const size = (s: number, k: number, axis: 0 | 1): number => (s - 1) * attrs.stride[axis] + attrs.dilation[axis] * (k - 1) + 1 - 2 * attrs.padding[axis] + attrs.outputPadding[axis];
     return [{ shape: [n!, coutPerGroup! * attrs.groups, size(h!, kh!, 0), size(wd!, kw!, 1)], dtype: x!.dtype }];
   },
+  // At stride 1 it is a convolution with the adjoint kernel (in and out channels swapped, flipped
+  // in space), which runs faster than ConvTranspose (docs/results/engine.md): on the NCHWc kernels
+  // the adjoint is folded into the filter's reordering.
   lower: (emit, inputs, outputs, attrs, node) => {
+    const [x, w] = node.inputs as [Tensor, Tensor];
+    const [n, cin] = x.shape as number[];
+    const [, coutPerGroup, kh, kw] = w.shape as number[];
+    const padding: Pair = [attrs.dilation[0] * (kh! - 1) - attrs.padding[0], attrs.dilation[1] * (kw! - 1) - attrs.padding[1]];
+    if (attrs.stride[0] === 1 && attrs.stride[1] === 1 && padding[0] >= 0 && padding[1] >= 0) {
+      const spec: NchwcConvSpec = { batch: n!, inChannels: cin!, outChannels: coutPerGroup! * attrs.groups, kernel: [kh!, kw!], stride: [1, 1], padding, dilation: attrs.dilation };
+      if (attrs.groups === 1 && x.dtype === 'float32' && nchwcFits(emit, cin!)) {
+        emitNchwcConv(emit, inputs[0]!, inputs[1]!, inputs[2], outputs[0]!, spec, true);
+      } else {
+        emitConv(emit, [inputs[0], emitAdjointKernel(emit, inputs[1]!, w.shape, attrs.groups), inputs[2]], outputs[0]!, spec, attrs.groups, x.dtype);
+      }
+      return;
+    }
     emit.node('ConvTranspose', inputs, outputs, { ...onnxConvAttrs(attrs), kernel_shape: node.inputs[1]!.shape.slice(2), output_padding: attrs.outputPadding });
   },
   vjp: ([g], { inputs: [x, w, b], attrs }) => {

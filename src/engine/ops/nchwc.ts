@@ -30,32 +30,52 @@ export function nchwcFits(emit: Emitter, inChannels: number): boolean {
   return block > 0 && (inChannels % block === 0 || inChannels < block);
 }
 
-/** Reorders an OIHW filter (output channels padded to whole blocks) for the NCHWc kernels; both layouts keep the OIHW shape. */
-function emitBlockedFilter(emit: Emitter, w: string, [outPadded, inChannels, kh, kw]: number[]): string {
+/**
+ * The blocked filter of an NCHWc convolution of `inChannels` inputs and `outChannels` outputs, from
+ * `source`, a filter with its channel axes swapped ([in, out, kh, kw]), flipped in space when `flip`.
+ * ReorderInput blocks the output channels (zero-padding them to whole blocks) and a transpose then
+ * moves whole blocks: no step moves single values, which made the one 6-D transpose of single values
+ * this replaced the slowest part of reordering a filter (docs/results/engine.md).
+ */
+function emitBlockedFilter(emit: Emitter, source: string, inChannels: number, outChannels: number, [kh, kw]: [number, number], flip: boolean): string {
   const block = emit.nchwcBlock;
-  const split = emit.temp('filterSplit');
-  const moved = emit.temp('filterMoved');
-  const reordered = emit.temp('filterBlocked');
-  if (inChannels! % block === 0) {
-    // OIHWBiBo: [O/B, I/B, kh, kw, B (in), B (out)]
-    emit.node('Reshape', [w, emit.int64s([outPadded! / block, block, inChannels! / block, block, kh!, kw!])], [split]);
-    emit.node('Transpose', [split], [moved], { perm: [0, 2, 4, 5, 3, 1] });
-  } else {
-    // OIHWBo, for an NCHW input of fewer channels than a block: [O/B, I, kh, kw, B (out)]
-    emit.node('Reshape', [w, emit.int64s([outPadded! / block, block, inChannels!, kh!, kw!])], [split]);
-    emit.node('Transpose', [split], [moved], { perm: [0, 2, 3, 4, 1] });
+  const outBlocks = roundUp(outChannels, block) / block;
+  let quads = source;
+  if (outChannels % 4 !== 0) {
+    quads = emit.temp('filterQuads'); // ReorderInput takes whole groups of 4 channels
+    emit.node('Pad', [source, emit.int64s([0, 0, 0, 0, 0, roundUp(outChannels, 4) - outChannels, 0, 0])], [quads], { mode: 'constant' });
   }
-  emit.node('Reshape', [moved, emit.int64s([outPadded!, inChannels!, kh!, kw!])], [reordered]);
+  const blocked = emit.temp('filterByOutput');
+  emit.node('ReorderInput', [quads], [blocked], {}, NCHWC_DOMAIN); // [in, out/B, kh, kw, B (out)]
+  // OIHWBiBo [O/B, I/B, kh, kw, B (in), B (out)]; or OIHWBo [O/B, I, kh, kw, B (out)] for an NCHW input of fewer channels than a block.
+  const whole = inChannels % block === 0;
+  let split = emit.temp('filterSplit');
+  emit.node('Reshape', [blocked, emit.int64s(whole ? [inChannels / block, block, outBlocks, kh, kw, block] : [inChannels, outBlocks, kh, kw, block])], [split]);
+  if (flip) {
+    const flipped = emit.temp('filterFlipped');
+    const lowest = -(2 ** 62);
+    emit.node('Slice', [split, emit.int64s([-1, -1]), emit.int64s([lowest, lowest]), emit.int64s(whole ? [3, 4] : [2, 3]), emit.int64s([-1, -1])], [flipped]);
+    split = flipped;
+  }
+  const moved = emit.temp('filterMoved');
+  emit.node('Transpose', [split], [moved], { perm: whole ? [2, 0, 3, 4, 1, 5] : [1, 0, 2, 3, 4] });
+  const reordered = emit.temp('filterBlocked');
+  emit.node('Reshape', [moved, emit.int64s([outBlocks * block, inChannels, kh, kw])], [reordered]);
   return reordered;
+}
+
+/** `x` (NCHW) in the blocked layout; made once per lowering and shared, e.g. an output gradient read by both the input and the weight gradient. */
+function emitBlockedActivation(emit: Emitter, x: string): string {
+  return emit.shared(`ReorderInput ${x}`, () => {
+    const blocked = emit.temp('blocked');
+    emit.node('ReorderInput', [x], [blocked], {}, NCHWC_DOMAIN);
+    return blocked;
+  });
 }
 
 /** The NCHWc convolution itself: x (NCHW or blocked) and a blocked filter to NCHW y of `outChannels`. */
 function emitBlockedConv(emit: Emitter, x: string, filter: string, bias: string | undefined, y: string, spec: NchwcConvSpec): void {
-  let input = x;
-  if (spec.inChannels % emit.nchwcBlock === 0) {
-    input = emit.temp('inputBlocked');
-    emit.node('ReorderInput', [x], [input], {}, NCHWC_DOMAIN);
-  }
+  const input = spec.inChannels % emit.nchwcBlock === 0 ? emitBlockedActivation(emit, x) : x;
   const out = emit.temp('outputBlocked');
   const [ph, pw] = spec.padding;
   emit.node('Conv', bias ? [input, filter, bias] : [input, filter], [out], {
@@ -66,28 +86,25 @@ function emitBlockedConv(emit: Emitter, x: string, filter: string, bias: string 
 
 /**
  * Emits y = conv(x, w) + bias on the NCHWc kernels, x and y in NCHW. `w` is an OIHW filter of
- * `outChannels` x `inChannels`; output channels are padded to whole blocks with zero filters and
- * cropped again when the result is reordered back to NCHW.
+ * `outChannels` x `inChannels`; or, with `adjoint`, the filter of the convolution this one is the
+ * adjoint of ([inChannels, outChannels, kh, kw], used in and out channels swapped and flipped in
+ * space: the input gradient of that convolution at stride 1). Output channels are padded to whole
+ * blocks with zero filters and cropped again when the result is reordered back to NCHW.
  */
-export function emitNchwcConv(emit: Emitter, x: string, w: string, bias: string | undefined, y: string, spec: NchwcConvSpec): void {
-  const outPadded = roundUp(spec.outChannels, emit.nchwcBlock);
-  const extra = outPadded - spec.outChannels;
-  let filter = w;
-  let paddedBias = bias;
-  if (extra > 0) {
-    filter = emit.temp('filterPadded');
-    emit.node('Pad', [w, emit.int64s([0, 0, 0, 0, extra, 0, 0, 0])], [filter], { mode: 'constant' });
-    if (bias) {
-      paddedBias = emit.temp('biasPadded');
-      emit.node('Pad', [bias, emit.int64s([0, extra])], [paddedBias], { mode: 'constant' });
-    }
+export function emitNchwcConv(emit: Emitter, x: string, w: string, bias: string | undefined, y: string, spec: NchwcConvSpec, adjoint = false): void {
+  let source = w;
+  if (!adjoint) {
+    source = emit.temp('filterSwapped');
+    emit.node('Transpose', [w], [source], { perm: [1, 0, 2, 3] });
   }
-  emitBlockedConv(emit, x, emitBlockedFilter(emit, filter, [outPadded, spec.inChannels, ...spec.kernel]), paddedBias, y, spec);
-}
-
-/** Whether the weight gradient of a convolution with `outChannels` outputs (groups of 1) runs on the NCHWc kernels. */
-export function nchwcWeightGradFits(emit: Emitter, outChannels: number): boolean {
-  return emit.nchwcBlock > 0 && outChannels % 4 === 0; // ReorderInput takes whole groups of 4 channels
+  const filter = emitBlockedFilter(emit, source, spec.inChannels, spec.outChannels, spec.kernel, adjoint);
+  const extra = roundUp(spec.outChannels, emit.nchwcBlock) - spec.outChannels;
+  let paddedBias = bias;
+  if (bias && extra > 0) {
+    paddedBias = emit.temp('biasPadded');
+    emit.node('Pad', [bias, emit.int64s([0, extra])], [paddedBias], { mode: 'constant' });
+  }
+  emitBlockedConv(emit, x, filter, paddedBias, y, spec);
 }
 
 /**
@@ -96,17 +113,19 @@ export function nchwcWeightGradFits(emit: Emitter, outChannels: number): boolean
  * is a convolution of x with the batch as its channels and the input channels as its batch,
  * filtered by gy (its batch as the filter's input channels), with the forward stride as dilation
  * and the forward dilation as stride. Batches that are not whole blocks are padded with zero
- * images. Both big operands reach their blocked layouts through ReorderInput plus a transpose that
- * moves whole blocks, not through a transpose of single values.
+ * images, output channels that are not whole groups of 4 with zero gradients. Both big operands
+ * reach their blocked layouts through ReorderInput plus a transpose that moves whole blocks, not
+ * through a transpose of single values; gy's blocked form is the one the input gradient reads.
  */
-export function emitNchwcConvWeightGrad(emit: Emitter, x: string, gy: string, dw: string, spec: NchwcConvSpec & { outSize: [number, number] }): void {
+export function emitNchwcConvWeightGrad(emit: Emitter, x: string, gy: string, dw: string, spec: NchwcConvSpec & { inSize: [number, number]; outSize: [number, number] }): void {
   const block = emit.nchwcBlock;
   const { batch, inChannels, outChannels } = spec;
   const batchPadded = batch < block ? batch : roundUp(batch, block);
+  const quads = roundUp(outChannels, 4); // ReorderInput takes whole groups of 4 channels
   let gyPadded = gy;
-  if (batchPadded > batch) {
+  if (batchPadded > batch || quads > outChannels) {
     gyPadded = emit.temp('gradPadded');
-    emit.node('Pad', [gy, emit.int64s([0, 0, 0, 0, batchPadded - batch, 0, 0, 0])], [gyPadded], { mode: 'constant' });
+    emit.node('Pad', [gy, emit.int64s([0, 0, 0, 0, batchPadded - batch, quads - outChannels, 0, 0])], [gyPadded], { mode: 'constant' });
   }
   // Images: x as [C_in, N, H, W] (a transpose of whole planes), zero-padded in space here rather than
   // by the convolution: with a 3x3 output every position would touch the padding, and the kernels
@@ -114,14 +133,16 @@ export function emitNchwcConvWeightGrad(emit: Emitter, x: string, gy: string, dw
   const byChannel = emit.temp('imagesByChannel');
   emit.node('Transpose', [x], [byChannel], { perm: [1, 0, 2, 3] });
   const [ph, pw] = spec.padding;
-  const images = emit.temp('imagesPadded');
-  emit.node('Pad', [byChannel, emit.int64s([0, 0, ph, pw, 0, batchPadded - batch, ph, pw])], [images], { mode: 'constant' });
+  let images = byChannel;
+  if (ph > 0 || pw > 0 || batchPadded > batch) {
+    images = emit.temp('imagesPadded');
+    emit.node('Pad', [byChannel, emit.int64s([0, 0, ph, pw, 0, batchPadded - batch, ph, pw])], [images], { mode: 'constant' });
+  }
   // Filters: gy blocked over its channels, [N, C_out/B, Ho*Wo, B], then whole blocks moved to the
   // filter layout [C_out/B, N/B, Ho*Wo, B (n), B (o)] (or [C_out/B, N, Ho*Wo, B (o)] for N < B).
   const [ho, wo] = spec.outSize;
   const outPadded = roundUp(outChannels, block);
-  const gyBlocked = emit.temp('gradBlocked');
-  emit.node('ReorderInput', [gyPadded], [gyBlocked], {}, NCHWC_DOMAIN);
+  const gyBlocked = emitBlockedActivation(emit, gyPadded);
   const filter = emit.temp('gradFilter');
   const split = emit.temp('gradSplit');
   const moved = emit.temp('gradFilterMoved');
@@ -142,9 +163,15 @@ export function emitNchwcConvWeightGrad(emit: Emitter, x: string, gy: string, dw
     stride: spec.dilation,
     padding: [0, 0],
     dilation: spec.stride,
-  }); // [C_in, C_out, >= kh, >= kw]: positions past the kernel come from padding the forward never reached
+  });
+  // full is [C_in, C_out, >= kh, >= kw]: positions past the kernel come from padding the forward
+  // never reached (a stride that leaves rows or columns of the padded input unread).
   const [kh, kw] = spec.kernel;
-  const cropped = emit.temp('weightGradCropped');
-  emit.node('Slice', [full, emit.int64s([0, 0]), emit.int64s([kh, kw]), emit.int64s([2, 3])], [cropped]);
+  const fullSize = [0, 1].map((axis) => Math.floor((spec.inSize[axis]! + 2 * spec.padding[axis]! - spec.stride[axis]! * (spec.outSize[axis]! - 1) - 1) / spec.dilation[axis]!) + 1);
+  let cropped = full;
+  if (fullSize[0] !== kh || fullSize[1] !== kw) {
+    cropped = emit.temp('weightGradCropped');
+    emit.node('Slice', [full, emit.int64s([0, 0]), emit.int64s([kh, kw]), emit.int64s([2, 3])], [cropped]);
+  }
   emit.node('Transpose', [cropped], [dw], { perm: [1, 0, 2, 3] });
 }
