@@ -3,7 +3,8 @@
 // names every ONNX node after the traced op it lowers ("<scope>/<op>#<n>", backward nodes in the
 // scope "grad:<op>(<forward scope>)"), so a node's kind follows from its name: convolution
 // forward, input gradient or weight gradient, normalisation, element-wise work, the AdamW update,
-// copies and layout changes.
+// copies and layout changes. Nodes of graphs made elsewhere (imported models) are sorted by their
+// ONNX op type instead.
 
 import { median } from './timing.js';
 
@@ -58,8 +59,17 @@ export function parseNodeName(name: string): { scope: string; op: string; gradOf
   return { scope, op, gradOf };
 }
 
+const FOREIGN_KINDS: [Set<string>, OpKind][] = [
+  [new Set(['Conv', 'ConvTranspose', 'FusedConv', 'NchwcConv']), 'conv forward'],
+  [new Set(['MatMul', 'Gemm', 'FusedMatMul', 'Softmax', 'Attention', 'MultiHeadAttention']), 'matmul and attention'],
+  [new Set(['InstanceNormalization', 'GroupNormalization', 'LayerNormalization', 'BatchNormalization', 'SimplifiedLayerNormalization']), 'norm forward'],
+  [LAYOUT_OPS, 'copies and layout'],
+];
+
 /** The kind of work of one kernel, from its node's name and ONNX op type. */
 export function opKind(name: string, onnxOp: string): OpKind {
+  // A graph hasten did not lower (an imported model) names its nodes otherwise: its ONNX op types decide.
+  if (!name.includes('#')) return FOREIGN_KINDS.find(([ops]) => ops.has(onnxOp))?.[1] ?? 'element-wise forward';
   const { scope, op, gradOf } = parseNodeName(name);
   if (scope === 'update' || scope.startsWith('update.') || scope.startsWith('adamw')) return 'optimizer update';
   if (op === 'conv2dWeightGrad') return 'conv weight gradient';

@@ -59,6 +59,15 @@ describe('op profile', () => {
     });
   }
 
+  test('nodes of a graph made elsewhere (diffusers-style names) get their kind from the ONNX op type', () => {
+    assert.equal(opKind('/down_blocks.0/resnets.0/conv1/Conv_kernel_time', 'Conv'), 'conv forward');
+    assert.equal(opKind('/up_blocks.3/attentions.0/transformer_blocks.0/attn1/MatMul_kernel_time', 'MatMul'), 'matmul and attention');
+    assert.equal(opKind('/up_blocks.3/attentions.0/transformer_blocks.0/attn1/Softmax_kernel_time', 'Softmax'), 'matmul and attention');
+    assert.equal(opKind('/down_blocks.0/resnets.0/norm1/InstanceNormalization_kernel_time', 'InstanceNormalization'), 'norm forward');
+    assert.equal(opKind('/up_blocks.0/Concat_kernel_time', 'Concat'), 'copies and layout');
+    assert.equal(opKind('/time_embedding/act/Sigmoid_kernel_time', 'Sigmoid'), 'element-wise forward');
+  });
+
   test('a trace sums to per-run times by kind, leaving out the warm-up run', () => {
     const nodes = loweredStep(16).graph.nodes;
     const profile = summarizeTrace(traceOf(nodes, 3, 10), 1);
