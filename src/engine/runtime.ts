@@ -76,10 +76,11 @@ export function fromOrt(t: ort.Tensor): HostTensor {
 export class OnnxSession {
   private constructor(private readonly session: ort.InferenceSession, private readonly binding: OrtBinding, private readonly profiling: boolean) {}
 
-  static async create(model: OnnxModel | Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
+  /** From a model, its encoded bytes, or the path of a model file (whose external data files lie beside it; Node only). */
+  static async create(model: OnnxModel | Uint8Array | string, options: SessionOptions = {}): Promise<OnnxSession> {
     const platformOptions = binding.sessionOptions(options);
-    const bytes = model instanceof Uint8Array ? model : encodeModel(model);
-    const session = await binding.InferenceSession.create(bytes, {
+    const source = model instanceof Uint8Array || typeof model === 'string' ? model : encodeModel(model);
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
@@ -87,7 +88,10 @@ export class OnnxSession {
       // step 60% more peak memory for no speed (docs/results/engine.md).
       enableMemPattern: false,
       ...platformOptions,
-    }).catch((error: unknown) => {
+    };
+    // (Two calls: the path and the bytes are separate overloads.)
+    const created = typeof source === 'string' ? binding.InferenceSession.create(source, sessionOptions) : binding.InferenceSession.create(source, sessionOptions);
+    const session = await created.catch((error: unknown) => {
       throw binding.startError?.(error) ?? error;
     });
     return new OnnxSession(session, binding, platformOptions.enableProfiling === true);

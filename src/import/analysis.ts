@@ -2,9 +2,9 @@
 // the per-sample shape of every tensor a cut takes, the FLOPs of the encoder, middle and decoder and
 // of each cut graph, and whether every cut composes back to the full graph on a probe input.
 
-import { type OnnxModel, encodeModel } from '../engine/onnx/codec.js';
-import { OnnxSession } from '../engine/runtime.js';
+import type { OnnxModel } from '../engine/onnx/codec.js';
 import { flopsOf } from './flops.js';
+import { GraphFiles } from './graph-files.js';
 import { GraphIndex } from './graph-index.js';
 import { ImportError } from './onnx-file.js';
 import { probeFeeds, probeShapes } from './probe.js';
@@ -37,10 +37,20 @@ export function cachedTensors(structure: UNetStructure, method: 'encoder-propaga
   return [skips[branch]!.hidden_operand];
 }
 
-export async function analyseUNet(model: OnnxModel, signature: UNetSignature): Promise<UNetAnalysis> {
+/** `inlineLimit`: weight bytes above which the graphs run go to ONNX Runtime with external data (see graph-files.ts). */
+export async function analyseUNet(model: OnnxModel, signature: UNetSignature, inlineLimit?: number): Promise<UNetAnalysis> {
+  const files = new GraphFiles(inlineLimit);
+  try {
+    return await analyseWith(model, signature, files);
+  } finally {
+    files.dispose();
+  }
+}
+
+async function analyseWith(model: OnnxModel, signature: UNetSignature, files: GraphFiles): Promise<UNetAnalysis> {
   // One row where the batch is free; a fixed-batch graph runs at its batch, and FLOPs are divided by it.
   const rows = signature.batch === 'dynamic' ? 1 : signature.batch;
-  const probed = await probeShapes(model, signature, rows);
+  const probed = await probeShapes(model, signature, files, rows);
   const structure = detectStructure(model, signature, probed);
   const index = new GraphIndex(model.graph);
   const output = [signature.output];
@@ -54,7 +64,7 @@ export async function analyseUNet(model: OnnxModel, signature: UNetSignature): P
   const cutFlops = cutSets.map((given) => perSample(index.neededNodes(output, new Set(given))));
   const shapes = Object.fromEntries(cutSets.flat().map((t) => [t, probed.get(t)!.slice(1)]));
   const analysis: UNetAnalysis = { structure, shapes, flops, cut_flops: { encoder_propagation: cutFlops[0]!, deepcache: cutFlops.slice(1) } };
-  await verifyCuts(model, signature, analysis, cutSets);
+  await verifyCuts(model, signature, analysis, cutSets, files);
   return analysis;
 }
 
@@ -62,16 +72,16 @@ export async function analyseUNet(model: OnnxModel, signature: UNetSignature): P
  * Runs every cut against the full graph on a probe input (two rows, two timesteps): the reused
  * features fed back must give the full graph's output exactly. A cut that does not is refused.
  */
-async function verifyCuts(model: OnnxModel, signature: UNetSignature, analysis: UNetAnalysis, cutSets: string[][]): Promise<void> {
+async function verifyCuts(model: OnnxModel, signature: UNetSignature, analysis: UNetAnalysis, cutSets: string[][], files: GraphFiles): Promise<void> {
   const feeds = probeFeeds(signature, signature.batch === 'dynamic' ? 2 : signature.batch, 700);
   const batch = signature.batch === 'dynamic' ? 'batch' : signature.batch;
   const shapes = new Map(Object.entries(analysis.shapes).map(([name, s]) => [name, [1, ...s]]));
   const cached = [...new Set(cutSets.flat())];
-  const full = await OnnxSession.create(encodeModel(addOutputs(model, cached, shapes, batch)), { spin: false });
+  const full = await files.session(addOutputs(model, cached, shapes, batch), { spin: false });
   try {
     const reference = await full.run(feeds);
     for (const given of cutSets) {
-      const cut = await OnnxSession.create(encodeModel(cutGraph(model, given, shapes, batch)), { spin: false });
+      const cut = await files.session(cutGraph(model, given, shapes, batch), { spin: false });
       try {
         const inputs = Object.fromEntries(cut.inputNames.map((name) => [name, feeds[name] ?? reference[name]!]));
         const out = (await cut.run(inputs))[signature.output]!.data as Float32Array;

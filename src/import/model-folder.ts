@@ -39,6 +39,8 @@ export interface ImportedModel {
   process: Process;
   /** [channels, height, width] of one sample. */
   dataShape: number[];
+  /** Weight bytes above which edited graphs go to ONNX Runtime with external data; default just under protobuf's 2 GB limit. */
+  inlineLimit?: number;
 }
 
 export interface ImportOptions {
@@ -47,6 +49,7 @@ export interface ImportOptions {
   scheduler?: string; // a diffusers scheduler_config.json
   prediction?: string; // overrides the config's prediction_type
   sampleSize?: [number, number]; // fixes symbolic height and width
+  inlineLimit?: number; // weight bytes above which the analysed graphs run with external data (default: just under 2 GB)
 }
 
 function readJson(path: string, what: string): unknown {
@@ -68,7 +71,7 @@ export async function importModel(options: ImportOptions): Promise<ImportRecord>
   let analysis: UNetAnalysis | undefined;
   let analysisError: string | undefined;
   try {
-    analysis = await analyseUNet(file.model, signature);
+    analysis = await analyseUNet(file.model, signature, options.inlineLimit);
   } catch (error) {
     if (!(error instanceof ImportError)) throw error;
     analysisError = error.message;
@@ -97,9 +100,9 @@ export function isImportedModelDir(dir: string): boolean {
   return existsSync(join(dir, IMPORT_FILE));
 }
 
-export function openImportedModel(dir: string): ImportedModel {
+export function openImportedModel(dir: string, options: { inlineLimit?: number } = {}): ImportedModel {
   const record = readJson(join(dir, IMPORT_FILE), 'import record') as ImportRecord;
   if (record.format !== IMPORT_FORMAT) throw new ImportError(`${join(dir, IMPORT_FILE)}: format '${String(record.format)}' is not ${IMPORT_FORMAT}; import the model again`);
   const onnx = readOnnxFile(join(dir, record.graph)).model;
-  return { name: basename(dir), location: dir, record, onnx, process: scheduleProcess(record.schedule), dataShape: record.signature.sampleShape };
+  return { name: basename(dir), location: dir, record, onnx, process: scheduleProcess(record.schedule), dataShape: record.signature.sampleShape, ...options };
 }

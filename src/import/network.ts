@@ -11,10 +11,11 @@ import type { Caching } from '../accel/caching.js';
 import { SamplingRun, type CachingNetwork, type RunPlan, tileRows } from '../pipeline/sampling-network.js';
 import type { SkipTuning } from '../accel/skip-tuning.js';
 import type { HostTensor } from '../engine/host-tensor.js';
-import { encodeModel, type OnnxModel } from '../engine/onnx/codec.js';
-import { OnnxSession } from '../engine/runtime.js';
+import type { OnnxModel } from '../engine/onnx/codec.js';
+import type { OnnxSession } from '../engine/runtime.js';
 import { noiseLevel } from '../train/objectives.js';
 import { cachedTensors } from './analysis.js';
+import { GraphFiles } from './graph-files.js';
 import type { ImportedModel } from './model-folder.js';
 import { timestepTensor } from './probe.js';
 import { timestepAt } from './schedule.js';
@@ -27,8 +28,9 @@ function structureFor(imported: ImportedModel, what: string) {
   return analysis;
 }
 
-/** Rows [from, to) of a batch-major tensor. */
+/** Rows [from, to) of a batch-major tensor (the tensor itself, uncopied, when that is all of it). */
 function sliceRows(t: HostTensor, from: number, to: number): HostTensor {
+  if (from === 0 && to === t.shape[0]) return t;
   const per = t.data.length / t.shape[0]!;
   return { ...t, shape: [to - from, ...t.shape.slice(1)], data: t.data.slice(from * per, to * per) } as HostTensor;
 }
@@ -59,10 +61,10 @@ function concatRows(parts: HostTensor[]): HostTensor {
 class GraphRunner {
   private session?: Promise<OnnxSession>;
 
-  constructor(readonly graph: OnnxModel, readonly flopsPerSample: number, private readonly spin: boolean | undefined) {}
+  constructor(readonly graph: OnnxModel, readonly flopsPerSample: number, private readonly spin: boolean | undefined, private readonly files: GraphFiles) {}
 
   open(): Promise<OnnxSession> {
-    this.session ??= OnnxSession.create(encodeModel(this.graph), this.spin === undefined ? {} : { spin: this.spin });
+    this.session ??= this.files.session(this.graph, this.spin === undefined ? {} : { spin: this.spin });
     return this.session;
   }
 
@@ -81,8 +83,13 @@ export class ImportedNetwork implements CachingNetwork {
   private readonly cacheNames: string[] = [];
   private readonly full: GraphRunner;
   private readonly reuse?: GraphRunner;
+  /** Where the graphs go to ONNX Runtime from (with external data beyond protobuf's limit); shared by the full and the cut graph. */
+  readonly files: GraphFiles;
+  /** Told of every call as it ends: whether it reused cached features, its rows, its wall seconds and the process's CPU seconds during it (for benchmarks). */
+  onCall?: (call: { reuse: boolean; rows: number; seconds: number; cpuSeconds: number }) => void;
 
   constructor(readonly imported: ImportedModel, config: AccelConfig = {}) {
+    this.files = new GraphFiles(imported.inlineLimit);
     const { signature } = imported.record;
     const batch = signature.batch === 'dynamic' ? 'batch' : signature.batch;
     let graph = imported.onnx;
@@ -103,10 +110,10 @@ export class ImportedNetwork implements CachingNetwork {
       const withBatch = new Map(Object.entries(shapes).map(([name, s]) => [name, [1, ...s]]));
       const withOutputs = addOutputs(graph, this.cacheNames, withBatch, batch);
       this.caching = config.caching;
-      this.reuse = new GraphRunner(cutGraph(graph, this.cacheNames, withBatch, batch), method === 'deepcache' ? cutFlops.deepcache[branch]! : cutFlops.encoder_propagation, false);
-      this.full = new GraphRunner(withOutputs, fullFlops, false);
+      this.reuse = new GraphRunner(cutGraph(graph, this.cacheNames, withBatch, batch), method === 'deepcache' ? cutFlops.deepcache[branch]! : cutFlops.encoder_propagation, false, this.files);
+      this.full = new GraphRunner(withOutputs, fullFlops, false, this.files);
     } else {
-      this.full = new GraphRunner(graph, fullFlops, undefined);
+      this.full = new GraphRunner(graph, fullFlops, undefined, this.files);
     }
   }
 
@@ -117,6 +124,8 @@ export class ImportedNetwork implements CachingNetwork {
   async call(feeds: Record<string, HostTensor>, cacheRows?: number): Promise<Record<string, HostTensor>> {
     const runner = cacheRows === undefined ? this.full : this.reuse!;
     const session = await runner.open();
+    const started = performance.now();
+    const cpuStarted = this.onCall && process.cpuUsage();
     const { signature, schedule } = this.imported.record;
     const x = feeds.x!;
     const rows = x.shape[0]!;
@@ -146,6 +155,10 @@ export class ImportedNetwork implements CachingNetwork {
     this.flops += runner.flopsPerSample * rows;
     const out: Record<string, HostTensor> = {};
     for (const name of Object.keys(parts[0]!)) out[name === signature.output ? 'out' : name] = concatRows(parts.map((p) => p[name]!));
+    if (this.onCall) {
+      const cpu = process.cpuUsage(cpuStarted);
+      this.onCall({ reuse: cacheRows !== undefined, rows, seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+    }
     return out;
   }
 
@@ -168,5 +181,6 @@ export class ImportedNetwork implements CachingNetwork {
   async dispose(): Promise<void> {
     await this.full.dispose();
     await this.reuse?.dispose();
+    this.files.dispose();
   }
 }

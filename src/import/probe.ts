@@ -2,11 +2,11 @@
 // every intermediate exposed as an output: exact where static shape inference would have to follow
 // Shape -> Gather -> Concat -> Reshape chains, and it runs the graph as it will later run.
 
-import { encodeModel, type OnnxModel } from '../engine/onnx/codec.js';
-import { ModelProto } from '../engine/onnx/schema.js';
+import type { OnnxModel, OnnxNode } from '../engine/onnx/codec.js';
 import type { HostTensor } from '../engine/host-tensor.js';
 import * as ort from 'onnxruntime-node';
 import { toOrt } from '../engine/runtime.js';
+import type { GraphFiles } from './graph-files.js';
 import { ImportError } from './onnx-file.js';
 import type { UNetSignature } from './signature.js';
 
@@ -37,20 +37,27 @@ export function timestepTensor(signature: UNetSignature, timesteps: readonly num
   }
 }
 
-/** Shapes of all tensors (inputs, initializers, node outputs) at `rows` rows. */
-export async function probeShapes(model: OnnxModel, signature: UNetSignature, rows = 1): Promise<Shapes> {
-  const proto = ModelProto.decode(encodeModel(model)) as unknown as { graph: { output: { name: string }[] } };
+function constantShape(node: OnnxNode): number[] | undefined {
+  const { value, value_float: float, value_int: int, value_floats: floats, value_ints: ints } = node.attributes;
+  if (value !== undefined && typeof value === 'object' && 'shape' in value) return [...value.shape];
+  if (float !== undefined || int !== undefined) return [];
+  const list = floats ?? ints;
+  if (Array.isArray(list)) return [list.length];
+  return undefined;
+}
+
+/** Shapes of all tensors (inputs, initializers, node outputs, Constant nodes' values) at `rows` rows. */
+export async function probeShapes(model: OnnxModel, signature: UNetSignature, files: GraphFiles, rows = 1): Promise<Shapes> {
   const declared = new Set(model.graph.outputs.map((o) => o.name));
-  for (const node of model.graph.nodes) {
-    if (node.opType === 'Constant') continue;
-    for (const out of node.outputs) if (out && !declared.has(out)) proto.graph.output.push({ name: out });
-  }
+  const intermediates = model.graph.nodes.filter((node) => node.opType !== 'Constant').flatMap((node) => node.outputs.filter((out) => out && !declared.has(out)));
+  const source = files.source(model, (proto) => proto.graph.output.push(...intermediates.map((name) => ({ name }))));
   const feeds = probeFeeds(signature, rows);
   const shapes: Shapes = new Map();
   let session: ort.InferenceSession | undefined;
   try {
     // ONNX Runtime directly: intermediates may have dtypes (float16, int8) that host tensors do not.
-    session = await ort.InferenceSession.create(ModelProto.encode(proto as never).finish(), { intraOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } } });
+    const options = { intraOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } } };
+    session = await (typeof source === 'string' ? ort.InferenceSession.create(source, options) : ort.InferenceSession.create(source, options));
     const results = await session.run(Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, toOrt(t)])));
     for (const [name, t] of Object.entries(results)) shapes.set(name, [...t.dims]);
   } catch (error) {
@@ -60,5 +67,10 @@ export async function probeShapes(model: OnnxModel, signature: UNetSignature, ro
   }
   for (const [name, t] of Object.entries(feeds)) shapes.set(name, [...t.shape]);
   for (const [name, t] of model.graph.initializers) shapes.set(name, [...t.shape]);
+  // Weights some exporters keep in Constant nodes rather than initializers (not outputs ONNX Runtime can return).
+  for (const node of model.graph.nodes) {
+    const shape = node.opType === 'Constant' ? constantShape(node) : undefined;
+    if (shape) shapes.set(node.outputs[0]!, shape);
+  }
   return shapes;
 }

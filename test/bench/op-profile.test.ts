@@ -59,6 +59,15 @@ describe('op profile', () => {
     });
   }
 
+  test('nodes of a graph made elsewhere (diffusers-style names) get their kind from the ONNX op type', () => {
+    assert.equal(opKind('/down_blocks.0/resnets.0/conv1/Conv_kernel_time', 'Conv'), 'conv forward');
+    assert.equal(opKind('/up_blocks.3/attentions.0/transformer_blocks.0/attn1/MatMul_kernel_time', 'MatMul'), 'matmul and attention');
+    assert.equal(opKind('/up_blocks.3/attentions.0/transformer_blocks.0/attn1/Softmax_kernel_time', 'Softmax'), 'matmul and attention');
+    assert.equal(opKind('/down_blocks.0/resnets.0/norm1/InstanceNormalization_kernel_time', 'InstanceNormalization'), 'norm forward');
+    assert.equal(opKind('/up_blocks.0/Concat_kernel_time', 'Concat'), 'copies and layout');
+    assert.equal(opKind('/time_embedding/act/Sigmoid_kernel_time', 'Sigmoid'), 'element-wise forward');
+  });
+
   test('a trace sums to per-run times by kind, leaving out the warm-up run', () => {
     const nodes = loweredStep(16).graph.nodes;
     const profile = summarizeTrace(traceOf(nodes, 3, 10), 1);
@@ -68,5 +77,18 @@ describe('op profile', () => {
     assert.ok(Math.abs(profile.kinds.reduce((s, k) => s + k.share, 0) - 1) < 1e-9);
     assert.equal(profile.kinds.reduce((s, k) => s + k.nodes_per_run, 0), nodes.length);
     assert.throws(() => summarizeTrace(traceOf(nodes, 1, 10), 1), /at least 2/);
+  });
+
+  test('per node, the median leaves out a run stretched by a wait; the mean does not', () => {
+    const nodes = [{ name: '/matmul#1', opType: 'MatMul' }, { name: '/transpose#2', opType: 'Transpose' }];
+    const events = traceOf(nodes, 4, 10);
+    const stretched = events.filter((e) => e.name === '/matmul#1_kernel_time')[2]!;
+    stretched.dur = 1010; // one run of one node waited 1 ms for a core
+    const [mean, median] = (['mean', 'median'] as const).map((statistic) => summarizeTrace(events, 1, statistic));
+    const matmul = (p: typeof mean) => p.kinds.find((k) => k.kind === 'matmul and attention')!;
+    assert.ok(Math.abs(matmul(mean!).ms_per_run - (10 + 10 + 1010) / 3 / 1000) < 1e-9);
+    assert.ok(Math.abs(matmul(median!).ms_per_run - 0.01) < 1e-9);
+    assert.equal(matmul(median!).nodes_per_run, 1);
+    assert.ok(Math.abs(median!.kernels_ms - 0.02) < 1e-9 && Math.abs(median!.run_ms - 0.07) < 1e-9);
   });
 });

@@ -3,18 +3,20 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { HostTensor } from '../../src/engine/host-tensor.js';
 import type { OnnxModel } from '../../src/engine/onnx/codec.js';
-import { encodeModel } from '../../src/engine/onnx/codec.js';
+import { decodeModel, encodeModel } from '../../src/engine/onnx/codec.js';
+import { analyseUNet } from '../../src/import/analysis.js';
 import { OnnxSession } from '../../src/engine/runtime.js';
+import { GraphFiles } from '../../src/import/graph-files.js';
 import { probeShapes } from '../../src/import/probe.js';
 import { readSignature } from '../../src/import/signature.js';
 import { StructureError, detectStructure } from '../../src/import/structure.js';
 import { importModel, openImportedModel } from '../../src/import/model-folder.js';
 import { FIXTURE_NAMES, type FixtureName, importedFixture, references, relativeError, scratch } from './fixtures.js';
-import { toOpset18GroupNorm, withOpaqueNames, withSkipFirst, writeVariant } from './variants.js';
+import { toOpset18GroupNorm, withConstantWeights, withInitializersAsInputs, withOpaqueNames, withSkipFirst, writeVariant } from './variants.js';
 
 async function detect(model: OnnxModel) {
   const signature = readSignature(model);
-  return detectStructure(model, signature, await probeShapes(model, signature));
+  return detectStructure(model, signature, await probeShapes(model, signature, new GraphFiles()));
 }
 
 async function reproducesReferences(model: OnnxModel, name: FixtureName): Promise<void> {
@@ -51,6 +53,15 @@ for (const name of FIXTURE_NAMES) {
     assert.deepEqual(found.boundary, { encoder_output: map(expected.boundary.encoder_output), decoder_input: map(expected.boundary.decoder_input) });
   });
 }
+
+test('weights as Constant nodes, or also listed as graph inputs: the same signature, structure and FLOPs', async () => {
+  const imported = await importedFixture('ddpm-unet2d');
+  const constants = decodeModel(encodeModel(withConstantWeights(imported.onnx)));
+  assert.equal(constants.graph.initializers.size, 0);
+  assert.deepEqual(await analyseUNet(constants, readSignature(constants)), imported.record.analysis);
+  const listed = decodeModel(encodeModel(withInitializersAsInputs(imported.onnx)));
+  assert.deepEqual(readSignature(listed), imported.record.signature);
+});
 
 test('skip operands first in the Concat (another exporter\'s order) are found as skips', async () => {
   const imported = await importedFixture('ddpm-unet2d');

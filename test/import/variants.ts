@@ -1,10 +1,10 @@
 // Variants of the fixtures as other exporters write them, made with hasten's own ONNX encoder:
 // opset 18 GroupNormalization, external data, a fixed batch, a float or per-call timestep, other
-// node and tensor names, skip operands first.
+// node and tensor names, skip operands first, weights as Constant nodes or listed as inputs.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type OnnxModel, type OnnxNode, encodeModel, encodeModelWithExternalData } from '../../src/engine/onnx/codec.js';
+import { ExternalData, type OnnxModel, type OnnxNode, encodeModel, encodeModelWithExternalData } from '../../src/engine/onnx/codec.js';
 import { GraphIndex } from '../../src/import/graph-index.js';
 
 export function withNodes(model: OnnxModel, nodes: OnnxNode[], graph: Partial<OnnxModel['graph']> = {}): OnnxModel {
@@ -36,6 +36,18 @@ export function toOpset18GroupNorm(model: OnnxModel): OnnxModel {
   const nodes = model.graph.nodes.flatMap((n, i) => (replaced.has(i) ? (replaced.get(i) ? [replaced.get(i)!] : []) : [n]));
   // Nodes that read the removed Reshapes' shape inputs only are dropped by ONNX Runtime as dead code.
   return { ...withNodes(model, nodes, { initializers }), opsets: [{ domain: '', version: 18 }] };
+}
+
+/** Every initializer as a Constant node instead (as exporters that fold weights into the graph write them). */
+export function withConstantWeights(model: OnnxModel): OnnxModel {
+  const constants: OnnxNode[] = [...model.graph.initializers].map(([name, value]) => ({ opType: 'Constant', name: `${name}/Constant`, inputs: [], outputs: [name], attributes: { value } }));
+  return withNodes(model, [...constants, ...model.graph.nodes], { initializers: new Map() });
+}
+
+/** Every initializer also listed as a graph input, as IR version 3 required (and keep_initializers_as_inputs writes). */
+export function withInitializersAsInputs(model: OnnxModel): OnnxModel {
+  const listed = [...model.graph.initializers].map(([name, t]) => ({ name, dtype: t.dtype, shape: [...t.shape] }));
+  return withNodes(model, model.graph.nodes, { inputs: [...model.graph.inputs, ...listed] });
 }
 
 /** The graph's declared batch axis fixed to `batch`. */
@@ -80,9 +92,9 @@ export function writeVariant(model: OnnxModel, dir: string, external = false): s
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'model.onnx');
   if (external) {
-    const { model: bytes, data } = encodeModelWithExternalData(model, 'model.onnx.data');
-    writeFileSync(path, bytes);
-    writeFileSync(join(dir, 'model.onnx.data'), data);
+    const data = new ExternalData('model.onnx.data');
+    writeFileSync(path, encodeModelWithExternalData(model, data));
+    writeFileSync(join(dir, 'model.onnx.data'), Buffer.concat(data.takeNew()));
   } else {
     writeFileSync(path, encodeModel(model));
   }

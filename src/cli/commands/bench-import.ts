@@ -19,6 +19,7 @@ export const benchImportCommand = defineCommand({
     n: int({ placeholder: 'N', min: 1, default: 8, description: 'samples, one batch' }),
     repeats: int({ placeholder: 'N', min: 1, default: 7, description: 'timed runs of each loop, interleaved; medians are reported' }),
     seed: int({ placeholder: 'S', min: 0, default: 0, description: 'noise seed, the same for both loops' }),
+    deepcache: text({ placeholder: 'SETTINGS', description: "also time hasten with DeepCache (as --deepcache takes it, e.g. 'every=3,branch=0') in every round: its speedup against its FLOP speedup, end to end and per call" }),
     json: json('print { hasten_s, direct_s, overhead, max_abs_difference, ... } as JSON'),
   },
   async run(values) {
@@ -31,7 +32,14 @@ export const benchImportCommand = defineCommand({
       console.log(JSON.stringify(result, null, 2));
       return;
     }
-    console.log(`${result.model}, DDIM ${plural(result.steps, 'step')}, ${plural(result.n, 'sample')}: hasten ${result.hasten_s.toFixed(3)} s, onnxruntime-node directly ${result.direct_s.toFixed(3)} s (medians of ${result.repeats} interleaved runs): hasten ${(100 * result.overhead).toFixed(1)}% ${result.overhead >= 0 ? 'slower' : 'faster'} (paired within rounds: ${(100 * result.paired_overhead).toFixed(1)}%)`);
-    console.log(`largest difference between the two loops' samples: ${result.max_abs_difference.toExponential(2)} (largest |sample| ${result.max_abs_sample.toPrecision(3)})`);
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    console.log(`${result.model}, DDIM ${plural(result.steps, 'step')}, ${plural(result.n, 'sample')}, ${result.repeats} interleaved rounds (load ${result.machine.load_average.map((l) => l.toFixed(1)).join(' -> ')}):`);
+    console.log(`  hasten ${result.hasten_s.wall.toFixed(3)} s, onnxruntime-node directly ${result.direct_s.wall.toFixed(3)} s (medians); hasten's overhead paired within rounds: ${pct(result.paired_overhead.wall)} wall, ${pct(result.paired_overhead.cpu)} CPU time`);
+    console.log(`  largest difference between the two loops' samples: ${result.max_abs_difference.toExponential(2)} (largest |sample| ${result.max_abs_sample.toPrecision(3)})`);
+    const dc = result.deepcache;
+    if (dc) {
+      console.log(`  DeepCache ${dc.config}: ${dc.speedup.wall.toFixed(2)}x wall, ${dc.speedup.cpu.toFixed(2)}x CPU time (medians of per-round ratios) for ${dc.flop_speedup.toFixed(2)}x fewer FLOPs: ${pct(dc.realised.wall)} realised (CPU ${pct(dc.realised.cpu)})`);
+      console.log(`  per call: full ${dc.calls.full_call_ms.wall.toFixed(1)} ms, reuse ${dc.calls.reuse_call_ms!.wall.toFixed(1)} ms: ${dc.call_speedup.wall.toFixed(2)}x (CPU ${dc.call_speedup.cpu.toFixed(2)}x) for ${dc.call_flop_speedup.toFixed(2)}x FLOPs; calls alone predict ${dc.predicted_speedup.toFixed(2)}x; outside calls ${pct(dc.calls.outside_calls)} of a DeepCache run, ${pct(dc.plain_calls.outside_calls)} of a plain one`);
+    }
   },
 });

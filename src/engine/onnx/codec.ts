@@ -65,23 +65,45 @@ function isHostTensor(value: unknown): value is HostTensor {
   return typeof value === 'object' && value !== null && 'dtype' in value && 'data' in value && 'shape' in value;
 }
 
-/** Where initializers too large to keep inline go: one data file beside the model, as ONNX's external data. */
-interface ExternalDataWriter {
-  location: string; // file name, relative to the model file
-  minBytes: number; // tensors at least this large go to the file
-  chunks: Uint8Array[];
-  length: number;
+/**
+ * Initializers too large to keep inline, as ONNX external data: one data file (`location`, beside
+ * the model) that every graph encoded with it shares. A tensor (by identity) is placed once, however
+ * many graphs hold it, so graphs cut from one model add nothing; `takeNew` hands over the bytes
+ * placed since its last call, to append to the file.
+ */
+export class ExternalData {
+  private readonly placed = new Map<HostTensor, number>();
+  private fresh: Uint8Array[] = [];
+  /** Bytes placed so far: the data file's length once everything taken is appended. */
+  length = 0;
+
+  constructor(readonly location: string, readonly minBytes = 1024) {}
+
+  /** The offset of `tensor`'s bytes in the file, placing them at its end the first time. */
+  place(tensor: HostTensor, bytes: Uint8Array): number {
+    let offset = this.placed.get(tensor);
+    if (offset === undefined) {
+      offset = this.length;
+      this.placed.set(tensor, offset);
+      this.fresh.push(bytes);
+      this.length += bytes.length;
+    }
+    return offset;
+  }
+
+  takeNew(): Uint8Array[] {
+    const taken = this.fresh;
+    this.fresh = [];
+    return taken;
+  }
 }
 
-function tensorToProto(name: string, tensor: HostTensor, external?: ExternalDataWriter): object {
+function tensorToProto(name: string, tensor: HostTensor, external?: ExternalData): object {
   const data = tensor.data;
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const base = { name, dims: tensor.shape, data_type: DTYPE_CODES[tensor.dtype] };
   if (!external || bytes.length < external.minBytes) return { ...base, raw_data: bytes };
-  const offset = external.length;
-  external.chunks.push(bytes);
-  external.length += bytes.length;
-  const entries = { location: external.location, offset: String(offset), length: String(bytes.length) };
+  const entries = { location: external.location, offset: String(external.place(tensor, bytes)), length: String(bytes.length) };
   return { ...base, data_location: 1, external_data: Object.entries(entries).map(([key, value]) => ({ key, value })) };
 }
 
@@ -112,22 +134,14 @@ export function encodeModel(model: OnnxModel): Uint8Array {
 }
 
 /**
- * The model with every initializer of at least `minBytes` in a separate data file, as exporters
- * write models over protobuf's 2 GB limit: `location` is the data file's name beside the model.
+ * The model with every initializer of at least `external.minBytes` in its data file, as exporters
+ * write models over protobuf's 2 GB limit; append `external.takeNew()` to the file.
  */
-export function encodeModelWithExternalData(model: OnnxModel, location: string, minBytes = 1024): { model: Uint8Array; data: Uint8Array } {
-  const external: ExternalDataWriter = { location, minBytes, chunks: [], length: 0 };
-  const bytes = encodeWith(model, external);
-  const data = new Uint8Array(external.length);
-  let offset = 0;
-  for (const chunk of external.chunks) {
-    data.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return { model: bytes, data };
+export function encodeModelWithExternalData(model: OnnxModel, external: ExternalData): Uint8Array {
+  return encodeWith(model, external);
 }
 
-function encodeWith(model: OnnxModel, external?: ExternalDataWriter): Uint8Array {
+function encodeWith(model: OnnxModel, external?: ExternalData): Uint8Array {
   const message = ModelProto.fromObject({
     ir_version: model.irVersion,
     opset_import: model.opsets,
