@@ -21,6 +21,7 @@ export * from './engine/checkpoint-format.js';
 export * from './engine/safetensors.js';
 export * from './engine/safetensors-file.js';
 export * from './engine/atomic-write.js';
+export * from './engine/memory-budget.js';
 export * from './engine/rng.js';
 export * from './engine/input-error.js';
 export * from './paths.js';
