@@ -13,6 +13,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dataset, DatasetBatch } from '../data/dataset.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
+import { prepareRunFolder } from '../engine/run-folder.js';
 import { InputError } from '../engine/input-error.js';
 import type { HostTensor } from '../engine/host-tensor.js';
 import { RngStream, type Seed } from '../engine/rng.js';
@@ -272,13 +273,19 @@ export async function buildBank(encoder: SnippetEncoder, dataset: Dataset, optio
   return new MemoryBank(metadata, rows, undefined, new Float32Array(count).fill(1), labels, mirrors);
 }
 
-const files = (dir: string): { tensors: string; json: string } => ({ tensors: join(dir, 'bank.safetensors'), json: join(dir, 'bank.json') });
+const BANK_FILES = { tensors: 'bank.safetensors', json: 'bank.json' };
+const files = (dir: string): { tensors: string; json: string } => ({ tensors: join(dir, BANK_FILES.tensors), json: join(dir, BANK_FILES.json) });
 
 /** Names a bank's content: saving the same bank twice writes the same two files, a pair torn between saves of two banks disagrees. */
 function contentId(bank: MemoryBank): string {
   const hash = createHash('sha256').update(JSON.stringify(bank.metadata));
   for (const [name, { data }] of bank.tensors()) hash.update(name).update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return hash.digest('hex').slice(0, 32);
+}
+
+/** Throws unless `dir` can take a bank, before any work: one already there is replaced only with overwrite. */
+export function claimBankFolder(dir: string, { overwrite = false }: { overwrite?: boolean } = {}): void {
+  if (!overwrite) prepareRunFolder({ dir, what: 'a memory bank', files: [BANK_FILES.json, BANK_FILES.tensors], resumable: false }, {});
 }
 
 /** Writes bank.safetensors and bank.json into `dir` (each atomically; a shared content id detects a torn pair). */

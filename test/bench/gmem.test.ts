@@ -19,7 +19,7 @@ test('bench gmem: one row per snapshot and guidance, memory accuracy against the
     assert.equal((await hasten('gmem', 'bank', '--encoder', join(dir, 'encoder'), '--data', 'shapes', '--n', '16', '--mirrored', '--out', bank)).code, 0);
     const model = JSON.stringify({ patchSize: 8, width: 16, depth: 1, heads: 2 });
     for (const [name, cond, steps] of [['gmem', 'memory', '2'], ['class', 'class', '1']] as const) {
-      const trained = await hasten('train', '--data', 'shapes', '--model', 'dit', '--model-config', model, '--objective', 'rf', '--cond', cond, '--bank', bank,
+      const trained = await hasten('train', '--data', 'shapes', '--arch', 'dit', '--arch-config', model, '--objective', 'rf', '--cond', cond, '--bank', bank,
         '--steps', steps, '--batch', '4', '--snapshot-every', '1', '--out', join(dir, name));
       assert.equal(trained.code, 0, trained.err.join('\n'));
     }

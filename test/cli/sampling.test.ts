@@ -14,9 +14,9 @@ test('every option that names a model resolves it by one rule, when the command 
   let checked = 0;
   for (const command of commands) {
     for (const [name, spec] of Object.entries(command.options)) {
-      // train's --model (the architecture) and compress's --init (how layers start) are choices, not models.
-      if (!MODEL_ROLES.includes(name) || spec.type !== 'text') continue;
+      if (!MODEL_ROLES.includes(name)) continue;
       const where = `hasten ${command.path.join(' ')} --${name}`;
+      assert.equal(spec.type, 'text', `${where} names a model, as in every command`);
       const option = spec as TextOption<unknown>;
       assert.ok(option.parse, `${where} checks its model`);
       assert.throws(() => option.parse!('no-such-model'), (e: Error) => e instanceof ModelNotFound && /'no-such-model'/.test(e.message), where);
@@ -35,6 +35,10 @@ test('a model given under another role name, or not found, is one error naming t
     [['bench', 'reflow', '--model', 'toy2d'], /\(did you mean --teacher NAME\|PATH\?\)/],
     [['eval', '--teacher', 'toy2d'], /\(did you mean --model NAME\|PATH\?\)/],
     [['reflow', 'train', '--model', 'toy2d', '--pairs', 'p', '--out', 'o'], /\(did you mean --init NAME\|PATH\?\)/],
+    // What is not a model has its own name; the old spellings say which.
+    [['train', '--data', 'shapes', '--model', 'dit', '--out', 'o'], /^--model was renamed: use --arch ARCH \(unet, dit, mlp\) for the architecture; --model names a trained model/],
+    [['train', '--data', 'shapes', '--model-config', '{}', '--out', 'o'], /^--model-config was renamed: use --arch-config JSON/],
+    [['compress', '--teacher', 'shapes', '--init', 'neighbour', '--out', 'o'], /^--init was renamed: use --student-init HOW \(teacher, neighbour\)/],
     // The teacher is checked before the run starts (this used to fail later, or first on --n).
     [['reflow', 'pairs', '--teacher', 'no-such-model', '--out', 'o'], /^--teacher: no model 'no-such-model': not a shipped model/],
     [['bench', 'compress', '--teacher', 'shapes', '--student', 'no-such-model'], /^--student: no model 'no-such-model'/],

@@ -23,11 +23,13 @@ const weight = (what: string, fallback: number) => num({ placeholder: 'W', min: 
 export const compressCommand = defineCommand({
   path: ['compress'],
   summary: 'build a faster student U-Net: remove blocks or layers, start from the teacher, distil (one shot or progressive incubation)',
+  // --init names the model a run starts from (train, reflow train); here it is how the student's layers start.
+  renamed: { init: `use --student-init HOW (${STUDENT_INITS.join(', ')}); --init names a model to start from in train and reflow train` },
   options: {
     teacher: modelName('teacher', { description: 'the teacher, a U-Net (required unless --resume)' }),
     remove: list('text', { placeholder: 'P,P,...', description: "module paths to remove ('hasten analyze redundancy' lists the removable ones and what each costs)" }),
     preset: choice(Object.keys(PRESETS), { placeholder: 'NAME', description: `a named removal instead of --remove: ${Object.entries(PRESETS).map(([name, p]) => `${name} (${p.description})`).join('; ')}` }),
-    init: choice(STUDENT_INITS, { placeholder: 'HOW', default: COMPRESS_DEFAULTS.init, description: 'where kept layers start (neighbour: a kept block after a removed one starts from the removed block, as BK-SDM)' }),
+    'student-init': choice(STUDENT_INITS, { placeholder: 'HOW', default: COMPRESS_DEFAULTS.init, description: 'where kept layers start (neighbour: a kept block after a removed one starts from the removed block, as BK-SDM)' }),
     'cond-conv': list('text', { placeholder: 'L,L,...', description: "residual layers (e.g. dec.1.1.res) whose 3x3 convolutions become multi-expert conditional convolutions (ME-CondConv)" }),
     experts: int({ placeholder: 'K', min: 1, default: COND_CONV_DEFAULTS.condConvExperts, description: 'experts of each conditional convolution' }),
     'expert-init': choice(EXPERT_INITS, { placeholder: 'HOW', default: 'clme', description: "where the experts start: clme (the surviving conv and the convs pruned in its stage, CLME-CondConv), surviving (it plus noise), random" }),
@@ -66,7 +68,7 @@ export const compressCommand = defineCommand({
       settings = {
         teacher: teacher.location,
         remove: values.preset === undefined ? values.remove! : presetRemovals(values.preset, requireUNet(teacher.model, `the teacher '${teacher.name}'`)),
-        init: values.init,
+        init: values['student-init'],
         ...(values['cond-conv'] !== undefined && { condConv: { layers: [...values['cond-conv']], experts: values.experts, init: values['expert-init'] } }),
         schedule: values.schedule,
         incubateShare: values['incubate-share'],

@@ -9,7 +9,7 @@ import { defineCommand } from '../command.js';
 import { flag, int, json, list, num, text, UsageError } from '../options.js';
 import { Progress } from '../progress.js';
 import { openDataset } from '../../data/registry.js';
-import { BANK_BATCH, type MemoryBank, buildBank, compressKMeans, compressSvd, loadBank, saveBank } from '../../gmem/bank.js';
+import { BANK_BATCH, type MemoryBank, buildBank, claimBankFolder, compressKMeans, compressSvd, loadBank, saveBank } from '../../gmem/bank.js';
 import { type SnippetEncoder, loadEncoder } from '../../gmem/encoder.js';
 import { snippetOfFile } from '../../gmem/snippet-of-file.js';
 import { shippedModelsDir } from '../../paths.js';
@@ -36,6 +36,7 @@ export const gmemBankCommand = defineCommand({
     interpolate: list('int', { placeholder: 'A,B', min: 0, description: 'append the interpolation between entries A and B' }),
     t: num({ placeholder: 'T', min: 0, max: 1, default: 0.5, description: 'weight of B in --interpolate' }),
     out: text({ placeholder: 'DIR', required: true, description: 'bank directory to write (bank.safetensors + bank.json)' }),
+    overwrite: flag({ description: 'replace the bank DIR holds (it may be the --from bank)' }),
     ...scaleOptions,
     'shard-size': int({ placeholder: 'N', min: 1, description: `images per shard with --workers or --queue, a multiple of --batch (default: ${DEFAULT_BANK_SHARD_SIZE} rounded up to whole batches)` }),
     json: json(),
@@ -46,6 +47,7 @@ export const gmemBankCommand = defineCommand({
     if (values.interpolate && values.interpolate.length !== 2) throw new UsageError(`--interpolate expects two entries A,B, got ${values.interpolate.length}`);
     const needsEncoder = values.data !== undefined || values.add !== undefined;
     if (needsEncoder && values.encoder === undefined) throw new UsageError('--encoder NAME|PATH is required to encode images');
+    claimBankFolder(values.out, { overwrite: values.overwrite });
     const encoder: SnippetEncoder | undefined = needsEncoder ? await loadEncoder(values.encoder!) : undefined;
     const figures: Record<string, unknown> = { out: values.out };
     try {

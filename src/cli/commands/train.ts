@@ -15,14 +15,14 @@ import { modelName } from '../sampling.js';
 import { stoppable } from '../stoppable.js';
 import { memorySource, memoryTrainingOptions, memoryTrainingSettings } from '../memory.js';
 
-function parseModelSettings(raw: string): Record<string, unknown> {
+function parseArchSettings(raw: string): Record<string, unknown> {
   const content = existsSync(raw) ? readFileSync(raw, 'utf8') : raw;
   try {
     const value = JSON.parse(content) as unknown;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
     return value as Record<string, unknown>;
   } catch (error) {
-    throw new UsageError(`--model-config expects a JSON object or a JSON file, got '${raw}' (${(error as Error).message})`);
+    throw new UsageError(`--arch-config expects a JSON object or a JSON file, got '${raw}' (${(error as Error).message})`);
   }
 }
 
@@ -96,10 +96,15 @@ export function scheduleSettings(values: OptionValues<typeof scheduleOptions>): 
 export const trainCommand = defineCommand({
   path: ['train'],
   summary: 'train a diffusion model (U-Net, DiT or MLP) on a dataset',
+  // --model names a model (a shipped name or a path) in every command; the architecture has its own name.
+  renamed: {
+    model: `use --arch ARCH (${ARCHITECTURES.join(', ')}) for the architecture; --model names a trained model, and --init NAME|PATH starts from one`,
+    'model-config': 'use --arch-config JSON (the settings of --arch)',
+  },
   options: {
     data: text({ placeholder: 'NAME', description: 'dataset: shapes, toy2d:two-moons, gmm:FILE, folder:PATH, ... (required unless --resume)' }),
-    model: choice(ARCHITECTURES, { placeholder: 'ARCH', default: 'unet', description: 'architecture' }),
-    'model-config': text({ placeholder: 'JSON', parse: parseModelSettings, description: 'model settings as a JSON object or file, e.g. {"baseChannels":48}' }),
+    arch: choice(ARCHITECTURES, { placeholder: 'ARCH', default: 'unet', description: 'architecture' }),
+    'arch-config': text({ placeholder: 'JSON', parse: parseArchSettings, description: 'architecture settings as a JSON object or file, e.g. {"baseChannels":48}' }),
     objective: text({ placeholder: 'NAME', default: 'edm', parse: (raw: string) => objectiveSettings(raw).name, description: `training objective: ${objectiveNames.join(', ')}` }),
     cond: choice(CONDITIONINGS, { placeholder: 'KIND', default: 'none', description: 'conditioning' }),
     resolution: int({ placeholder: 'R', min: 4, description: 'image side for datasets that take one (shapes, folder)' }),
@@ -112,7 +117,7 @@ export const trainCommand = defineCommand({
     ...memoryTrainingOptions,
     ...scheduleOptions,
   },
-  details: 'Example: hasten train --data shapes --model unet --objective edm --cond class --steps 4000 --batch 64 --out runs/shapes',
+  details: 'Example: hasten train --data shapes --arch unet --objective edm --cond class --steps 4000 --batch 64 --out runs/shapes',
   async run(values, _positionals, given) {
     const { out } = values;
     let config: TrainConfig;
@@ -126,7 +131,7 @@ export const trainCommand = defineCommand({
         ...TRAIN_DEFAULTS,
         data: values.data,
         resolution: values.resolution,
-        model: modelConfigForData(dataset, values.model, values.cond, { ...memory.model, ...values['model-config'] }),
+        model: modelConfigForData(dataset, values.arch, values.cond, { ...memory.model, ...values['arch-config'] }),
         objective: objectiveSettings(values.objective, { pMean: values['p-mean'], pStd: values['p-std'], rfTime: values['rf-time'] }),
         cond: values.cond,
         ...scheduleSettings(values),

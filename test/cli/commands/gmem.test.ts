@@ -5,6 +5,7 @@ import { encodePng } from '../../../src/data/image-io.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { loadBank } from '../../../src/gmem/bank.js';
 import { saveEncoder } from '../../../src/gmem/encoder.js';
 import { tinyEncoder } from '../../gmem/helpers.js';
 import { hasten } from '../run-cli.js';
@@ -29,10 +30,17 @@ test('gmem bank -> train --cond memory -> sample: noise-tied, a chosen entry, an
   assert.equal(JSON.parse(built.out[0]!).entries, 24);
   const compressed = await hasten('gmem', 'bank', '--from', bank, '--kmeans', '4', '--out', join(dir, 'bank-k4'), '--json');
   assert.equal(JSON.parse(compressed.out[0]!).entries, 4);
+  // A bank is never written over unasked; with --overwrite it may even be its own --from.
+  const again = await hasten('gmem', 'bank', '--from', join(dir, 'bank-k4'), '--kmeans', '2', '--out', join(dir, 'bank-k4'));
+  assert.equal(again.code, 2);
+  assert.match(again.err[0]!, /bank-k4 already holds a memory bank \(bank\.json\): replace it with --overwrite, or choose another folder/);
+  assert.equal((await loadBank(join(dir, 'bank-k4'))).size, 4);
+  const inPlace = await hasten('gmem', 'bank', '--from', join(dir, 'bank-k4'), '--interpolate', '0,1', '--out', join(dir, 'bank-k4'), '--overwrite', '--json');
+  assert.equal(JSON.parse(inPlace.out[0]!).entries, 5);
 
   const run = join(dir, 'run');
   const config = JSON.stringify({ patchSize: 2, width: 16, depth: 2, heads: 2, projectorBlock: 1 });
-  const trained = await hasten('train', '--data', 'shapes', '--resolution', '8', '--model', 'dit', '--model-config', config, '--objective', 'rf', '--cond', 'memory',
+  const trained = await hasten('train', '--data', 'shapes', '--resolution', '8', '--arch', 'dit', '--arch-config', config, '--objective', 'rf', '--cond', 'memory',
     '--bank', bank, '--repa', '0.5', '--cosine', '1', '--steps', '2', '--batch', '4', '--snapshot-every', '1', '--out', run, '--json');
   assert.equal(trained.code, 0, trained.err.join('\n'));
   const resumed = await hasten('train', '--resume', '--out', run, '--steps', '3', '--json');
@@ -62,7 +70,7 @@ test('gmem bank from a folder of the user\'s images: every image once, no --n ne
 });
 
 test('gmem: clear errors for a missing bank, a width mismatch and a bank on a plain model', async () => {
-  const noBank = await hasten('train', '--data', 'shapes', '--model', 'dit', '--cond', 'memory', '--out', join(dir, 'x'));
+  const noBank = await hasten('train', '--data', 'shapes', '--arch', 'dit', '--cond', 'memory', '--out', join(dir, 'x'));
   assert.equal(noBank.code, 2);
   assert.match(noBank.err.join('\n'), /--cond memory needs --bank/);
   const narrow = await tinyEncoder(join(dir, 'narrow-run'), 5);
@@ -73,11 +81,11 @@ test('gmem: clear errors for a missing bank, a width mismatch and a bank on a pl
   const mismatch = await hasten('sample', '--model', join(dir, 'run'), '--bank', wide, '--steps', '1', '--sampler', 'rf-euler', '--out', join(dir, 'm.png'));
   assert.equal(mismatch.code, 2);
   assert.match(mismatch.err.join('\n'), /5 wide but model .* takes 6/);
-  const unfed = await hasten('train', '--data', 'shapes', '--resolution', '8', '--model', 'dit', '--model-config', JSON.stringify({ condVectorDim: 5 }), '--out', join(dir, 'y'));
+  const unfed = await hasten('train', '--data', 'shapes', '--resolution', '8', '--arch', 'dit', '--arch-config', JSON.stringify({ condVectorDim: 5 }), '--out', join(dir, 'y'));
   assert.equal(unfed.code, 2);
   assert.match(unfed.err.join('\n'), /condVectorDim needs --cond memory/);
   const plain = join(dir, 'plain2');
-  await hasten('train', '--data', 'shapes', '--resolution', '8', '--model', 'dit', '--model-config', JSON.stringify({ patchSize: 2, width: 16, depth: 1, heads: 2 }), '--objective', 'rf', '--steps', '1', '--batch', '2', '--out', plain);
+  await hasten('train', '--data', 'shapes', '--resolution', '8', '--arch', 'dit', '--arch-config', JSON.stringify({ patchSize: 2, width: 16, depth: 1, heads: 2 }), '--objective', 'rf', '--steps', '1', '--batch', '2', '--out', plain);
   const onPlain = await hasten('sample', '--model', plain, '--bank', wide, '--steps', '1', '--sampler', 'rf-euler', '--out', join(dir, 'p.png'));
   assert.equal(onPlain.code, 2);
   assert.match(onPlain.err.join('\n'), /not memory-conditioned/);

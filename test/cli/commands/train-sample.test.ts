@@ -16,7 +16,7 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 
 test('train then sample through the CLI', async () => {
   const run = join(scratch, 'moons');
-  const trained = await hasten('train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--model-config', '{"width":32,"depth":1}', '--steps', '3', '--batch', '16', '--out', run, '--json');
+  const trained = await hasten('train', '--data', 'toy2d:two-moons', '--arch', 'mlp', '--arch-config', '{"width":32,"depth":1}', '--steps', '3', '--batch', '16', '--out', run, '--json');
   assert.equal(trained.code, 0, trained.err.join('\n'));
   assert.equal(JSON.parse(trained.out[0]!).step, 3);
   const png = join(scratch, 'moons.png');
@@ -34,9 +34,9 @@ const usageErrors: [string, string[], RegExp][] = [
   ['bad number', ['sample', '--model', 'toy2d', '--steps', 'ten', '--out', 'a.png'], /--steps expects an integer >= 1, got 'ten'/],
   ['missing output', ['sample', '--model', 'toy2d'], /--out FILE.png is required/],
   ['unknown dataset', ['train', '--data', 'mnist', '--out', 'o'], /unknown dataset|mnist/],
-  ['unknown objective', ['train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--objective', 'gan', '--out', 'o'], /unknown objective 'gan'/],
+  ['unknown objective', ['train', '--data', 'toy2d:two-moons', '--arch', 'mlp', '--objective', 'gan', '--out', 'o'], /unknown objective 'gan'/],
   ['unknown flag', ['train', '--data', 'shapes', '--speed', 'fast'], /Unknown option '--speed'/],
-  ['class on an unlabelled dataset', ['train', '--data', 'toy2d:checkerboard', '--model', 'mlp', '--cond', 'class', '--out', 'o'], /has no class labels/],
+  ['class on an unlabelled dataset', ['train', '--data', 'toy2d:checkerboard', '--arch', 'mlp', '--cond', 'class', '--out', 'o'], /has no class labels/],
   ['JPEG output name', ['sample', '--model', 'toy2d', '--out', join(scratch, 'grid.jpg')], /--out: '.*grid\.jpg': this command writes \.png or \.safetensors files, not \.jpg/],
   ['output in a missing folder', ['sample', '--model', 'toy2d', '--out', '/nonexistent-folder/grid.png'], /the folder \/nonexistent-folder does not exist/],
   ['output that is a folder', ['sample', '--model', 'toy2d', '--out', scratch], /this command writes \.png or \.safetensors files/],
@@ -78,7 +78,7 @@ test('sample --scale magnifies the grid; a folder of PNG name is refused before 
 
 test('export writes a shipping checkpoint and a standalone ONNX file with a dynamic batch axis that reproduces the network', async () => {
   const run = join(scratch, 'export-src');
-  assert.equal((await hasten('train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--model-config', '{"width":16,"depth":1}', '--cond', 'class', '--steps', '2', '--batch', '8', '--out', run)).code, 0);
+  assert.equal((await hasten('train', '--data', 'toy2d:two-moons', '--arch', 'mlp', '--arch-config', '{"width":16,"depth":1}', '--cond', 'class', '--steps', '2', '--batch', '8', '--out', run)).code, 0);
   const out = join(scratch, 'exported');
   const exported = await hasten('export', '--model', run, '--out', out, '--onnx', '--json');
   assert.equal(exported.code, 0, exported.err.join('\n'));
@@ -105,7 +105,7 @@ test('export writes a shipping checkpoint and a standalone ONNX file with a dyna
 
 test('train: a folder holding a run needs --resume or --overwrite; --resume keeps the saved target and settings', async () => {
   const run = join(scratch, 'resumed');
-  const base = ['train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--model-config', '{"width":16,"depth":1}', '--batch', '8', '--lr-decay', 'cosine', '--out', run, '--json'];
+  const base = ['train', '--data', 'toy2d:two-moons', '--arch', 'mlp', '--arch-config', '{"width":16,"depth":1}', '--batch', '8', '--lr-decay', 'cosine', '--out', run, '--json'];
   assert.equal((await hasten(...base, '--steps', '4')).code, 0);
   const again = await hasten(...base, '--steps', '4');
   assert.equal(again.code, 2);
@@ -116,9 +116,9 @@ test('train: a folder holding a run needs --resume or --overwrite; --resume keep
   assert.deepEqual([JSON.parse(resumed.out[0]!).step, JSON.parse(resumed.out[0]!).steps], [4, 4]);
   const extended = await hasten('train', '--resume', '--out', run, '--steps', '6', '--batch', '8', '--json');
   assert.equal(JSON.parse(extended.out[0]!).step, 6, extended.err.join('\n'));
-  const changed = await hasten('train', '--resume', '--out', run, '--lr', '0.5', '--model-config', '{}');
+  const changed = await hasten('train', '--resume', '--out', run, '--lr', '0.5', '--arch-config', '{}');
   assert.equal(changed.code, 2);
-  assert.match(changed.err[0]!, /--lr 0\.5 \(saved 0\.001\) differs from the saved run; --model-config cannot change in a resumed run\. With --resume only --steps and --checkpoint-every may change/);
+  assert.match(changed.err[0]!, /--lr 0\.5 \(saved 0\.001\) differs from the saved run; --arch-config cannot change in a resumed run\. With --resume only --steps and --checkpoint-every may change/);
   const replaced = await hasten(...base, '--steps', '2', '--overwrite');
   assert.equal(JSON.parse(replaced.out[0]!).step, 2, replaced.err.join('\n'));
   const twice = await hasten(...base, '--steps', '2', '--steps', '3');
@@ -128,7 +128,7 @@ test('train: a folder holding a run needs --resume or --overwrite; --resume keep
 test('Ctrl-C during training saves a checkpoint and exits with 130', async () => {
   const run = join(scratch, 'interrupted');
   const cli = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
-  const child = spawn(process.execPath, [cli, 'train', '--data', 'toy2d:two-moons', '--model', 'mlp', '--model-config', '{"width":16,"depth":1}', '--steps', '100000', '--batch', '8', '--checkpoint-every', '100000', '--out', run, '--json'], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, HASTEN_ORT_SPIN: '0' } });
+  const child = spawn(process.execPath, [cli, 'train', '--data', 'toy2d:two-moons', '--arch', 'mlp', '--arch-config', '{"width":16,"depth":1}', '--steps', '100000', '--batch', '8', '--checkpoint-every', '100000', '--out', run, '--json'], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, HASTEN_ORT_SPIN: '0' } });
   let stdout = '';
   child.stdout.on('data', (chunk) => { stdout += String(chunk); });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
