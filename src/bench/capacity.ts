@@ -8,7 +8,9 @@
 // the time of each goes.
 //
 // Times are medians of interleaved runs (every variant once per round), so load from other
-// processes falls on all variants alike; ratios between variants are the figures to quote.
+// processes falls on all variants alike; ratios between variants are the figures to quote. Each
+// time is given as wall clock and as this process's CPU time (the work, without the waits for a
+// core that a loaded machine adds).
 
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +29,7 @@ import { createModel } from '../models/registry.js';
 import { selfAttention } from '../models/transformer.js';
 import { randomTensor } from './engine-workload.js';
 import { type OpProfile, type TraceEvent, summarizeTrace } from './op-profile.js';
-import { timeInterleaved } from './timing.js';
+import { type InterleavedTimes, timeInterleaved } from './timing.js';
 
 export interface CapacityBenchSettings {
   channels: number; // conditional convolution: input and output channels
@@ -64,8 +66,10 @@ export interface CondConvRow {
   batch: number;
   form: 'conv' | CondConvForm; // 'conv': the plain convolution the CondConv replaces
   ms: number; // median forward time
+  cpu_ms: number; // median CPU time of the forward (all threads)
   gflops: number; // per forward at this batch, routing and mixing included
   ratio_to_conv: number; // time over the plain convolution's at this batch
+  cpu_ratio_to_conv: number; // CPU time over the plain convolution's
   max_abs_diff?: number; // the other form's output minus this one's (CondConv forms only)
 }
 
@@ -78,12 +82,17 @@ export interface AttentionRow {
   attention_ms: number; // median time of the network's self-attention units alone (qkv projection, heads' attention, output projection, at its shapes)
   attention_speedup: number; // full attention's attention_ms over this row's
   network_speedup: number; // full attention's network_ms over this row's
+  network_cpu_ms: number; // the same in CPU time (all threads)
+  attention_cpu_ms: number;
+  attention_cpu_speedup: number;
+  network_cpu_speedup: number;
 }
 
 export interface LayerProfileRow {
   attention: 'full' | 'gri';
   ms: number; // median time of one run of the layer (interleaved with the other attention)
-  kernels_ms: number; // per run, in ONNX Runtime's kernels (its trace, mean over the timed runs)
+  cpu_ms: number; // median CPU time of one run (all threads)
+  kernels_ms: number; // per run, in ONNX Runtime's kernels (its trace; per node the median over the timed runs)
   kinds: { kind: string; ms: number; ops: Record<string, number> }[]; // kernel time per run by kind of work, with its largest ONNX ops
 }
 
@@ -122,11 +131,11 @@ async function condConvRows(settings: CapacityBenchSettings): Promise<CondConvRo
         compiled[form] = compile(fn, { params, threads: settings.threads });
         outputs[form] = (await compiled[form]!.run({ x })).y!;
       }
-      const ms = await timeInterleaved(Object.fromEntries(Object.entries(compiled).map(([form, c]) => [form, () => c.run({ x })])), settings.repeats);
+      const { wall: ms, cpu } = await timeInterleaved(Object.fromEntries(Object.entries(compiled).map(([form, c]) => [form, () => c.run({ x })])), settings.repeats);
       let diff = 0;
       outputs.kernels!.data.forEach((v, i) => (diff = Math.max(diff, Math.abs(Number(v) - Number(outputs.outputs!.data[i])))));
       for (const form of Object.keys(fns) as CondConvRow['form'][]) {
-        rows.push({ batch, form, ms: ms[form]!, gflops: flops[form]! / 1e9, ratio_to_conv: ms[form]! / ms.conv!, ...(form === 'conv' ? {} : { max_abs_diff: diff }) });
+        rows.push({ batch, form, ms: ms[form]!, cpu_ms: cpu[form]!, gflops: flops[form]! / 1e9, ratio_to_conv: ms[form]! / ms.conv!, cpu_ratio_to_conv: cpu[form]! / cpu.conv!, ...(form === 'conv' ? {} : { max_abs_diff: diff }) });
       }
     } finally {
       await Promise.all(Object.values(compiled).map((c) => c.dispose()));
@@ -203,7 +212,7 @@ async function attentionRows(networks: readonly AttentionVariants[], settings: C
         for (const [scope, flops] of byScope.inclusive) if (/\.self$/.test(scope)) attention += flops;
         shares[kind] = attention / byScope.total;
       }
-      const ms = await timeInterleaved(Object.fromEntries(Object.entries(compiled).map(([name, c]) => [name, () => c.run(name.startsWith('network') ? inputs : unitFeeds)])), settings.repeats);
+      const { wall: ms, cpu } = await timeInterleaved(Object.fromEntries(Object.entries(compiled).map(([name, c]) => [name, () => c.run(name.startsWith('network') ? inputs : unitFeeds)])), settings.repeats);
       for (const kind of ['full', 'gri'] as const) {
         rows.push({
           network, tokens: Math.max(...shapes.map((s) => s[2]!)), attention: kind,
@@ -212,6 +221,10 @@ async function attentionRows(networks: readonly AttentionVariants[], settings: C
           attention_ms: ms[`attention-${kind}`]!,
           attention_speedup: ms['attention-full']! / ms[`attention-${kind}`]!,
           network_speedup: ms['network-full']! / ms[`network-${kind}`]!,
+          network_cpu_ms: cpu[`network-${kind}`]!,
+          attention_cpu_ms: cpu[`attention-${kind}`]!,
+          attention_cpu_speedup: cpu['attention-full']! / cpu[`attention-${kind}`]!,
+          network_cpu_speedup: cpu['network-full']! / cpu[`network-${kind}`]!,
         });
       }
     } finally {
@@ -221,12 +234,12 @@ async function attentionRows(networks: readonly AttentionVariants[], settings: C
   return rows;
 }
 
-/** The trace a profiled session wrote under `prefix` when it closed, summed by kind of work. */
+/** The trace a profiled session wrote under `prefix` when it closed, summed by kind of work (per node the median over the runs). */
 function traceSummary(prefix: string): OpProfile {
   const [folder, name] = [join(prefix, '..'), prefix.split('/').at(-1)!];
   const file = readdirSync(folder).find((f) => f.startsWith(`${name}_`) && f.endsWith('.json'));
   if (!file) throw new Error(`ONNX Runtime wrote no trace for ${prefix}`);
-  return summarizeTrace(JSON.parse(readFileSync(join(folder, file), 'utf8')) as TraceEvent[], 1);
+  return summarizeTrace(JSON.parse(readFileSync(join(folder, file), 'utf8')) as TraceEvent[], 1, 'median');
 }
 
 /** One attention layer, full and GRI, timed interleaved with ONNX Runtime's per-op trace on (written to a temporary folder and read back). */
@@ -240,15 +253,15 @@ async function layerProfileRows(settings: CapacityBenchSettings): Promise<LayerP
   const kinds = ['full', 'gri'] as const;
   const compiled = Object.fromEntries(kinds.map((kind) => [kind, compile(attentionUnits(shapes, kind, settings), { params, threads: settings.threads, profile: join(folder, kind) })]));
   try {
-    let ms: Record<string, number>;
+    let times: InterleavedTimes;
     try {
-      ms = await timeInterleaved(Object.fromEntries(kinds.map((kind) => [kind, () => compiled[kind]!.run(feeds)])), settings.repeats);
+      times = await timeInterleaved(Object.fromEntries(kinds.map((kind) => [kind, () => compiled[kind]!.run(feeds)])), settings.repeats);
     } finally {
       for (const c of Object.values(compiled)) await c.dispose(); // writes the traces
     }
     return kinds.map((kind) => {
       const profile = traceSummary(join(folder, kind));
-      return { attention: kind, ms: ms[kind]!, kernels_ms: profile.kernels_ms, kinds: profile.kinds.filter((k) => k.nodes_per_run > 0).map((k) => ({ kind: k.kind, ms: k.ms_per_run, ops: k.top_ops })) };
+      return { attention: kind, ms: times.wall[kind]!, cpu_ms: times.cpu[kind]!, kernels_ms: profile.kernels_ms, kinds: profile.kinds.filter((k) => k.nodes_per_run > 0).map((k) => ({ kind: k.kind, ms: k.ms_per_run, ops: k.top_ops })) };
     });
   } finally {
     rmSync(folder, { recursive: true, force: true });

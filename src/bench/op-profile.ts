@@ -6,6 +6,8 @@
 // copies and layout changes. Nodes of graphs made elsewhere (imported models) are sorted by their
 // ONNX op type instead.
 
+import { median } from './timing.js';
+
 export const OP_KINDS = [
   'conv forward',
   'conv input gradient',
@@ -84,29 +86,39 @@ export function opKind(name: string, onnxOp: string): OpKind {
   return gradOf ? 'element-wise backward' : 'element-wise forward';
 }
 
-/** Sums a trace by kind over the runs of its graph, skipping the first `skipRuns` (warm-up). */
-export function summarizeTrace(events: readonly TraceEvent[], skipRuns = 1): OpProfile {
+/**
+ * Sums a trace by kind over the runs of its graph, skipping the first `skipRuns` (warm-up). Per
+ * node, the mean over the runs, or with `statistic` 'median' the median: on a loaded machine a few
+ * runs of a node are stretched by waits for a core, and the median leaves them out.
+ */
+export function summarizeTrace(events: readonly TraceEvent[], skipRuns = 1, statistic: 'mean' | 'median' = 'mean'): OpProfile {
   const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run') as (TraceEvent & { ts: number; dur: number })[];
   if (runs.length <= skipRuns) throw new Error(`the trace has ${runs.length} run(s) of its graph; at least ${skipRuns + 1} are needed to skip ${skipRuns} warm-up run(s)`);
   const counted = runs.slice(skipRuns);
   const start = counted[0]!.ts;
-  const perKind = new Map<OpKind, { us: number; nodes: number; ops: Map<string, number> }>(OP_KINDS.map((k) => [k, { us: 0, nodes: 0, ops: new Map() }]));
-  let kernelUs = 0;
+  const n = counted.length;
+  const perRun = (durations: readonly number[]): number => (statistic === 'median' ? median(durations) * (durations.length / n) : durations.reduce((a, b) => a + b, 0) / n);
+  const perNode = new Map<string, { onnxOp: string; durations: number[] }>();
   for (const e of events as (TraceEvent & { ts: number })[]) {
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || e.ts < start) continue;
-    const onnxOp = e.args?.op_name ?? '?';
-    const slot = perKind.get(opKind(e.name, onnxOp))!;
-    slot.us += e.dur ?? 0;
-    slot.nodes++;
-    slot.ops.set(onnxOp, (slot.ops.get(onnxOp) ?? 0) + (e.dur ?? 0));
-    kernelUs += e.dur ?? 0;
+    const node = perNode.get(e.name) ?? perNode.set(e.name, { onnxOp: e.args?.op_name ?? '?', durations: [] }).get(e.name)!;
+    node.durations.push(e.dur ?? 0);
   }
-  const n = counted.length;
-  const runUs = counted.reduce((sum, r) => sum + r.dur, 0);
+  const perKind = new Map<OpKind, { us: number; nodes: number; ops: Map<string, number> }>(OP_KINDS.map((k) => [k, { us: 0, nodes: 0, ops: new Map() }]));
+  let kernelUs = 0;
+  for (const [name, { onnxOp, durations }] of perNode) {
+    const slot = perKind.get(opKind(name, onnxOp))!;
+    const us = perRun(durations);
+    slot.us += us;
+    slot.nodes += durations.length / n;
+    slot.ops.set(onnxOp, (slot.ops.get(onnxOp) ?? 0) + us);
+    kernelUs += us;
+  }
+  const runUs = perRun(counted.map((r) => r.dur));
   const kinds = OP_KINDS.map((kind) => {
     const slot = perKind.get(kind)!;
     const topOps = [...slot.ops].sort((a, b) => b[1] - a[1]).slice(0, 4);
-    return { kind, ms_per_run: slot.us / n / 1000, share: kernelUs > 0 ? slot.us / kernelUs : 0, nodes_per_run: Math.round(slot.nodes / n), top_ops: Object.fromEntries(topOps.map(([op, us]) => [op, us / n / 1000])) };
+    return { kind, ms_per_run: slot.us / 1000, share: kernelUs > 0 ? slot.us / kernelUs : 0, nodes_per_run: Math.round(slot.nodes), top_ops: Object.fromEntries(topOps.map(([op, us]) => [op, us / 1000])) };
   }).sort((a, b) => b.ms_per_run - a.ms_per_run);
-  return { runs: n, run_ms: runUs / n / 1000, kernels_ms: kernelUs / n / 1000, outside_kernels_ms: (runUs - kernelUs) / n / 1000, kinds };
+  return { runs: n, run_ms: runUs / 1000, kernels_ms: kernelUs / 1000, outside_kernels_ms: (runUs - kernelUs) / 1000, kinds };
 }

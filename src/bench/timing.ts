@@ -49,19 +49,29 @@ export async function timeRuns(run: () => Promise<void>, repeats: number, deadli
 /** A duration for notes: milliseconds below ten seconds, seconds above. */
 export const formatMs = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`);
 
+export interface InterleavedTimes {
+  wall: Record<string, number>; // median wall-clock milliseconds per run name
+  cpu: Record<string, number>; // median CPU milliseconds of this process (all its threads) per run name
+}
+
 /**
  * Times several runs interleaved round by round after one warm-up each, so that load from other
- * processes falls on all of them alike; the median per run name, in milliseconds.
+ * processes falls on all of them alike. Wall time and this process's CPU time per run, medians: on a
+ * loaded machine the wall time also counts the waits for a core, the CPU time only the work.
  */
-export async function timeInterleaved(runs: Readonly<Record<string, () => Promise<unknown>>>, repeats: number): Promise<Record<string, number>> {
-  const times: Record<string, number[]> = Object.fromEntries(Object.keys(runs).map((name) => [name, []]));
+export async function timeInterleaved(runs: Readonly<Record<string, () => Promise<unknown>>>, repeats: number): Promise<InterleavedTimes> {
+  const wall: Record<string, number[]> = Object.fromEntries(Object.keys(runs).map((name) => [name, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(runs).map((name) => [name, []]));
   for (const run of Object.values(runs)) await run();
   for (let round = 0; round < repeats; round++) {
     for (const [name, run] of Object.entries(runs)) {
-      const t0 = performance.now();
+      const [t0, c0] = [performance.now(), process.cpuUsage()];
       await run();
-      times[name]!.push(performance.now() - t0);
+      const used = process.cpuUsage(c0);
+      wall[name]!.push(performance.now() - t0);
+      cpu[name]!.push((used.user + used.system) / 1000);
     }
   }
-  return Object.fromEntries(Object.entries(times).map(([name, t]) => [name, median(t)]));
+  const medians = (times: Record<string, number[]>): Record<string, number> => Object.fromEntries(Object.entries(times).map(([name, t]) => [name, median(t)]));
+  return { wall: medians(wall), cpu: medians(cpu) };
 }

@@ -23,13 +23,15 @@ export interface GriSettings {
 // transpose of the layer's input and one of its output, around the projections (which act on each
 // token alike), in place of a transpose of each of q, k, v and the output inside the attention.
 
-/** [..., H·W, c]: row-major <-> window order. One transpose both ways: it swaps a window row's tokens with the windows beside it. */
+/**
+ * [..., H·W, c]: row-major <-> window order. One transpose each way, of four axes: a row of windows
+ * [w, W/w, w·c] (token rows of the windows, windows, a window row's tokens) swaps its first two.
+ */
 function windowOrder([height, width]: readonly [number, number], window: number): TokenOrder {
   const swap = (x: Tensor, [rows, columns]: [number, number]): Tensor => {
-    const lead = x.shape.slice(0, -2);
-    const channels = x.shape.at(-1)!;
-    const grid = F.reshape(x, [lead.reduce((a, b) => a * b, 1), height / window, rows, columns, window, channels]);
-    return F.reshape(F.transpose(grid, [0, 1, 3, 2, 4, 5]), x.shape);
+    const rowsOfWindows = x.shape.slice(0, -2).reduce((a, b) => a * b, 1) * (height / window);
+    const grid = F.reshape(x, [rowsOfWindows, rows, columns, window * x.shape.at(-1)!]);
+    return F.reshape(F.transpose(grid, [0, 2, 1, 3]), x.shape);
   };
   return { to: (x) => swap(x, [window, width / window]), from: (x) => swap(x, [width / window, window]) };
 }

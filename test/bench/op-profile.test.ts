@@ -78,4 +78,17 @@ describe('op profile', () => {
     assert.equal(profile.kinds.reduce((s, k) => s + k.nodes_per_run, 0), nodes.length);
     assert.throws(() => summarizeTrace(traceOf(nodes, 1, 10), 1), /at least 2/);
   });
+
+  test('per node, the median leaves out a run stretched by a wait; the mean does not', () => {
+    const nodes = [{ name: '/matmul#1', opType: 'MatMul' }, { name: '/transpose#2', opType: 'Transpose' }];
+    const events = traceOf(nodes, 4, 10);
+    const stretched = events.filter((e) => e.name === '/matmul#1_kernel_time')[2]!;
+    stretched.dur = 1010; // one run of one node waited 1 ms for a core
+    const [mean, median] = (['mean', 'median'] as const).map((statistic) => summarizeTrace(events, 1, statistic));
+    const matmul = (p: typeof mean) => p.kinds.find((k) => k.kind === 'matmul and attention')!;
+    assert.ok(Math.abs(matmul(mean!).ms_per_run - (10 + 10 + 1010) / 3 / 1000) < 1e-9);
+    assert.ok(Math.abs(matmul(median!).ms_per_run - 0.01) < 1e-9);
+    assert.equal(matmul(median!).nodes_per_run, 1);
+    assert.ok(Math.abs(median!.kernels_ms - 0.02) < 1e-9 && Math.abs(median!.run_ms - 0.07) < 1e-9);
+  });
 });

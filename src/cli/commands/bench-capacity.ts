@@ -33,15 +33,15 @@ export const benchCapacityCommand = defineCommand({
       return;
     }
     for (const r of result.cond_conv) {
-      console.log(`condconv batch ${String(r.batch).padStart(3)} ${r.form.padEnd(8)} ${r.ms.toFixed(2).padStart(9)} ms  ${r.gflops.toFixed(3).padStart(8)} GFLOP  x${r.ratio_to_conv.toFixed(2)} of conv${r.max_abs_diff === undefined ? '' : `  forms differ by ${r.max_abs_diff.toExponential(1)}`}`);
+      console.log(`condconv batch ${String(r.batch).padStart(3)} ${r.form.padEnd(8)} ${r.ms.toFixed(2).padStart(9)} ms  ${r.gflops.toFixed(3).padStart(8)} GFLOP  x${r.ratio_to_conv.toFixed(2)} of conv (CPU x${r.cpu_ratio_to_conv.toFixed(2)})${r.max_abs_diff === undefined ? '' : `  forms differ by ${r.max_abs_diff.toExponential(1)}`}`);
     }
     for (const r of result.attention) {
-      console.log(`${r.network} (${r.tokens} tokens) ${r.attention.padEnd(4)}: attention ${(100 * r.attention_gflops_share).toFixed(1)}% of FLOPs, network ${r.network_ms.toFixed(1)} ms (x${r.network_speedup.toFixed(2)}), attention units ${r.attention_ms.toFixed(1)} ms (x${r.attention_speedup.toFixed(2)})`);
+      console.log(`${r.network} (${r.tokens} tokens) ${r.attention.padEnd(4)}: attention ${(100 * r.attention_gflops_share).toFixed(1)}% of FLOPs, network ${r.network_ms.toFixed(1)} ms (x${r.network_speedup.toFixed(2)}; CPU x${r.network_cpu_speedup.toFixed(2)}), attention units ${r.attention_ms.toFixed(1)} ms (x${r.attention_speedup.toFixed(2)}; CPU x${r.attention_cpu_speedup.toFixed(2)})`);
     }
     const { heads, headWidth, side } = result.settings.layer;
     for (const r of result.layer_profile) {
       const kinds = r.kinds.map((k) => `${k.kind} ${k.ms.toFixed(1)} (${Object.entries(k.ops).map(([op, ms]) => `${op} ${ms.toFixed(1)}`).join(', ')})`).join('; ');
-      console.log(`one layer (${heads} heads of ${headWidth}, ${side}x${side} tokens) ${r.attention.padEnd(4)}: ${r.ms.toFixed(1)} ms, kernels ${r.kernels_ms.toFixed(1)} ms: ${kinds}`);
+      console.log(`one layer (${heads} heads of ${headWidth}, ${side}x${side} tokens) ${r.attention.padEnd(4)}: ${r.ms.toFixed(1)} ms (CPU ${r.cpu_ms.toFixed(1)} ms), kernels ${r.kernels_ms.toFixed(1)} ms: ${kinds}`);
     }
   },
 });

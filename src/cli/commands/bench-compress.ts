@@ -7,7 +7,7 @@ import { BUILD_DEFAULTS, VARIANT_METHODS, type VariantMethod, builtVariant, give
 import { describeSampler, parseSamplerSpec } from '../../diffusion/samplers/index.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { defineCommand } from '../command.js';
-import { json, list, int, num, text, UsageError } from '../options.js';
+import { flag, json, list, int, num, text, UsageError } from '../options.js';
 import { modelName } from '../sampling.js';
 
 const D = COMPRESS_BENCH_DEFAULTS;
@@ -31,7 +31,7 @@ function parseVariant(raw: string): { method: VariantMethod; model?: string } {
 
 const cell = (value: number | null, digits = 3): string => (value === null ? 'n/a' : value.toPrecision(digits));
 
-export function formatCompressTable(result: CompressBenchResult): string {
+function formatCompressTable(result: CompressBenchResult): string {
   return [
     `teacher ${result.teacher}, student ${result.student ?? 'none'}; quality over n = ${result.n} samples per row (fd_floor ${cell(result.fd_floor)}); wall time: median of ${result.repeats} interleaved runs of ${result.timing_n} samples`,
     '',
@@ -51,6 +51,7 @@ export const benchCompressCommand = defineCommand({
     'switch-above': list('number', { placeholder: 'S,S,...', above: 0, default: D.switchAbove, description: 'switching rows: the student where sigma > S, the teacher below' }),
     stack: text({ repeatable: true, parse: parseBenchConfig, placeholder: "'METHOD SPEC'", description: "stack rows: the student with this training-free config, e.g. 'deepcache every=2,branch=1'; repeat for several" }),
     'stack-switch-below': num({ placeholder: 'S', above: 0, description: 'also each stack config with the teacher where sigma < S' }),
+    'without-switching': flag({ description: 'leave the switching rows out' }),
     variant: text({ repeatable: true, parse: parseVariant, placeholder: 'METHOD[=MODEL]', description: `a capacity row (${VARIANT_METHODS.join(', ')}): a trained model, or without one built untrained from the student (condconv) or teacher (gri) for cost only; repeat for several` }),
     'cond-conv': list('text', { placeholder: 'L,L,...', description: "built condconv rows: the student's residual layers made conditional" }),
     experts: int({ placeholder: 'K', min: 1, default: BUILD_DEFAULTS.experts, description: 'built condconv rows: experts per conditional convolution' }),
@@ -67,7 +68,7 @@ export const benchCompressCommand = defineCommand({
     'Rows per sampler: teacher, student, switching (one per --switch-above), stack (one per --stack, and with --stack-switch-below), then one per --variant.',
     'Each row: params, gflops (per image, as run), wall_s, speedup (over the teacher, same sampler), flop_speedup, flop_speedup_realised (speedup / flop_speedup), fd, accuracy (null for rows built untrained).',
     'Example: hasten bench compress --teacher shapes --student runs/shapes-small --stack "deepcache every=2,branch=1" --json',
-    'Capacity: hasten bench compress --teacher shapes --student runs/shapes-small --variant clme-condconv=runs/shapes-small-clme --variant me-condconv --cond-conv dec.1.1.res --variant gri-attention --json',
+    'Capacity: hasten bench compress --teacher shapes --student runs/shapes-small --variant clme-condconv=runs/shapes-small-clme --variant me-condconv --cond-conv dec.1.1.res --variant gri-attention --without-switching --json',
   ].join('\n'),
   async run(values) {
     const teacher = await loadTrainedModel(values.teacher);
@@ -79,7 +80,7 @@ export const benchCompressCommand = defineCommand({
     }
     const result = await runCompressBench(teacher, student, {
       ...(values.sampler && { samplers: values.sampler }),
-      switchAbove: student ? values['switch-above'] : [],
+      switchAbove: student && !values['without-switching'] ? values['switch-above'] : [],
       variants,
       stack: values.stack ?? [],
       ...(values['stack-switch-below'] !== undefined && { stackSwitchBelow: values['stack-switch-below'] }),

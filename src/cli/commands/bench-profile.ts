@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { defineCommand } from '../command.js';
-import { int, json, UsageError } from '../options.js';
+import { choice, int, json, UsageError } from '../options.js';
 import { type TraceEvent, summarizeTrace } from '../../bench/op-profile.js';
 
 export const benchProfileCommand = defineCommand({
@@ -12,6 +12,7 @@ export const benchProfileCommand = defineCommand({
   positionals: true,
   options: {
     skip: int({ placeholder: 'N', min: 0, default: 1, description: 'warm-up runs of the graph to leave out' }),
+    statistic: choice(['mean', 'median'], { placeholder: 'S', default: 'mean', description: "per node over the runs: mean, or median (leaves out runs stretched by waits for a core on a loaded machine)" }),
     json: json(),
   },
   details: 'Make a trace with e.g. `HASTEN_ORT_PROFILE=runs/prof hasten bench train --repeats 3`: every session writes runs/prof_<date>.json when it closes.',
@@ -27,7 +28,7 @@ export const benchProfileCommand = defineCommand({
     }
     let profile;
     try {
-      profile = summarizeTrace(events, values.skip);
+      profile = summarizeTrace(events, values.skip, values.statistic);
     } catch (error) {
       throw new UsageError(`${path}: ${(error as Error).message}`);
     }

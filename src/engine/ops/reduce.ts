@@ -23,9 +23,24 @@ function reduceOp(name: string, onnx: string, vjp: OpDef<ReduceAttrs>['vjp']): O
   return {
     name,
     infer: ([x], { axes, keepdims }) => [{ shape: reducedShape(x!.shape, axes, keepdims), dtype: x!.dtype }],
-    lower: (emit, [x], [y], { axes, keepdims }) => {
-      if (onnx === 'ReduceSum') emit.node(onnx, [x!, emit.int64s(axes)], [y!], { keepdims: keepdims ? 1 : 0 });
-      else emit.node(onnx, [x!], [y!], { axes, keepdims: keepdims ? 1 : 0 });
+    lower: (emit, [x], [y], { axes, keepdims }, node) => {
+      const reduce = (input: string, over: number[], keep: boolean, output: string): void => {
+        if (onnx === 'ReduceSum') emit.node(onnx, [input, emit.int64s(over)], [output], { keepdims: keep ? 1 : 0 });
+        else emit.node(onnx, [input], [output], { axes: over, keepdims: keep ? 1 : 0 });
+      };
+      // Over the trailing axes and others too (a conv's bias gradient: batch, height and width), the
+      // contiguous trailing axes are reduced first, then the rest of the now small tensor: ONNX
+      // Runtime ran that 2.5x faster than one reduction over both (docs/results/engine.md).
+      let run = node.inputs[0]!.rank;
+      while (run > 0 && axes.includes(run - 1)) run--;
+      const trailing = axes.filter((a) => a >= run);
+      if (trailing.length === 0 || trailing.length === axes.length) {
+        reduce(x!, axes, keepdims, y!);
+        return;
+      }
+      const partial = emit.temp('rowsReduced');
+      reduce(x!, trailing, true, partial);
+      reduce(partial, axes, keepdims, y!);
     },
     vjp,
     flops: (node) => node.inputs[0]!.size,
