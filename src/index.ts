@@ -11,6 +11,7 @@ export * from './engine/ort-binding.js';
 export * from './engine/ort-web.js';
 export * from './engine/onnx/codec.js';
 export { lowerToOnnx } from './engine/onnx/lower.js';
+export * from './engine/onnx/dynamic-batch.js';
 export * from './engine/train-step.js';
 export * from './engine/training-loop.js';
 export * from './engine/adamw.js';
@@ -22,6 +23,7 @@ export * from './engine/safetensors-file.js';
 export * from './engine/atomic-write.js';
 export * from './engine/rng.js';
 export * from './engine/input-error.js';
+export * from './paths.js';
 
 // diffusion: processes, parameterisations, time grids, samplers, exact mixture problems
 export * from './diffusion/process.js';
@@ -41,6 +43,7 @@ export * from './models/network.js';
 export * from './models/config-checks.js';
 export * from './models/module-context.js';
 export * from './models/flops.js';
+export * from './models/cond-conv.js';
 export { initParams } from './models/init.js';
 
 // plots
@@ -102,6 +105,7 @@ export * from './reflow/invert.js';
 export * from './reflow/loss-by-time.js';
 export * from './compress/assemble.js';
 export * from './compress/compress.js';
+export * from './compress/expert-init.js';
 export * from './analysis/feature-change.js';
 export * from './analysis/skip-loss.js';
 
@@ -115,6 +119,28 @@ export * from './bench/redundancy.js';
 export * from './bench/train-throughput.js';
 export * from './bench/gmem.js';
 export * from './bench/gmem-out-of-bank.js';
+export * from './bench/capacity.js';
+export * from './bench/compress.js';
+export * from './bench/compress-variants.js';
+export * from './bench/op-profile.js';
+export * from './bench/side-by-side.js';
+export * from './bench/timing.js';
+
+// scale-out: shards of a job over local processes or a queue of workers, merged bit-identically
+export * from './scale/executor.js';
+export * from './scale/run.js';
+export * from './scale/local-pool.js';
+export * from './scale/queue.js';
+export * from './scale/queue-executor.js';
+export * from './scale/queue-worker.js';
+export * from './scale/orphan.js';
+export * from './scale/speedup.js';
+export * from './scale/jobs/index.js';
+export * from './scale/jobs/eval.js';
+export * from './scale/jobs/sampling.js';
+export * from './scale/jobs/pairs.js';
+export * from './scale/jobs/bank.js';
+export * from './scale/jobs/sweep.js';
 
 // the browser app: its build, its server, the browser-against-Node benchmark
 export * from './web/site.js';

@@ -3,7 +3,7 @@
 
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
-import type { HostTensor } from '../engine/host-tensor.js';
+import { type HostTensor, sameShape } from '../engine/host-tensor.js';
 import { InputError } from '../engine/input-error.js';
 import { checkMemory } from '../engine/memory-budget.js';
 
@@ -228,7 +228,7 @@ export class ImageGridCanvas {
     const { perRow, padding, scale, grid } = this;
     const plane = height * width;
     const count = images.shape[0]!;
-    if (images.shape.slice(1).join('x') !== this.shape.join('x')) throw new Error(`imageGrid: images are [${images.shape.slice(1).join(', ')}], the grid holds [${this.shape.join(', ')}]`);
+    if (!sameShape(images.shape.slice(1), this.shape)) throw new Error(`imageGrid: images are [${images.shape.slice(1).join(', ')}], the grid holds [${this.shape.join(', ')}]`);
     if (first < 0 || first + count > this.count) throw new Error(`imageGrid: cells ${first}..${first + count - 1} are outside the grid of ${this.count}`);
     for (let i = 0; i < count; i++) {
       const n = first + i;

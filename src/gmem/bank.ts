@@ -15,7 +15,7 @@ import type { Dataset, DatasetBatch } from '../data/dataset.js';
 import { writeFileAtomic } from '../engine/atomic-write.js';
 import { prepareRunFolder } from '../engine/run-folder.js';
 import { InputError } from '../engine/input-error.js';
-import type { HostTensor } from '../engine/host-tensor.js';
+import { type HostTensor, sameShape } from '../engine/host-tensor.js';
 import { RngStream, type Seed } from '../engine/rng.js';
 import { loadSafetensors, saveSafetensors } from '../engine/safetensors-file.js';
 import { symmetricEigen } from '../eval/frechet.js';
@@ -242,7 +242,7 @@ export const BANK_BATCH = 500;
 export async function buildBank(encoder: SnippetEncoder, dataset: Dataset, options: BuildBankOptions): Promise<MemoryBank> {
   const { count, start = 0, seed = 0, mirrored = false, batch = BANK_BATCH } = options;
   if (!Number.isSafeInteger(count) || count < 1) throw new BankError(`a bank needs at least one image, got --n ${count}`);
-  if (dataset.shape.join('x') !== encoder.config.imageShape.join('x')) {
+  if (!sameShape(dataset.shape, encoder.config.imageShape)) {
     throw new BankError(`the encoder reads ${encoder.config.imageShape.join('x')} images, the dataset '${dataset.name}' gives ${dataset.shape.join('x')}: pass --resolution ${encoder.config.imageShape[1]}`);
   }
   const dim = encoder.snippetDim;

@@ -18,7 +18,7 @@ import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../engine/check
 import { loadParamsInto, underPrefix, withPrefix } from '../engine/checkpoint-format.js';
 import { prepareRunFolder } from '../engine/run-folder.js';
 import type { Tensor } from '../engine/graph.js';
-import { type HostTensor, numel, type ParamTree } from '../engine/host-tensor.js';
+import { type HostTensor, numel, type ParamTree, sameShape } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';
 import { learningRateSchedule } from '../engine/optim.js';
 import { RngStream } from '../engine/rng.js';
@@ -143,7 +143,7 @@ export class SnippetEncoder {
   /** Snippets [n, snippetDim] and, when asked, spatial maps [n, ...encoderMapShape] of images [n, ...imageShape] in [-1, 1]. */
   async encode(images: HostTensor<'float32'>): Promise<{ snippets: Float32Array; maps: Float32Array }> {
     const [n, ...shape] = images.shape;
-    if (shape.join('x') !== this.config.imageShape.join('x') || !(n! >= 1)) {
+    if (!sameShape(shape, this.config.imageShape) || !(n! >= 1)) {
       throw new Error(`encoder (trained on ${this.config.data}) reads images [n, ${this.config.imageShape.join(', ')}], got [${images.shape.join(', ')}]`);
     }
     this.compiled ??= compile((g, { x }) => ({ ...encoderForward(new ModuleContext(g), this.config, x!) }), { params: this.params, threads: this.threads, name: 'snippet_encoder' });

@@ -16,6 +16,7 @@ import type { Dataset } from '../data/dataset.js';
 import { openDataset } from '../data/registry.js';
 import { mirrorImages } from '../data/folder.js';
 import type { Tensor } from '../engine/graph.js';
+import { sameShape } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';
 import { RngStream } from '../engine/rng.js';
 import { weightedLoss } from '../train/loss.js';
@@ -99,7 +100,7 @@ export async function openBankParts(config: Pick<TrainConfig, 'bank' | 'cond'>):
   if (bank.metadata.compression) throw new BankError(`bank '${settings.bank}' is compressed (${bank.metadata.compression.kind}): train on an uncompressed bank, whose entries are its images`);
   const dataset = openDataset(bank.metadata.data, { resolution: bank.metadata.resolution });
   const encoder = settings.repaWeight > 0 ? await loadEncoder(settings.encoder ?? bank.metadata.encoder) : undefined;
-  if (encoder && encoder.config.imageShape.join('x') !== dataset.shape.join('x')) throw new BankError(`REPA's encoder reads ${encoder.config.imageShape.join('x')} images, the bank's are ${dataset.shape.join('x')}`);
+  if (encoder && !sameShape(encoder.config.imageShape, dataset.shape)) throw new BankError(`REPA's encoder reads ${encoder.config.imageShape.join('x')} images, the bank's are ${dataset.shape.join('x')}`);
   return { bank, dataset, encoder };
 }
 

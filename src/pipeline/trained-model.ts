@@ -3,7 +3,7 @@
 
 import { CheckpointError } from '../engine/checkpoint-error.js';
 import { type LoadedCheckpoint, underPrefix } from '../engine/checkpoint-format.js';
-import type { ParamTree } from '../engine/host-tensor.js';
+import { type ParamTree, sameShape } from '../engine/host-tensor.js';
 import { EMA_PREFIX } from '../engine/state-names.js';
 import { checkParams } from '../models/init.js';
 import { type Model, type ModelConfig, createModel } from '../models/registry.js';
@@ -29,7 +29,7 @@ function checkSavedSettings(config: Record<string, unknown>, model: Model): void
   const { dataShape, classNames } = config;
   if (!Array.isArray(dataShape) || dataShape.length === 0 || !dataShape.every(isPositiveInteger)) throw new Error(`dataShape must be a list of positive integers, got ${JSON.stringify(dataShape)}`);
   const expected = modelDataShape(model.config);
-  if (dataShape.join(',') !== expected.join(',')) throw new Error(`dataShape [${dataShape.join(', ')}] does not match the model, which reads [${expected.join(', ')}]`);
+  if (!sameShape(dataShape, expected)) throw new Error(`dataShape [${dataShape.join(', ')}] does not match the model, which reads [${expected.join(', ')}]`);
   if (classNames === null || classNames === undefined) return;
   if (!Array.isArray(classNames) || !classNames.every((name) => typeof name === 'string')) throw new Error(`classNames must be a list of names or null, got ${JSON.stringify(classNames)}`);
   const classes = model.config.numClasses;

@@ -21,7 +21,7 @@ after(() => featureNet.dispose());
 const sigmas = [0.05, 1, 20];
 const measure = (spec: string) => skipLoss(trained, { featureNet, sigmas, n: 6, batch: 4, skipTuning: parseSkipTuning(spec) });
 
-test('skip loss: rho = 1 reproduces the plain losses exactly; rho = 0.5 moves them', async () => {
+test('skip loss: factor 1 reproduces the plain losses exactly; factor 0.5 moves them', async () => {
   const identity = await measure('1');
   assert.deepEqual(identity.losses.map((l) => l.sigma), sigmas);
   for (const l of identity.losses) {

@@ -183,7 +183,7 @@ test('unet: Skip-Tuning scales every skip before its concatenation; all ones res
   assert.ok(maxAbsDiff(await scaled(new Array(n).fill(1), [n]), plain) < 1e-5);
   const half = await scaled(new Array(n).fill(0.5), [n]);
   assert.ok(maxAbsDiff(half, plain) > 1e-3);
-  // Per-sample factors ([B, numSkips]), as a batched decode of steps with different rho needs.
+  // Per-sample factors ([B, numSkips]), as a batched decode of steps at different noise levels needs.
   const perSample = await scaled([...new Array(n).fill(1), ...new Array(n).fill(0.5)], [2, n]);
   assert.ok(maxAbsDiff(rows(perSample, 0, 1), rows(plain, 0, 1)) < 1e-5);
   assert.ok(maxAbsDiff(rows(perSample, 1, 1), rows(half, 1, 1)) < 1e-5);

@@ -33,7 +33,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-test('accel network: no policy, rho = 1 and all-key caching reproduce the plain model bit for bit', async () => {
+test('accel network: no policy, Skip-Tuning factor 1 and all-key caching reproduce the plain model bit for bit', async () => {
   // The plain model, wired by hand: the compiled forward straight into the sampler.
   const forward = compile(netTraceFn(model), { params });
   const process = objectiveProcess(trained.config.objective);
@@ -50,7 +50,7 @@ test('accel network: no policy, rho = 1 and all-key caching reproduce the plain 
   assert.deepEqual((await sampleWith({ 'skip-tuning': '1' })).images.data, reference);
   assert.deepEqual((await sampleWith({ 'encoder-propagation': 'every=1,noise=0' })).images.data, reference);
   assert.deepEqual((await sampleWith({ deepcache: 'every=1' })).images.data, reference);
-  assert.ok(maxDiff((await sampleWith({ 'skip-tuning': '0.5' })).images.data, reference) > 1e-3, 'rho = 0.5 changes the samples');
+  assert.ok(maxDiff((await sampleWith({ 'skip-tuning': '0.5' })).images.data, reference) > 1e-3, 'factor 0.5 changes the samples');
 });
 
 test('accel network: caching methods cost fewer FLOPs; batched decoding matches one decoder call per step', async () => {
@@ -106,8 +106,8 @@ test('accel network: at a non-key step the decoder reads each row\'s own cache (
 test('accel network: a Skip-Tuning sweep changes only graph inputs and never recompiles', async () => {
   const network = new CompiledNetwork(model, params, { skipTuning: parseSkipTuning('1') });
   const results: Float32Array[] = [];
-  for (const rho of ['1', '0.7', 'inner=0.4,outer=1,time=decreasing']) {
-    network.skipTuning = parseSkipTuning(rho);
+  for (const factors of ['1', '0.7', 'inner=0.4,outer=1,time=decreasing']) {
+    network.skipTuning = parseSkipTuning(factors);
     results.push((await generate(trained, { sampler: 'ddim', steps: 3, n: 2, seed: 1, network })).images.data);
   }
   assert.equal(network.compiledGraphs, 1);

@@ -11,6 +11,7 @@
 
 import { WORKLOAD, workloadForwardFlops, workloadParamShapes, workloadTrainFlops } from '../engine-workload.js';
 import { formatMs as fmt, gflops, median, timeRuns } from '../timing.js';
+import { RngStream } from '../../engine/rng.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
 type TfTensor = import('@tensorflow/tfjs').Tensor;
@@ -61,21 +62,8 @@ async function useBackend(tf: Tf, name: 'wasm' | 'cpu'): Promise<void> {
 // Deterministic host data, shared layout with the engine (so outputs can be compared).
 
 function normals(count: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const uniform = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0; // mulberry32
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - uniform()));
-    const a = 2 * Math.PI * uniform();
-    out[i] = scale * r * Math.cos(a);
-    if (i + 1 < count) out[i + 1] = scale * r * Math.sin(a);
-  }
+  const out = RngStream.fromSeed(seed, 'peer workload').normal({ start: 0, count: 1 }, count);
+  for (let i = 0; i < count; i++) out[i] *= scale;
   return out;
 }
 

@@ -31,7 +31,7 @@ function parseVariant(raw: string): { method: VariantMethod; model?: string } {
 
 const cell = (value: number | null, digits = 3): string => (value === null ? 'n/a' : value.toPrecision(digits));
 
-export function formatCompressTable(result: CompressBenchResult): string {
+function formatCompressTable(result: CompressBenchResult): string {
   return [
     `teacher ${result.teacher}, student ${result.student ?? 'none'}; quality over n = ${result.n} samples per row (fd_floor ${cell(result.fd_floor)}); wall time: median of ${result.repeats} interleaved runs of ${result.timing_n} samples`,
     '',

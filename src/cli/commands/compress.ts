@@ -8,16 +8,17 @@ import { choice, flag, int, list, num, text, UsageError } from '../options.js';
 import { modelName } from '../sampling.js';
 import { stoppable } from '../stoppable.js';
 import { Progress } from '../progress.js';
-import { refuseResumeOptions, scheduleOptions } from './train.js';
+import { refuseResumeOptions, scheduleOptions } from '../training.js';
 import { COMPRESS_DEFAULTS, type CompressSettings, SCHEDULES, compress, readCompressSettings } from '../../compress/compress.js';
 import { PRESETS, STUDENT_INITS, presetRemovals, requireUNet } from '../../compress/assemble.js';
 import { EXPERT_INITS } from '../../compress/expert-init.js';
 import { COND_CONV_DEFAULTS } from '../../models/cond-conv.js';
 import { moduleFlops } from '../../models/flops.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
-import { LR_DECAYS, checkpointDir } from '../../train/trainer.js';
+import { checkpointDir } from '../../train/trainer.js';
 
 const { training, weights } = COMPRESS_DEFAULTS;
+const schedule = scheduleOptions(training);
 const weight = (what: string, fallback: number) => num({ placeholder: 'W', min: 0, default: fallback, description: `weight of ${what}` });
 
 export const compressCommand = defineCommand({
@@ -40,13 +41,9 @@ export const compressCommand = defineCommand({
     'feature-weight': weight('the feature loss at every block output both networks compute (relative squared distance)', weights.feature),
     'semantic-weight': weight("semantic-aware supervision: predicted x0 against the teacher's in the feature network's space", weights.semantic),
     features: text({ placeholder: 'DIR', description: 'feature network of the semantic loss (default: the shipped one for the data)' }),
-    ...scheduleOptions,
-    steps: int({ placeholder: 'N', min: 1, default: training.steps, description: 'optimizer steps of the whole job (all phases)' }),
-    lr: num({ placeholder: 'LR', min: 0, default: training.lr, description: 'peak learning rate' }),
-    warmup: int({ placeholder: 'N', min: 0, default: training.warmup, description: 'learning-rate warm-up steps of each phase' }),
-    'lr-decay': choice(LR_DECAYS, { placeholder: 'KIND', default: training.lrDecay, description: 'after warm-up' }),
-    'ema-half-life': num({ placeholder: 'IMAGES', min: 0, default: training.emaHalfLifeImages, description: 'EMA half-life in training samples' }),
-    'checkpoint-every': int({ placeholder: 'N', min: 1, default: training.checkpointEvery, description: 'steps between checkpoints' }),
+    ...schedule,
+    steps: { ...schedule.steps, description: 'optimizer steps of the whole job (all phases)' },
+    warmup: { ...schedule.warmup, description: 'learning-rate warm-up steps of each phase' },
     seed: int({ placeholder: 'S', min: 0, default: training.seed, description: 'seed of data order and noise' }),
     out: text({ placeholder: 'DIR', required: true, description: 'output directory: the student (checkpoint/, log.jsonl), compress.json, incubate/<stage>/' }),
     resume: flag({ description: 'continue the job in DIR, in the phase it stopped in, with the settings in DIR/compress.json (no other option may be given)' }),

@@ -10,7 +10,7 @@ import { stoppable } from '../stoppable.js';
 import { openDataset } from '../../data/registry.js';
 import { ENCODER_TRAINING_DEFAULTS, saveEncoder, trainEncoder } from '../../gmem/encoder.js';
 import { probeEncoder } from '../../gmem/linear-probe.js';
-import { refuseResumeOptions } from './train.js';
+import { refuseResumeOptions } from '../training.js';
 
 export const gmemTrainEncoderCommand = defineCommand({
   path: ['gmem', 'train-encoder'],

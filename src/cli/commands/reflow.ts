@@ -12,7 +12,7 @@ import { outputFile } from '../output-file.js';
 import { modelName, samplerName } from '../sampling.js';
 import { stoppable } from '../stoppable.js';
 import { lineChart } from '../../plot/svg.js';
-import { checkpointDir } from '../../train/trainer.js';
+import { TRAIN_DEFAULTS, checkpointDir } from '../../train/trainer.js';
 import { loadTrainedModel } from '../../pipeline/model-store.js';
 import { ROUND_TRIP_DEFAULTS, modelRoundTrip } from '../../reflow/invert.js';
 import { LOSS_BY_TIME_DEFAULTS, lossByTime } from '../../reflow/loss-by-time.js';
@@ -25,7 +25,7 @@ import { TIME_DISTRIBUTION_DEFAULTS, timeDistribution, timeDistributionNames } f
 import { REFLOW_TRAIN_DEFAULTS, type ReflowTrainConfig, reflowTrainConfig, trainReflow } from '../../reflow/train.js';
 import { modelVelocity, odeMethods } from '../../reflow/velocity.js';
 import { Progress, trainingProgress } from '../progress.js';
-import { SCHEDULE_SETTINGS, resumedConfig, scheduleOptions, scheduleSettings } from './train.js';
+import { SCHEDULE_SETTINGS, resumedConfig, scheduleOptions, scheduleSettings } from '../training.js';
 
 const reflowPairs = defineCommand({
   path: ['reflow', 'pairs'],
@@ -103,9 +103,7 @@ const reflowTrain = defineCommand({
     'perceptual-weighting': choice(perceptualWeightings, { placeholder: 'KIND', default: REFLOW_LOSS_DEFAULTS.perceptualWeighting, description: 'time weighting of the perceptual term' }),
     features: text({ placeholder: 'DIR', description: 'feature network of the perceptual term (default: the one shipped for the dataset)' }),
     'real-fraction': num({ placeholder: 'F', min: 0, default: 0, description: 'fraction of each batch drawn from real data with fresh noise' }),
-    ...scheduleOptions,
-    lr: { ...scheduleOptions.lr, default: REFLOW_TRAIN_DEFAULTS.lr },
-    warmup: { ...scheduleOptions.warmup, default: REFLOW_TRAIN_DEFAULTS.warmup },
+    ...scheduleOptions({ ...TRAIN_DEFAULTS, ...REFLOW_TRAIN_DEFAULTS }),
     'label-dropout': num({ placeholder: 'P', min: 0, default: REFLOW_TRAIN_DEFAULTS.labelDropout, description: 'probability of training a pair with the null label (for guidance)' }),
     seed: int({ placeholder: 'S', min: 0, default: 0, description: 'seed of the pair order, times and label dropout' }),
   },
