@@ -66,6 +66,8 @@ export interface CompressBenchRow {
   gflops: number; // GFLOPs per image, counted on the graphs that ran
   wall_s: number; // median seconds of a timed run of timing_n samples
   speedup: number; // the teacher's wall_s / wall_s, same sampler
+  cpu_s: number; // median CPU seconds of this process (all threads) in a timed run: the work, without a loaded machine's waits for a core
+  cpu_speedup: number; // the teacher's cpu_s / cpu_s
   flop_speedup: number; // the teacher's gflops / gflops
   flop_speedup_realised: number; // speedup / flop_speedup
   fd: number | null; // null for a capacity row built without training
@@ -133,17 +135,24 @@ export async function runCompressBench(teacher: TrainedModel, student: TrainedMo
       const run = { sampler: sampler.name, samplerSettings: sampler.settings, steps, seed: s.seed };
       const label = `${describeSampler(sampler)} ${steps} steps`;
       const times = variants.map(() => [] as number[]);
+      const cpuTimes = variants.map(() => [] as number[]);
       const timed: { flops: number; nfe: number }[] = []; // per row, for rows that are not scored
       for (let round = 0; round <= s.repeats; round++) {
         onProgress(`${label}: ${round === 0 ? `warming up ${variants.length} rows` : `timing round ${round}/${s.repeats}`}`);
         for (const [i, v] of variants.entries()) {
+          const before = process.cpuUsage();
           const { wallS, flops, nfe } = await generate(v.main, { ...run, n: s.timingN, batch: s.timingN, network: v.network, switches: v.switches });
-          if (round > 0) times[i]!.push(wallS);
+          const used = process.cpuUsage(before);
+          if (round > 0) {
+            times[i]!.push(wallS);
+            cpuTimes[i]!.push((used.user + used.system) / 1e6);
+          }
           timed[i] = { flops: flops / s.timingN, nfe };
         }
       }
       const wallS = times.map(median);
-      let base: { gflops: number; wall: number } | undefined;
+      const cpuS = cpuTimes.map(median);
+      let base: { gflops: number; wall: number; cpu: number } | undefined;
       for (const [i, v] of variants.entries()) {
         const config = describeVariant(v);
         let scores: ImageEvaluation | undefined;
@@ -156,13 +165,13 @@ export async function runCompressBench(teacher: TrainedModel, student: TrainedMo
           ({ flops, nfe } = { flops: result.flops / s.n, nfe: result.nfe });
         }
         const gflops = flops / 1e9;
-        base ??= { gflops, wall: wallS[i]! };
+        base ??= { gflops, wall: wallS[i]!, cpu: cpuS[i]! };
         const speedup = base.wall / wallS[i]!;
         const flopSpeedup = base.gflops / gflops;
         const params = [v.main, ...v.switches.map((sw) => sw.model)].reduce((sum, m) => sum + m.model.paramCount(), 0);
         rows.push({
           method: v.method, model: v.main.name, config, sampler: describeSampler(sampler), nfe, params, gflops,
-          wall_s: wallS[i]!, speedup, flop_speedup: flopSpeedup, flop_speedup_realised: speedup / flopSpeedup,
+          wall_s: wallS[i]!, speedup, cpu_s: cpuS[i]!, cpu_speedup: base.cpu / cpuS[i]!, flop_speedup: flopSpeedup, flop_speedup_realised: speedup / flopSpeedup,
           fd: scores?.fd ?? null, accuracy: scores?.accuracy ?? null,
         });
       }

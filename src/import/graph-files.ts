@@ -12,12 +12,12 @@ import { ModelProto } from '../engine/onnx/schema.js';
 import { OnnxSession, type SessionOptions } from '../engine/runtime.js';
 
 /** Initializer bytes above which a graph's weights go to external data: protobuf's 2 GB limit, less room for the graph itself. */
-export const DEFAULT_INLINE_LIMIT = 2 ** 31 - 2 ** 27;
+const DEFAULT_INLINE_LIMIT = 2 ** 31 - 2 ** 27;
 
 const DATA_FILE = 'weights.data';
 
 /** A decoded ModelProto, for edits the model objects cannot express (outputs of unknown type). */
-export type ProtoEdit = (proto: { graph: { output: { name: string }[] } }) => void;
+type ProtoEdit = (proto: { graph: { output: { name: string }[] } }) => void;
 
 export class GraphFiles {
   private folder?: string;

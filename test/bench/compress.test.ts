@@ -26,12 +26,13 @@ test('bench compress: teacher, student, switching and stack rows in the issue\'s
     ]);
     const [plainTeacher, plainStudent, allStudent, noStudent, stack] = result.rows;
     for (const row of result.rows) {
-      assert.deepEqual(Object.keys(row), ['method', 'model', 'config', 'sampler', 'nfe', 'params', 'gflops', 'wall_s', 'speedup', 'flop_speedup', 'flop_speedup_realised', 'fd', 'accuracy']);
+      assert.deepEqual(Object.keys(row), ['method', 'model', 'config', 'sampler', 'nfe', 'params', 'gflops', 'wall_s', 'speedup', 'cpu_s', 'cpu_speedup', 'flop_speedup', 'flop_speedup_realised', 'fd', 'accuracy']);
       assert.equal(row.nfe, 4);
-      assert.ok(Number.isFinite(row.fd) && row.wall_s > 0 && row.speedup > 0);
+      assert.ok(Number.isFinite(row.fd) && row.wall_s > 0 && row.speedup > 0 && row.cpu_s > 0 && row.cpu_speedup > 0);
     }
     assert.equal(plainTeacher!.speedup, 1);
     assert.equal(plainTeacher!.flop_speedup, 1);
+    assert.equal(plainTeacher!.cpu_speedup, 1);
     assert.ok(plainStudent!.flop_speedup > 1 && plainStudent!.params < plainTeacher!.params);
     assert.ok(Math.abs(allStudent!.gflops - plainStudent!.gflops) < 1e-9, 'a switch below every level runs the student throughout');
     assert.ok(Math.abs(noStudent!.gflops - plainTeacher!.gflops) < 1e-9);

@@ -35,9 +35,9 @@ function formatCompressTable(result: CompressBenchResult): string {
   return [
     `teacher ${result.teacher}, student ${result.student ?? 'none'}; quality over n = ${result.n} samples per row (fd_floor ${cell(result.fd_floor)}); wall time: median of ${result.repeats} interleaved runs of ${result.timing_n} samples`,
     '',
-    '| method | config | sampler | NFE | params | GFLOP/img | wall s | speedup | FLOP speedup | realised | FD | accuracy |',
-    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...result.rows.map((r) => `| ${r.method} | ${r.config} | ${r.sampler} | ${r.nfe} | ${r.params} | ${cell(r.gflops)} | ${cell(r.wall_s)} | ${cell(r.speedup)} | ${cell(r.flop_speedup)} | ${cell(r.flop_speedup_realised, 2)} | ${cell(r.fd)} | ${cell(r.accuracy)} |`),
+    '| method | config | sampler | NFE | params | GFLOP/img | wall s | speedup | CPU s | CPU speedup | FLOP speedup | realised | FD | accuracy |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...result.rows.map((r) => `| ${r.method} | ${r.config} | ${r.sampler} | ${r.nfe} | ${r.params} | ${cell(r.gflops)} | ${cell(r.wall_s)} | ${cell(r.speedup)} | ${cell(r.cpu_s)} | ${cell(r.cpu_speedup)} | ${cell(r.flop_speedup)} | ${cell(r.flop_speedup_realised, 2)} | ${cell(r.fd)} | ${cell(r.accuracy)} |`),
   ].join('\n');
 }
 
@@ -66,7 +66,7 @@ export const benchCompressCommand = defineCommand({
   },
   details: [
     'Rows per sampler: teacher, student, switching (one per --switch-above), stack (one per --stack, and with --stack-switch-below), then one per --variant.',
-    'Each row: params, gflops (per image, as run), wall_s, speedup (over the teacher, same sampler), flop_speedup, flop_speedup_realised (speedup / flop_speedup), fd, accuracy (null for rows built untrained).',
+    'Each row: params, gflops (per image, as run), wall_s, speedup (over the teacher, same sampler), cpu_s, cpu_speedup (the same in CPU time), flop_speedup, flop_speedup_realised (speedup / flop_speedup), fd, accuracy (null for rows built untrained).',
     'Example: hasten bench compress --teacher shapes --student runs/shapes-small --stack "deepcache every=2,branch=1" --json',
     'Capacity: hasten bench compress --teacher shapes --student runs/shapes-small --variant clme-condconv=runs/shapes-small-clme --variant me-condconv --cond-conv dec.1.1.res --variant gri-attention --without-switching --json',
   ].join('\n'),

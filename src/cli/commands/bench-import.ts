@@ -33,7 +33,7 @@ export const benchImportCommand = defineCommand({
       return;
     }
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-    console.log(`${result.model}, DDIM ${plural(result.steps, 'step')}, ${plural(result.n, 'sample')}, ${result.repeats} interleaved rounds (load ${result.machine.load_average.map((l) => l.toFixed(1)).join(' -> ')}):`);
+    console.log(`${result.model}, DDIM ${plural(result.steps, 'step')}, ${plural(result.n, 'sample')}, ${plural(result.repeats, 'interleaved round')} (load ${result.machine.load_average.map((l) => l.toFixed(1)).join(' -> ')}):`);
     console.log(`  hasten ${result.hasten_s.wall.toFixed(3)} s, onnxruntime-node directly ${result.direct_s.wall.toFixed(3)} s (medians); hasten's overhead paired within rounds: ${pct(result.paired_overhead.wall)} wall, ${pct(result.paired_overhead.cpu)} CPU time`);
     console.log(`  largest difference between the two loops' samples: ${result.max_abs_difference.toExponential(2)} (largest |sample| ${result.max_abs_sample.toPrecision(3)})`);
     const dc = result.deepcache;

@@ -30,12 +30,13 @@ export const exportCommand = defineCommand({
   details: 'The ONNX graph takes x [B, ...], noise [B] (log(sigma/alpha)/4) and, for conditional models, label [B] (int64); see docs/models.md.',
   async run(values) {
     const { out } = values;
+    // Before any work: these shape the ONNX file only.
+    if (!values.onnx && (values.denoiser || values.batch !== undefined)) throw new UsageError(`--${values.denoiser ? 'denoiser' : 'batch'} shapes the ONNX file: give it with --onnx`);
     const batch = values.batch ?? 'dynamic';
     const trained = await loadTrainedModel(values.model);
     mkdirSync(out, { recursive: true });
     await saveCheckpoint(out, { params: trained.params, config: trained.config, step: trained.step });
     const files = ['checkpoint.safetensors', 'checkpoint.json'];
-    if (values.denoiser && !values.onnx) throw new UsageError('--denoiser shapes the ONNX file: give it with --onnx');
     if (values.denoiser) {
       const { model, schedulerConfig } = exportDenoiser(trained, { batch });
       await writeFileAtomic(join(out, 'model.onnx'), encodeModel(model));

@@ -179,19 +179,6 @@ const conv2dWeightGradOp: OpDef<WeightGradAttrs> = {
     const [n, cin, h, wd] = node.inputs[0]!.shape as number[];
     const [, cout, ho, wo] = node.inputs[1]!.shape as number[];
     const { kernel: [kh, kw], stride, padding, dilation, groups } = attrs;
-    if (groups === 1 && kh === 1 && kw === 1 && stride[0] === 1 && stride[1] === 1 && padding[0] === 0 && padding[1] === 0) {
-      // A 1x1 kernel: dW = sum over the batch of gy[n] x[n]^T, one batched MatMul (the transpose
-      // folds into it) instead of a convolution whose 1x1 output the NCHWc kernels ran at half speed.
-      const [rows, columns, transposed, products] = ['gradRows', 'inputRows', 'inputColumns', 'products'].map((hint) => emit.temp(hint)) as [string, string, string, string];
-      emit.node('Reshape', [gy!, emit.int64s([n!, cout!, ho! * wo!])], [rows]);
-      emit.node('Reshape', [x!, emit.int64s([n!, cin!, h! * wd!])], [columns]);
-      emit.node('Transpose', [columns], [transposed], { perm: [0, 2, 1] });
-      emit.node('MatMul', [rows, transposed], [products]);
-      const summed = emit.temp('summed');
-      emit.node('ReduceSum', [products, emit.int64s([0])], [summed], { keepdims: 0 });
-      emit.node('Reshape', [summed, emit.int64s([cout!, cin!, 1, 1])], [dw!]);
-      return;
-    }
     if (groups === 1 && node.inputs[0]!.dtype === 'float32' && emit.nchwcBlock > 0) {
       emitNchwcConvWeightGrad(emit, x!, gy!, dw!, { batch: n!, inChannels: cin!, outChannels: cout!, kernel: attrs.kernel, stride, padding, dilation, inSize: [h!, wd!], outSize: [ho!, wo!] });
       return;

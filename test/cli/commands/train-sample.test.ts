@@ -97,6 +97,10 @@ test('export writes a shipping checkpoint and a standalone ONNX file with a dyna
   }
   await session.dispose();
   await reference.dispose();
+  const refused = await hasten('export', '--model', run, '--out', join(scratch, 'not-written'), '--batch', '2');
+  assert.equal(refused.code, 2);
+  assert.match(refused.err[0]!, /--batch shapes the ONNX file: give it with --onnx/);
+  assert.ok(!existsSync(join(scratch, 'not-written')), 'refused before anything is written');
 });
 
 test('train: a folder holding a run needs --resume or --overwrite; --resume keeps the saved target and settings', async () => {
