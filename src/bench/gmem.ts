@@ -15,6 +15,7 @@ import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
 import { drawnConditions, modelBank } from '../pipeline/memory-conditions.js';
 import { type TrainedModel, loadTrainedModel } from '../pipeline/model-store.js';
 import type { SnippetSelection } from '../gmem/bank.js';
+import { type Series, lineChart } from '../plot/svg.js';
 import { type OutOfBankResult, outOfBankAccuracy } from './gmem-out-of-bank.js';
 
 export interface GmemRow {
@@ -42,6 +43,8 @@ export interface GmemBenchSettings {
   sampler: string;
   steps: number;
   guidance: number[]; // guidance weights: class runs at each, memory runs too when `memoryGuidance`
+  guidedSteps?: number; // sampler steps of guided rows (weight != 1; default `steps`): half of them puts guided and unguided rows at equal NFE
+  guidedLast?: boolean; // guided rows only at each run's last snapshot (the best guided FD the other runs are read against)
   memoryGuidance: boolean; // also guide memory runs against the zero snippet
   select: SnippetSelection;
   seed: number;
@@ -66,17 +69,17 @@ export function runSnapshots(dir: string): { step: number; dir: string }[] {
 const rowKey = (row: Pick<GmemRow, 'run' | 'step' | 'n' | 'real_sets' | 'guidance' | 'sampler' | 'steps' | 'select'>): string =>
   JSON.stringify([row.run, row.step, row.n, row.real_sets, row.guidance, row.sampler, row.steps, row.select]);
 
-async function scoreSnapshot(trained: TrainedModel, net: FeatureNet, run: string, step: number, n: number, guidance: number, settings: GmemBenchSettings): Promise<GmemRow> {
+async function scoreSnapshot(trained: TrainedModel, net: FeatureNet, run: string, step: number, n: number, guidance: number, steps: number, settings: GmemBenchSettings): Promise<GmemRow> {
   const started = performance.now();
   const memoryModel = trained.model.config.condVectorDim > 0;
   const memory = memoryModel ? drawnConditions(trained, await modelBank(trained), n, settings.seed, { select: settings.select }) : undefined;
-  const generated = await generate(trained, { sampler: settings.sampler, steps: settings.steps, n, seed: settings.seed, batch: settings.batch, guidance, memory });
+  const generated = await generate(trained, { sampler: settings.sampler, steps, n, seed: settings.seed, batch: settings.batch, guidance, memory });
   const scores = await scoreSamples(trained, generated.images, generated.labels, settings.seed, net, { realSets: settings.realSets });
   if (!('fd' in scores)) throw new Error(`bench gmem scores image models; run '${run}' draws points`);
   return {
     run, step, images: step * trained.config.batch, n, real_sets: settings.realSets,
     fd: scores.fd, fd_std: scores.fd_std, fd_floor: scores.fd_floor, accuracy: scores.accuracy ?? null,
-    nfe: generated.nfe, guidance, sampler: settings.sampler, steps: settings.steps,
+    nfe: generated.nfe, guidance, sampler: settings.sampler, steps,
     select: memoryModel ? settings.select : null,
     seconds: (performance.now() - started) / 1000,
   };
@@ -95,15 +98,18 @@ export async function benchGmem(settings: GmemBenchSettings): Promise<{ rows: Gm
     let net: FeatureNet | undefined;
     try {
       for (const [i, snapshot] of snapshots.entries()) {
-        const n = i === snapshots.length - 1 ? settings.finalN : settings.n;
+        const last = i === snapshots.length - 1;
+        const n = last ? settings.finalN : settings.n;
         const trained = await loadTrainedModel(snapshot.dir);
         const guided = trained.model.config.numClasses > 0 || (settings.memoryGuidance && trained.model.config.condVectorDim > 0);
-        for (const guidance of guided ? settings.guidance : [1]) {
-          const key = rowKey({ run: name, step: snapshot.step, n, real_sets: settings.realSets, guidance, sampler: settings.sampler, steps: settings.steps, select: trained.model.config.condVectorDim > 0 ? settings.select : null });
+        const weights = guided ? settings.guidance.filter((w) => w === 1 || last || !settings.guidedLast) : [1];
+        for (const guidance of weights) {
+          const steps = guidance === 1 ? settings.steps : (settings.guidedSteps ?? settings.steps);
+          const key = rowKey({ run: name, step: snapshot.step, n, real_sets: settings.realSets, guidance, sampler: settings.sampler, steps, select: trained.model.config.condVectorDim > 0 ? settings.select : null });
           let row = cached.get(key);
           if (!row) {
             net ??= await openFeatureNet(trained);
-            row = await scoreSnapshot(trained, net, name, snapshot.step, n, guidance, settings);
+            row = await scoreSnapshot(trained, net, name, snapshot.step, n, guidance, steps, settings);
             if (settings.cache) await appendFile(settings.cache, `${JSON.stringify(row)}\n`);
           }
           rows.push(row);
@@ -119,4 +125,33 @@ export async function benchGmem(settings: GmemBenchSettings): Promise<{ rows: Gm
     }
   }
   return settings.outOfBank ? { rows, out_of_bank: outOfBank } : { rows };
+}
+
+/**
+ * The curves of the rows against training images seen: FD (log scale) and accuracy, one line per run
+ * and guidance weight; a run's best guided FD at its last snapshot is also a dashed level line, the
+ * figure the other runs are read against.
+ */
+export function gmemCharts(rows: readonly GmemRow[]): { fd: string; accuracy: string } {
+  const lines = new Map<string, GmemRow[]>();
+  for (const row of rows) {
+    const name = row.guidance === 1 ? row.run : `${row.run}, guidance ${row.guidance}`;
+    lines.set(name, [...(lines.get(name) ?? []), row]);
+  }
+  const curves = (value: (row: GmemRow) => number | null): Series[] =>
+    [...lines].filter(([, group]) => group.length > 1).map(([name, group]) => ({ name, points: group.map((r) => [r.images, value(r) ?? NaN] as const) }));
+  const images = rows.map((r) => r.images);
+  const levels: Series[] = [];
+  for (const run of new Set(rows.map((r) => r.run))) {
+    const own = rows.filter((r) => r.run === run);
+    const lastStep = Math.max(...own.map((r) => r.step));
+    const best = own.filter((r) => r.guidance !== 1 && r.step === lastStep).sort((a, b) => a.fd - b.fd)[0];
+    if (best) levels.push({ name: `${run}, best guided (w ${best.guidance}, ${best.nfe} NFE)`, dashed: true, points: [[Math.min(...images), best.fd], [Math.max(...images), best.fd]] });
+  }
+  const first = rows[0];
+  const sampling = first ? `${first.sampler} ${first.steps} steps, n = ${first.n} (last point ${Math.max(...rows.map((r) => r.n))})` : '';
+  return {
+    fd: lineChart([...curves((r) => r.fd), ...levels], { title: `FD against training images (${sampling})`, xLabel: 'training images seen', yLabel: 'FD (evaluation network features)', yScale: 'log', width: 960, height: 560 }),
+    accuracy: lineChart(curves((r) => r.accuracy), { title: 'Class accuracy of the samples against training images', xLabel: 'training images seen', yLabel: 'accuracy (evaluation network)', width: 960, height: 560 }),
+  };
 }

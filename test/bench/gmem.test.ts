@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { benchGmem, runSnapshots } from '../../src/bench/gmem.js';
+import { type GmemRow, benchGmem, gmemCharts, runSnapshots } from '../../src/bench/gmem.js';
 import { saveEncoder } from '../../src/gmem/encoder.js';
 import { tinyEncoder } from '../gmem/helpers.js';
 import { hasten } from '../cli/run-cli.js';
@@ -18,7 +18,7 @@ test('bench gmem: one row per snapshot and guidance, memory accuracy against the
     const bank = join(dir, 'bank');
     assert.equal((await hasten('gmem', 'bank', '--encoder', join(dir, 'encoder'), '--data', 'shapes', '--n', '16', '--mirrored', '--out', bank)).code, 0);
     const model = JSON.stringify({ patchSize: 8, width: 16, depth: 1, heads: 2 });
-    for (const [name, cond, steps] of [['gmem', 'memory', '2'], ['class', 'class', '1']] as const) {
+    for (const [name, cond, steps] of [['gmem', 'memory', '2'], ['class', 'class', '2']] as const) {
       const trained = await hasten('train', '--data', 'shapes', '--arch', 'dit', '--arch-config', model, '--objective', 'rf', '--cond', cond, '--bank', bank,
         '--steps', steps, '--batch', '4', '--snapshot-every', '1', '--out', join(dir, name));
       assert.equal(trained.code, 0, trained.err.join('\n'));
@@ -29,7 +29,7 @@ test('bench gmem: one row per snapshot and guidance, memory accuracy against the
       n: 6, finalN: 8, sampler: 'rf-euler', steps: 1, guidance: [1, 2], memoryGuidance: false, select: 'uniform' as const, seed: 0, batch: 8, realSets: 2, cache: join(dir, 'rows.jsonl'),
     };
     const { rows, out_of_bank: outOfBank } = await benchGmem({ ...settings, outOfBank: 4 });
-    assert.deepEqual(rows.map((r) => [r.run, r.images, r.n, r.real_sets, r.guidance]), [['gmem', 4, 6, 2, 1], ['gmem', 8, 8, 2, 1], ['class', 4, 8, 2, 1], ['class', 4, 8, 2, 2]]);
+    assert.deepEqual(rows.map((r) => [r.run, r.images, r.n, r.real_sets, r.guidance]), [['gmem', 4, 6, 2, 1], ['gmem', 8, 8, 2, 1], ['class', 4, 6, 2, 1], ['class', 4, 6, 2, 2], ['class', 8, 8, 2, 1], ['class', 8, 8, 2, 2]]);
     for (const row of rows) {
       assert.ok(row.fd > 0 && row.fd_std >= 0 && row.fd_floor > 0 && row.accuracy !== null && row.accuracy >= 0 && row.accuracy <= 1, JSON.stringify(row));
       assert.equal(row.nfe, row.guidance === 1 ? 1 : 2);
@@ -39,7 +39,23 @@ test('bench gmem: one row per snapshot and guidance, memory accuracy against the
     const again = await benchGmem(settings);
     assert.deepEqual(again.rows, rows);
     assert.equal(again.out_of_bank, undefined);
+    // Guided rows only at the last snapshot, at other sampler steps: the unguided rows come from the cache.
+    const lastOnly = await benchGmem({ ...settings, runs: [settings.runs[1]!], guidedLast: true, guidedSteps: 2 });
+    assert.deepEqual(lastOnly.rows.map((r) => [r.images, r.guidance, r.steps, r.nfe]), [[4, 1, 1, 1], [8, 1, 1, 1], [8, 2, 2, 4]]);
+    assert.deepEqual(lastOnly.rows.slice(0, 2), rows.filter((r) => r.run === 'class' && r.guidance === 1));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('bench gmem charts: a line per run and weight, and the best guided FD at the last snapshot as a level line', () => {
+  const row = (run: string, step: number, guidance: number, fd: number, nfe = 15): GmemRow => ({
+    run, step, images: step * 64, n: 1000, real_sets: 5, fd, fd_std: 0.1, fd_floor: 0.2, accuracy: 0.5, nfe, guidance, sampler: 'heun', steps: 8, select: null, seconds: 1,
+  });
+  const rows = [row('gmem', 400, 1, 40), row('gmem', 800, 1, 20), row('class', 400, 1, 45), row('class', 800, 1, 30), row('class', 800, 2, 9, 14), row('class', 800, 3, 12, 14)];
+  const { fd, accuracy } = gmemCharts(rows);
+  for (const name of ['gmem', 'class', 'class, best guided (w 2, 14 NFE)']) assert.ok(fd.includes(`>${name}<`), name);
+  assert.ok(!fd.includes('class, guidance 2<'), 'a single guided point is a level line, not a curve');
+  assert.ok(!fd.includes('w 3'), 'only the best weight is drawn');
+  assert.ok(accuracy.includes('>gmem<') && !accuracy.includes('best guided'));
 });
