@@ -129,8 +129,8 @@ export async function benchGmem(settings: GmemBenchSettings): Promise<{ rows: Gm
 
 /**
  * The curves of the rows against training images seen: FD (log scale) and accuracy, one line per run
- * and guidance weight; a run's best guided FD at its last snapshot is also a dashed level line, the
- * figure the other runs are read against.
+ * and guidance weight; a run's best guided FD at its last snapshot is a dashed level line (the figure
+ * the other runs are read against) rather than a one-point curve.
  */
 export function gmemCharts(rows: readonly GmemRow[]): { fd: string; accuracy: string } {
   const lines = new Map<string, GmemRow[]>();
@@ -139,7 +139,7 @@ export function gmemCharts(rows: readonly GmemRow[]): { fd: string; accuracy: st
     lines.set(name, [...(lines.get(name) ?? []), row]);
   }
   const curves = (value: (row: GmemRow) => number | null): Series[] =>
-    [...lines].filter(([, group]) => group.length > 1).map(([name, group]) => ({ name, points: group.map((r) => [r.images, value(r) ?? NaN] as const) }));
+    [...lines].filter(([, group]) => group.length > 1 || group[0]!.guidance === 1).map(([name, group]) => ({ name, points: group.map((r) => [r.images, value(r) ?? NaN] as const) }));
   const images = rows.map((r) => r.images);
   const levels: Series[] = [];
   for (const run of new Set(rows.map((r) => r.run))) {
