@@ -86,7 +86,7 @@ export const accelOptions = {
 };
 
 export const samplingOptions = {
-  model: modelName('model', { required: true, description: 'the model' }, 'any'), // eval says why it cannot take an imported one
+  model: modelName('model', { required: true, description: 'the model' }, 'any'),
   sampler: text({ placeholder: 'NAME[:KEY=VALUE,...]', default: 'heun', parse: parseSamplerSpec, description: `sampler: ${samplerSyntax}` }),
   steps: int({ placeholder: 'N', min: 1, default: 18, description: 'sampler steps (heun and RK samplers cost more than one evaluation per step)' }),
   grid: text({ placeholder: 'SPEC', parse: (raw: string) => (parseGridSpec(raw), raw), description: `time grid (default: the objective's: karras for edm, logsnr for vp, rf for rf): ${gridSyntax}` }),

@@ -195,7 +195,8 @@ export function trainedTarget(trained: TrainedModel, n: number, classes?: number
   };
 }
 
-const isTrainedModel = (model: TrainedModel | SamplingTarget): model is TrainedModel => 'params' in model;
+/** Whether generate() was given one of hasten's trained models rather than another sampling target. */
+export const isTrainedModel = (model: TrainedModel | SamplingTarget): model is TrainedModel => 'params' in model;
 
 /** The classes of samples first .. first + n - 1. */
 export function sampleClasses(trained: TrainedModel, n: number, classes?: number[], first = 0): number[] | undefined {

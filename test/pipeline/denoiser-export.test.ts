@@ -73,18 +73,28 @@ test('the exported denoiser graph predicts the noise that hasten\'s own denoiser
   }
 });
 
+/** The shipped shapes model exported with hasten export --onnx --denoiser and imported with hasten import, once for the tests below. */
+let reimported: Promise<string> | undefined;
+function shapesReimported(): Promise<string> {
+  reimported ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hasten-export-'));
+    const exported = await hasten('export', '--model', 'shapes', '--out', join(dir, 'export'), '--onnx', '--denoiser', '--json');
+    assert.equal(exported.code, 0, exported.err.join('\n'));
+    const imported = await hasten('import', '--onnx', join(dir, 'export', 'model.onnx'), '--scheduler', join(dir, 'export', 'scheduler_config.json'), '--out', join(dir, 'imported'));
+    assert.equal(imported.code, 0, imported.err.join('\n'));
+    return join(dir, 'imported');
+  })();
+  return reimported;
+}
+
 test('the shipped shapes model exported with a dynamic batch re-imports through hasten import as an external model and predicts our noise at any batch', async (ctx) => {
-  const dir = mkdtempSync(join(tmpdir(), 'hasten-export-'));
-  const exported = await hasten('export', '--model', 'shapes', '--out', join(dir, 'export'), '--onnx', '--denoiser', '--json');
-  assert.equal(exported.code, 0, exported.err.join('\n'));
-  const imported = await hasten('import', '--onnx', join(dir, 'export', 'model.onnx'), '--scheduler', join(dir, 'export', 'scheduler_config.json'), '--out', join(dir, 'imported'));
-  assert.equal(imported.code, 0, imported.err.join('\n'));
+  const dir = await shapesReimported();
   const trained = await loadTrainedModel('shapes');
-  const { record } = openImportedModel(join(dir, 'imported'));
+  const { record } = openImportedModel(dir);
   assert.equal(record.signature.batch, 'dynamic');
   assert.equal(record.analysis_error, undefined);
   assert.deepEqual(record.analysis!.structure.skips.map((s) => s.channels).reverse(), (trained.model as UNet).skips().map((s) => s.channels));
-  const network = new ImportedNetwork(openImportedModel(join(dir, 'imported')));
+  const network = new ImportedNetwork(openImportedModel(dir));
   try {
     for (const [rows, k] of [[1, 700], [3, 150]] as const) {
       const x = Float32Array.from({ length: rows * 3 * 32 * 32 }, (_, i) => Math.sin(0.37 * i));
@@ -99,6 +109,32 @@ test('the shipped shapes model exported with a dynamic batch re-imports through 
   } finally {
     await network.dispose();
   }
+});
+
+test('hasten eval of the re-imported shapes export against --data shapes gives the figures of hasten eval of shapes itself', async (ctx) => {
+  const dir = await shapesReimported();
+  // The export holds the null-class branch, which native sampling runs at guidance 0. Two DDIM steps
+  // on the DDPM schedule visit timesteps 999 and 0 only, both knots the integer timestep input
+  // feeds exactly; the native grid visits the same noise levels.
+  const ddpm = ddpmDiscrete();
+  const knots = `karras:tmax=${ddpm.rho(1)}:tmin=${ddpm.rho(ddpm.tMin)}`;
+  const common = ['--sampler', 'ddim', '--steps', '2', '--n', '6', '--batch', '3', '--real-sets', '2', '--seed', '3', '--json'];
+  const imported = await hasten('eval', '--model', dir, '--data', 'shapes', ...common);
+  assert.equal(imported.code, 0, imported.err.join('\n'));
+  const native = await hasten('eval', '--model', 'shapes', '--guidance', '0', '--grid', knots, ...common);
+  assert.equal(native.code, 0, native.err.join('\n'));
+  const [a, b] = [JSON.parse(imported.out[0]!), JSON.parse(native.out[0]!)];
+  assert.equal(a.data, 'shapes');
+  assert.equal(a.accuracy, undefined, 'an imported model has no classes to score');
+  // The same real sets: the floors agree bit for bit.
+  for (const key of ['n', 'real_sets', 'fd_floor', 'fd_floor_std', 'kid_floor', 'kid_floor_std']) assert.equal(a[key], b[key], key);
+  // eps-prediction divides by alpha = 0.0064 at timestep 999, so float32 rounding in the graph grows about 160x.
+  for (const key of ['fd', 'kid']) {
+    const relative = Math.abs(a[key] - b[key]) / Math.abs(b[key]);
+    ctx.diagnostic(`${key}: imported ${a[key]}, native ${b[key]}, relative difference ${relative.toExponential(2)}`);
+    assert.ok(relative < 1e-3, `${key}: imported ${a[key]}, native ${b[key]}`);
+  }
+  assert.equal(a.nfe * 2, b.nfe, 'guidance 0 runs both halves natively');
 });
 
 test('an exported denoiser re-imports as an external model: its skips are found and every cut reproduces it', async () => {
