@@ -111,11 +111,10 @@ export function emitNchwcConv(emit: Emitter, x: string, w: string, bias: string 
  * Filter bytes (output channels x images x output positions) one weight-gradient convolution may
  * read. Past this its kernels stream the filter from memory for every image: the weight gradient of
  * a 3x3 64 -> 64 convolution at 32x32 over a batch of 64 (a 16 MB filter) ran at 53-65 GFLOP/s as
- * one convolution and at 93 GFLOP/s as four convolutions of 16 images each, summed
- * (docs/results/engine.md).
+ * one convolution and at 90 GFLOP/s as two of 32 images each, summed, while 8 MB filters gained
+ * 0-5%, less than the copies that split the batch cost (docs/results/engine.md).
  */
-const WEIGHT_GRAD_FILTER_BYTES = 4 * 2 ** 20;
-
+const WEIGHT_GRAD_FILTER_BYTES = 8 * 2 ** 20;
 /** Images per weight-gradient convolution: the whole batch, or whole blocks of it with a filter of at most WEIGHT_GRAD_FILTER_BYTES. */
 function weightGradChunk(block: number, batch: number, outPadded: number, positions: number): number {
   if (batch % block !== 0) return batch; // a batch padded with zero images stays whole
