@@ -4,6 +4,7 @@
 import type { TrainedModel } from '../src/pipeline/model-store.js';
 import { type ProgressBar, describeError, notice } from './dom.js';
 import { loadModel } from './models.js';
+import { timed } from './phases.js';
 import { warmUp } from './run-job.js';
 import { DEFAULT_SAMPLING } from './settings.js';
 import type { SiteEntry } from '../src/web/site.js';
@@ -29,9 +30,9 @@ export class ModelChooser {
       const name = select.value;
       const entry = this.entries.find((e) => e.name === name)!;
       try {
-        const trained = await loadModel(name, ({ loaded, total }) => progress.set(loaded / (total ?? entry.bytes), `downloading ${name}: ${(loaded / 1e6).toFixed(1)} of ${((total ?? entry.bytes) / 1e6).toFixed(1)} MB`));
+        const trained = await timed('download', () => loadModel(name, ({ loaded, total }) => progress.set(loaded / (total ?? entry.bytes), `downloading ${name}: ${(loaded / 1e6).toFixed(1)} of ${((total ?? entry.bytes) / 1e6).toFixed(1)} MB`)));
         progress.set(1, `compiling ${name}…`);
-        await warmUp(trained, Number(DEFAULT_SAMPLING.n) || 16);
+        await timed('warm-up', () => warmUp(trained, Number(DEFAULT_SAMPLING.n) || 16));
         progress.set(1, `${name} ready`);
         ready(trained);
       } catch (error) {
