@@ -22,7 +22,6 @@ export type ModelEvaluation = (ImageEvaluation | PointEvaluation) & { nfe: numbe
 
 /** Where an evaluation's real data comes from: a trained model (its own data), or a dataset named for an imported model. */
 export interface DataSource {
-  name: string; // the model's, for messages
   config: Pick<TrainConfig, 'data' | 'resolution'>;
 }
 
@@ -43,7 +42,7 @@ export function evaluationData(model: TrainedModel | SamplingTarget, data?: stri
   if (data === undefined) throw new InputError(`'${model.name}' is an imported model and brings no data to compare its samples with: name the data it was trained on with --data DATASET (e.g. shapes or folder:PATH), at its size ${describeShape(shape)}`);
   const isImages = shape.length === 3;
   if (isImages && shape[1] !== shape[2]) throw new InputError(`'${model.name}' draws ${describeShape(shape)}; evaluation compares square images`);
-  const source: DataSource = { name: model.name, config: { data, ...(isImages && { resolution: shape[1] }) } };
+  const source: DataSource = { config: { data, ...(isImages && { resolution: shape[1] }) } };
   let dataset: Dataset;
   try {
     dataset = openDataOf(source);
