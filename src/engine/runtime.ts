@@ -194,6 +194,11 @@ export class CompiledFunction {
     return entry;
   }
 
+  /** Creates the session for inputs shaped as `inputs` without running it: what a first run would compile. */
+  async prepare(inputs: Record<string, HostTensor>): Promise<void> {
+    await this.sessionFor(inputs);
+  }
+
   /** Runs on `inputs`; with params as inputs, `params` supplies their current values. */
   async run(inputs: Record<string, HostTensor>, params?: ParamTree): Promise<Record<string, HostTensor>> {
     const { session, traced } = await this.sessionFor(inputs);

@@ -60,7 +60,7 @@ test('page: loads isolated on wasm threads, says WebGPU is missing, and becomes 
   assert.match(await page.textContent('#runtime') ?? '', new RegExp(`onnxruntime-web \\(wasm, ${cores} threads?, in a worker\\) · isolated`));
   assert.ok(requested.some((url) => url.endsWith('/ort/ort-wasm-simd-threaded.wasm')), `the SIMD + threads build loads (requested: ${requested.join(', ')})`);
   const phases = await hasten((h) => h.phases().map((span) => span.name));
-  for (const phase of ['download', 'session', 'run', 'warm-up']) assert.ok(phases.includes(phase), `phase ${phase} recorded`);
+  for (const phase of ['download', 'session', 'compile']) assert.ok(phases.includes(phase), `phase ${phase} recorded`);
   assert.match(await page.textContent('#notices') ?? '', /WebGPU is not available/);
   assert.deepEqual(problems, []);
 });
@@ -90,6 +90,11 @@ test('page: a 10-NFE sample of shapes equals the Node output for the same seed w
   let largest = 0;
   fromNode.images.data.forEach((v, i) => { largest = Math.max(largest, Math.abs(v - fromPage.images[i]!)); });
   assert.ok(largest <= 1e-3, `max abs difference ${largest}`);
+  // Ready meant compiled: the model's first call came after it (and before this sample, which queued behind it).
+  const spans = await hasten((h) => h.phases());
+  const compiled = spans.find((span) => span.name === 'compile')!;
+  const warmUp = spans.find((span) => span.name === 'warm-up');
+  assert.ok(warmUp && warmUp.startS >= compiled.startS + compiled.durationS - 1e-3, 'the first call follows the compile');
   assert.equal(await page.locator('#sample-result canvas').count(), 1);
   assert.match(await page.getAttribute('#sample-download', 'href') ?? '', /^blob:/);
   await snapshot('sample');
