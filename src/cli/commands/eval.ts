@@ -34,7 +34,7 @@ export const evalCommand = defineCommand({
   details: [
     'Image models report fd, fd_floor, kid, kid_floor, accuracy and class_accuracy (conditional models), nfe, wall_s; point models report swd, swd_floor, mmd, mmd_floor, nfe, wall_s.',
     'Each distance is the mean over K independent real sets and each floor over K pairs of them; X_std is the standard deviation over those K (docs/eval.md).',
-    'An imported model (hasten import) is compared with --data DATASET, which must match its channels and size; it has no classes, so no accuracy is reported.',
+    'An imported model (hasten import) is compared with --data DATASET, which must match its channels and size; one with class labels (class_labels) reports accuracy against the classes it drew, like hasten\'s own.',
     'With --workers N or --queue URL the samples are drawn and featurised in shards (docs/scale.md); the figures equal a one-process run bit for bit.',
   ].join('\n'),
   async run(values) {
