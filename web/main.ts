@@ -7,6 +7,7 @@ import { chartsView } from './charts-view.js';
 import { compareView } from './compare-view.js';
 import { byId, describeError, notice } from './dom.js';
 import { ModelChooser } from './model-chooser.js';
+import { spans } from './phases.js';
 import { modelIndex } from './models.js';
 import { sampleView } from './sample-view.js';
 import { trainView } from './train-view.js';
@@ -51,7 +52,7 @@ async function start(): Promise<void> {
   const sample = sampleView(chooser);
   const compare = compareView(chooser);
   const train = trainView();
-  Object.assign(window, { hasten: { readyS: sample.readyS, sample: sample.last, compare: compare.last, train: train.state, runtime: () => runtime.textContent } });
+  Object.assign(window, { hasten: { readyS: sample.readyS, sample: sample.last, compare: compare.last, train: train.state, runtime: () => runtime.textContent, phases: spans } });
 }
 
 start().catch((error: unknown) => notice(`The page could not start: ${describeError(error)}`, 'bad'));

@@ -1,10 +1,12 @@
 // Which shipped model a view works on: a select per view, one download per model whichever view
-// asked, with a progress bar, and the first compile done before the views say they are ready.
+// asked, with a progress bar, and the network compiled before the views say they are ready; its
+// first call follows at once.
 
 import type { TrainedModel } from '../src/pipeline/model-store.js';
 import { type ProgressBar, describeError, notice } from './dom.js';
 import { loadModel } from './models.js';
-import { warmUp } from './run-job.js';
+import { timed } from './phases.js';
+import { compileFor, warmUp } from './run-job.js';
 import { DEFAULT_SAMPLING } from './settings.js';
 import type { SiteEntry } from '../src/web/site.js';
 
@@ -29,11 +31,14 @@ export class ModelChooser {
       const name = select.value;
       const entry = this.entries.find((e) => e.name === name)!;
       try {
-        const trained = await loadModel(name, ({ loaded, total }) => progress.set(loaded / (total ?? entry.bytes), `downloading ${name}: ${(loaded / 1e6).toFixed(1)} of ${((total ?? entry.bytes) / 1e6).toFixed(1)} MB`));
+        const trained = await timed('download', () => loadModel(name, ({ loaded, total }) => progress.set(loaded / (total ?? entry.bytes), `downloading ${name}: ${(loaded / 1e6).toFixed(1)} of ${((total ?? entry.bytes) / 1e6).toFixed(1)} MB`)));
+        const n = Number(DEFAULT_SAMPLING.n) || 16;
         progress.set(1, `compiling ${name}…`);
-        await warmUp(trained, Number(DEFAULT_SAMPLING.n) || 16);
+        await timed('compile', () => compileFor(trained, n));
         progress.set(1, `${name} ready`);
         ready(trained);
+        // The first call runs now, before the first Sample press if the visitor takes a moment (a press queues behind it).
+        await timed('warm-up', () => warmUp(trained, n));
       } catch (error) {
         progress.set(0, `${name} failed to load`);
         notice(`Could not load model ${name}: ${describeError(error)}`, 'bad');

@@ -3,8 +3,9 @@
 
 import { getSampler } from '../src/diffusion/samplers/index.js';
 import { currentOrt } from '../src/engine/runtime.js';
-import { type GenerateResult, generate } from '../src/pipeline/generate.js';
+import { type GenerateResult, type SamplingNetwork, generate } from '../src/pipeline/generate.js';
 import type { TrainedModel } from '../src/pipeline/model-store.js';
+import type { CompiledNetwork } from '../src/pipeline/sampling-network.js';
 import { type ProgressBar, clearError, nextFrame, showError } from './dom.js';
 import { networkFor } from './models.js';
 import type { Job } from './settings.js';
@@ -34,18 +35,47 @@ function exclusive<T>(work: () => Promise<T>): Promise<T> {
   return result;
 }
 
+/**
+ * `network` as generate() runs it, except that each call only creates the session its feeds need and
+ * returns zeros: a run through it compiles everything a real run of the same shape calls.
+ */
+function compiling(network: CompiledNetwork): SamplingNetwork {
+  return {
+    flops: 0,
+    run: () => ({
+      forward: async (feeds) => {
+        await network.prepare(feeds);
+        return new Float32Array(feeds.x!.data.length);
+      },
+      samplerOptions: {},
+    }),
+    dispose: async () => undefined,
+  };
+}
+
+const WARM_UP: Job = { options: { sampler: 'ddim', steps: 1, n: 16, seed: 0 }, accel: {}, label: 'warm-up' };
+const compiled = new Map<string, Promise<unknown>>();
 const warmed = new Map<string, Promise<unknown>>();
 
-/** Compiles the plain network of `trained` for `n` samples on the current backend, by a one-step run. */
-export function warmUp(trained: TrainedModel, n = 16): Promise<unknown> {
-  const key = `${trained.name}|${currentOrt().name}|${n}`;
-  let done = warmed.get(key);
-  if (!done) {
-    const job: Job = { options: { sampler: 'ddim', steps: 1, n, seed: 0 }, accel: {}, label: 'warm-up' };
-    done = runJob(trained, job, { cancelled: false });
-    warmed.set(key, done);
+function once(done: Map<string, Promise<unknown>>, key: string, work: () => Promise<unknown>): Promise<unknown> {
+  let result = done.get(key);
+  if (!result) {
+    result = work();
+    result.catch(() => done.delete(key));
+    done.set(key, result);
   }
-  return done;
+  return result;
+}
+
+/** Compiles the plain network of `trained` for `n` samples on the current backend, without running it. */
+export function compileFor(trained: TrainedModel, n = 16): Promise<unknown> {
+  const network = networkFor(trained, {}, currentOrt().name);
+  return once(compiled, `${trained.name}|${currentOrt().name}|${n}`, () => exclusive(() => generate(trained, { ...WARM_UP.options, n, network: compiling(network) })));
+}
+
+/** Makes the first call of that network (onnxruntime-web's first call of a session is much slower than the next ones), by a one-step run. */
+export function warmUp(trained: TrainedModel, n = 16): Promise<unknown> {
+  return once(warmed, `${trained.name}|${currentOrt().name}|${n}`, () => runJob(trained, { ...WARM_UP, options: { ...WARM_UP.options, n } }, { cancelled: false }));
 }
 
 /** Samples `job` on `trained`; throws Cancelled when `control.cancelled` is set between steps. */

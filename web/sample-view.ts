@@ -1,9 +1,11 @@
 // The Sample view: one configuration, its live x0 predictions, the result grid and its PNG.
 
+import { currentOrt } from '../src/engine/runtime.js';
 import type { TrainedModel } from '../src/pipeline/model-store.js';
 import { ProgressBar, addFields, byId, setOptions, values } from './dom.js';
 import { imageGrid, offerPng, scatter, show } from './pictures.js';
 import { runButtons, runJob } from './run-job.js';
+import { timed, totalS } from './phases.js';
 import { DEFAULT_SAMPLING, configFields, parseJob, sharedFields } from './settings.js';
 import type { ModelChooser } from './model-chooser.js';
 
@@ -19,6 +21,7 @@ export interface LastSample {
   wallS: number; // generate()'s own time
   pressedToShownS: number; // from the button press to the result on screen
   nfe: number;
+  callsS: number; // of which in ONNX Runtime's calls (the rest: sampler, previews, drawing)
 }
 
 export function sampleView(chooser: ModelChooser): { last(): LastSample | undefined; readyS(): number | undefined } {
@@ -44,16 +47,17 @@ export function sampleView(chooser: ModelChooser): { last(): LastSample | undefi
     const trained = await chooser.current();
     const job = parseJob(values(shared), values(config), trained);
     const n = job.options.n;
-    const result = await runJob(trained, job, control, (p) => {
+    const result = await timed('sample', () => runJob(trained, job, control, (p) => {
       progress.set(p.step / p.steps, `step ${p.step}/${p.steps} · NFE ${p.nfe} · ${p.elapsedS.toFixed(2)} s`);
       show(byId('sample-preview'), picture(p.denoised, trained, n));
-    });
+    }));
     const canvas = picture(result.images.data, trained, n, result.labels);
     show(byId('sample-result'), canvas);
     offerPng(download, canvas, `hasten-${trained.name}-${job.options.sampler}-${job.options.steps}-seed${job.options.seed}.png`);
-    last = { images: result.images.data, shape: result.images.shape, wallS: result.wallS, pressedToShownS: (performance.now() - pressed) / 1000, nfe: result.nfe };
+    const callsS = totalS('run', pressed / 1000);
+    last = { images: result.images.data, shape: result.images.shape, wallS: result.wallS, pressedToShownS: (performance.now() - pressed) / 1000, nfe: result.nfe, callsS };
     progress.set(1, `done: ${n} samples, NFE ${result.nfe}, ${result.wallS.toFixed(2)} s`);
-    stats.textContent = `${trained.name} · ${job.label}\n${n} samples · NFE ${result.nfe} per sample · ${result.wallS.toFixed(2)} s · ${(result.flops / 1e9).toFixed(2)} GFLOP`;
+    stats.textContent = `${trained.name} · ${job.label}\n${n} samples · NFE ${result.nfe} per sample · ${result.wallS.toFixed(2)} s · ${(result.flops / 1e9).toFixed(2)} GFLOP · ${callsS.toFixed(2)} s of it in ${currentOrt().name}'s calls`;
   });
   return { last: () => last, readyS: () => readyS };
 }

@@ -15,7 +15,6 @@ import { makeGrid, parseGridSpec } from '../diffusion/grids.js';
 import { threadsFromEnv } from '../engine/execution-provider.js';
 import { RngStream } from '../engine/rng.js';
 import { toOrt } from '../engine/runtime.js';
-import type { HostTensor } from '../engine/host-tensor.js';
 import type { ImportedModel } from '../import/model-folder.js';
 import { timestepTensor } from '../import/probe.js';
 import { timestepAt } from '../import/schedule.js';
@@ -105,7 +104,7 @@ export async function runImportOverheadBench(imported: ImportedModel, settings: 
     graphOptimizationLevel: 'all',
     extra: { session: { intra_op: { allow_spinning: spinsByDefault() ? '1' : '0' } } },
   });
-  const cond = conditioning.cond && target.conditioning(0, n)!.cond[signature.conditioning!.name]!;
+  const cond = Object.entries(target.conditioning(0, n)?.cond ?? {}); // text conditioning and class labels, as hasten feeds them
   const direct = async (): Promise<Float32Array> => {
     // x_T = sigma(T)·z, then for each step DDIM's update from the predicted x0 and eps.
     const x = Float32Array.from(noise, (z) => z * process.sigma(grid[0]!));
@@ -116,7 +115,7 @@ export async function runImportOverheadBench(imported: ImportedModel, settings: 
         [signature.sample]: new ort.Tensor('float32', x, [n, ...imported.dataShape]),
         [signature.timestep]: toOrt(timestepTensor(signature, new Array(n).fill(timestepAt(schedule, t)))),
       };
-      if (cond) feeds[signature.conditioning!.name] = toOrt(cond as HostTensor);
+      for (const [name, t] of cond) feeds[name] = toOrt(t);
       const out = (await session.run(feeds))[signature.output]!.data as Float32Array;
       const [a, s, aNext, sNext] = [process.alpha(t), process.sigma(t), process.alpha(next), process.sigma(next)];
       for (let j = 0; j < x.length; j++) {

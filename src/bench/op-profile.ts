@@ -48,6 +48,7 @@ export interface OpProfile {
 const CONV_OPS = new Set(['conv2d', 'convTranspose2d']);
 const LAYOUT_OPS = new Set(['Reshape', 'Transpose', 'Concat', 'Slice', 'Split', 'Pad', 'Identity', 'Expand', 'Squeeze', 'Unsqueeze', 'ReorderInput', 'ReorderOutput', 'MemcpyToHost', 'MemcpyFromHost']);
 const MATMUL_OPS = new Set(['matmul', 'gemm', 'softmax']);
+const NORM_OPS = new Set(['standardize', 'groupNorm']);
 
 /** The traced op, its scope and, for backward nodes, the op whose gradient rule made it. */
 export function parseNodeName(name: string): { scope: string; op: string; gradOf: string | null } {
@@ -80,7 +81,7 @@ export function opKind(name: string, onnxOp: string): OpKind {
     return CONV_OPS.has(op) ? 'conv input gradient' : 'conv weight gradient';
   }
   if (CONV_OPS.has(op) && gradOf === null) return 'conv forward';
-  if (op === 'standardize' || gradOf === 'standardize') return gradOf ? 'norm backward' : 'norm forward';
+  if (NORM_OPS.has(op) || (gradOf !== null && NORM_OPS.has(gradOf))) return gradOf ? 'norm backward' : 'norm forward';
   if (MATMUL_OPS.has(op) || (gradOf !== null && MATMUL_OPS.has(gradOf))) return 'matmul and attention';
   if (LAYOUT_OPS.has(onnxOp)) return 'copies and layout';
   return gradOf ? 'element-wise backward' : 'element-wise forward';

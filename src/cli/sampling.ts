@@ -64,13 +64,14 @@ export async function openSamplingModel(values: { model: string; n: number; clas
   if (!isImportedModelDir(values.model)) {
     if (values['cond-file'] !== undefined || values['uncond-file'] !== undefined) throw new UsageError(`--cond-file and --uncond-file are for imported models; '${values.model}' is a hasten model (use --class)`);
     const trained = await loadTrainedModel(values.model);
-    return { model: trained, classes: parseClasses(trained, values.class) };
+    return { model: trained, classes: parseClasses(trained.config.classNames ?? [], values.class) };
   }
-  if (values.class !== undefined) throw new UsageError('--class is for hasten\'s class-conditional models; an imported model takes --cond-file');
   const imported = openImportedModel(values.model);
+  if (values.class !== undefined && !imported.record.signature.classLabels) throw new UsageError(`--class is for class-conditional models; '${values.model}' takes no class labels${imported.record.signature.conditioning ? ' (it takes --cond-file)' : ''}`);
   const name = imported.record.signature.conditioning?.name ?? 'encoder_hidden_states';
   const read = (flag: 'cond-file' | 'uncond-file') => (values[flag] === undefined ? undefined : readConditioningFile(values[flag]!, name, `--${flag}`));
-  return { model: importedTarget(imported, values.n, { cond: await read('cond-file'), uncond: await read('uncond-file') }) };
+  const classes = parseClasses(imported.record.signature.classLabels?.names ?? [], values.class);
+  return { model: importedTarget(imported, values.n, { cond: await read('cond-file'), uncond: await read('uncond-file'), classes }), classes };
 }
 
 /** A sampler by name only (commands whose settings are fixed by the experiment). */
@@ -86,7 +87,7 @@ export const accelOptions = {
 };
 
 export const samplingOptions = {
-  model: modelName('model', { required: true, description: 'the model' }, 'any'), // eval says why it cannot take an imported one
+  model: modelName('model', { required: true, description: 'the model' }, 'any'),
   sampler: text({ placeholder: 'NAME[:KEY=VALUE,...]', default: 'heun', parse: parseSamplerSpec, description: `sampler: ${samplerSyntax}` }),
   steps: int({ placeholder: 'N', min: 1, default: 18, description: 'sampler steps (heun and RK samplers cost more than one evaluation per step)' }),
   grid: text({ placeholder: 'SPEC', parse: (raw: string) => (parseGridSpec(raw), raw), description: `time grid (default: the objective's: karras for edm, logsnr for vp, rf for rf): ${gridSyntax}` }),
@@ -125,12 +126,11 @@ export function parseGuidanceInterval(raw: string | undefined, guidance: number)
   return { low: bounds[0]!, high: bounds[1]! };
 }
 
-/** Parses --class: indices or class names, comma separated. */
-export function parseClasses(trained: TrainedModel, raw: string | undefined): number[] | undefined {
+/** Parses --class: indices or class names (the model's `names`), comma separated. */
+export function parseClasses(names: readonly string[], raw: string | undefined): number[] | undefined {
   if (raw === undefined) return undefined;
   const items = raw.split(',').map((s) => s.trim());
   if (items.some((item) => item === '')) throw new UsageError(`--class: '${raw}' holds an empty class name; give class indices or names separated by commas`);
-  const names = trained.config.classNames ?? [];
   return items.map((item) => {
     const byName = names.indexOf(item);
     if (byName >= 0) return byName;

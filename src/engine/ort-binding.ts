@@ -29,6 +29,8 @@ export interface OrtBinding {
   sessionOptions(options: SessionOptions): InferenceSession.SessionOptions;
   /** Whether the runtime has ONNX Runtime's NCHWc CPU kernels (com.microsoft.nchwc) for graphs to use. */
   nchwc: boolean;
+  /** Whether a run takes its inputs' buffers away (onnxruntime-web's proxy worker transfers them), so that feeds must be copies. */
+  transfersInputs?: boolean;
   /** The error to show for a session that failed to start, saying what the platform's settings have to do with it (optional). */
   startError?(error: unknown): unknown;
 }

@@ -14,6 +14,7 @@ export interface WebOrtOptions {
   threads?: number; // wasm threads; default: the cores when isolated, else 1
   wasmPaths?: string; // URL prefix of onnxruntime-web's .wasm/.mjs files, where they are served apart from the bundle
   spin?: boolean; // whether idle wasm threads spin; default onnxruntime-web's (they do); a session's own setting wins
+  proxy?: boolean; // run ONNX Runtime in onnxruntime-web's worker instead of the calling thread; default onnxruntime-web's (off)
 }
 
 /** The threads wasm can use here: one unless the page is cross-origin isolated. */
@@ -28,11 +29,13 @@ export function webOrt(ort: OrtWebModule, options: WebOrtOptions = {}): OrtBindi
   const threads = options.threads ?? availableWasmThreads();
   ort.env.wasm.numThreads = threads;
   if (options.wasmPaths) ort.env.wasm.wasmPaths = options.wasmPaths;
+  if (options.proxy !== undefined) ort.env.wasm.proxy = options.proxy;
   return {
-    name: `onnxruntime-web (${backend}${backend === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'}` : ''})`,
+    name: `onnxruntime-web (${backend}${backend === 'wasm' ? `, ${threads} thread${threads === 1 ? '' : 's'}` : ''}${ort.env.wasm.proxy ? ', in a worker' : ''})`,
     InferenceSession: ort.InferenceSession,
     Tensor: ort.Tensor,
     nchwc: false, // onnxruntime-web's CPU kernels are wasm's own: no NCHWc
+    transfersInputs: ort.env.wasm.proxy === true,
     sessionOptions: (session) => {
       const spin = session.spin ?? options.spin;
       return {

@@ -64,7 +64,9 @@ export function nchwcBlockSize(): Promise<number> {
 const ORT_TYPES: Record<DType, ort.Tensor.Type> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', bool: 'bool' };
 
 export function toOrt(t: HostTensor, on: OrtBinding = binding): ort.Tensor {
-  return new on.Tensor(ORT_TYPES[t.dtype], t.data as ort.Tensor.DataType, t.shape);
+  // A binding that transfers the buffers would detach the caller's arrays, which samplers and caches keep using.
+  const data = on.transfersInputs ? t.data.slice() : t.data;
+  return new on.Tensor(ORT_TYPES[t.dtype], data as ort.Tensor.DataType, t.shape);
 }
 
 export function fromOrt(t: ort.Tensor): HostTensor {
@@ -190,6 +192,11 @@ export class CompiledFunction {
       this.sessions.set(signature, entry);
     }
     return entry;
+  }
+
+  /** Creates the session for inputs shaped as `inputs` without running it: what a first run would compile. */
+  async prepare(inputs: Record<string, HostTensor>): Promise<void> {
+    await this.sessionFor(inputs);
   }
 
   /** Runs on `inputs`; with params as inputs, `params` supplies their current values. */

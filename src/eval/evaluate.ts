@@ -18,6 +18,7 @@
 import type { Dataset, DatasetBatch } from '../data/dataset.js';
 import type { Seed } from '../engine/rng.js';
 import { sameShape, type HostTensor } from '../engine/host-tensor.js';
+import { InputError } from '../engine/input-error.js';
 import { type FeatureBatch, type FeatureNet, classAccuracy, perClassAccuracy } from './feature-net.js';
 import { frechetDistance, kidFromKernels, kidKernels } from './frechet.js';
 import { medianDistance, mmdRbf, slicedWasserstein } from './swd.js';
@@ -84,10 +85,11 @@ export async function evaluateImages(featureNet: FeatureNet, generated: Pick<Dat
   return evaluateImageFeatures(featureNet, await featureNet.features(images), generated.labels, dataset, n, seed, options);
 }
 
-function checkFeatureNetFits(featureNet: FeatureNet, dataset: Dataset): void {
+/** Throws, naming both, unless the feature network was trained on this dataset at its image shape. */
+export function checkFeatureNetFits(featureNet: FeatureNet, dataset: Dataset): void {
   const { data, imageShape } = featureNet.config;
   if (dataset.name !== data || !sameShape(dataset.shape, imageShape)) {
-    throw new Error(`the feature network was trained on ${data} at ${imageShape.join('x')}, not ${dataset.name} at ${dataset.shape.join('x')}: train one on this data with hasten train-features`);
+    throw new InputError(`the feature network was trained on ${data} at ${imageShape.join('x')}, not ${dataset.name} at ${dataset.shape.join('x')}: train one on this data with hasten train-features`);
   }
 }
 

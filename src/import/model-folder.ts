@@ -1,6 +1,6 @@
 // An imported model as a folder every command opens with --model DIR: the ONNX file(s) as given,
 // import.json (what was found: the signature, the schedule, the U-Net structure and FLOPs) and the
-// scheduler config it came with. Import checks everything up front, so that opening is cheap.
+// scheduler config and the diffusers model config.json it came with. Import checks everything up front, so that opening is cheap.
 
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -10,7 +10,7 @@ import type { Process } from '../diffusion/process.js';
 import { type UNetAnalysis, analyseUNet } from './analysis.js';
 import { ImportError, opsetVersion, readOnnxFile } from './onnx-file.js';
 import { DEFAULT_SCHEDULE, type ImportedSchedule, parsePrediction, parseSchedulerConfig, scheduleProcess } from './schedule.js';
-import { type UNetSignature, readSignature } from './signature.js';
+import { type ClassOptions, type UNetSignature, readSignature } from './signature.js';
 
 export const IMPORT_FORMAT = 'hasten-import/1';
 export const IMPORT_FILE = 'import.json';
@@ -49,6 +49,8 @@ export interface ImportOptions {
   scheduler?: string; // a diffusers scheduler_config.json
   prediction?: string; // overrides the config's prediction_type
   sampleSize?: [number, number]; // fixes symbolic height and width
+  classes?: number; // labels a class_labels input takes (0..classes−1); default: num_class_embeds of the config.json beside the file
+  nullClass?: number; // the label meaning "no class", for guidance; default: the config's null_class (hasten's exports write it)
   inlineLimit?: number; // weight bytes above which the analysed graphs run with external data (default: just under 2 GB)
 }
 
@@ -61,10 +63,30 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
+/** The diffusers config.json beside an ONNX file, where there is one. */
+const modelConfigPath = (onnx: string): string => join(dirname(onnx), 'config.json');
+
+/** The class count and null class: the options first, else the config.json beside the file (num_class_embeds, null_class). */
+function classOptions(options: ImportOptions): ClassOptions {
+  const path = modelConfigPath(options.onnx);
+  const config = existsSync(path) ? readJson(path, 'model config') as Record<string, unknown> : {};
+  const entry = (key: string): number | undefined => {
+    const value = config[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'number') throw new ImportError(`model config ${path}: ${key} must be a number or null, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const classes = options.classes ?? entry('num_class_embeds');
+  const nullClass = options.nullClass ?? entry('null_class');
+  const given = options.classes !== undefined ? '--classes' : options.nullClass !== undefined ? '--null-class' : undefined;
+  const names = Array.isArray(config.class_names) && config.class_names.every((c) => typeof c === 'string') ? config.class_names as string[] : undefined;
+  return { classes, nullClass, names, source: options.classes !== undefined ? '--classes' : `${path} num_class_embeds`, given };
+}
+
 /** Checks the graph, reads the schedule, finds the structure and writes the model folder. */
 export async function importModel(options: ImportOptions): Promise<ImportRecord> {
   const file = readOnnxFile(options.onnx);
-  const signature = readSignature(file.model, { sampleSize: options.sampleSize });
+  const signature = readSignature(file.model, { sampleSize: options.sampleSize, classes: classOptions(options) });
   let schedule = options.scheduler ? parseSchedulerConfig(readJson(options.scheduler, 'scheduler config'), options.scheduler) : { ...DEFAULT_SCHEDULE };
   if (options.prediction) schedule = { ...schedule, prediction: parsePrediction(options.prediction, '--prediction') };
   scheduleProcess(schedule); // the betas must make a process
@@ -92,6 +114,7 @@ export async function importModel(options: ImportOptions): Promise<ImportRecord>
   copyFileSync(options.onnx, join(options.out, GRAPH_FILE));
   for (const data of file.externalFiles) copyFileSync(join(dirname(options.onnx), data), join(options.out, data));
   if (options.scheduler) copyFileSync(options.scheduler, join(options.out, 'scheduler_config.json'));
+  if (existsSync(modelConfigPath(options.onnx))) copyFileSync(modelConfigPath(options.onnx), join(options.out, 'config.json'));
   await writeFileAtomic(join(options.out, IMPORT_FILE), `${JSON.stringify(record, null, 2)}\n`);
   return record;
 }

@@ -1,6 +1,6 @@
 // An imported U-Net as the network the samplers' accelerations run: the ONNX graph, edited for
 // Skip-Tuning (a skip_scale input) and for a caching method (the full graph also returns the cached
-// features; a cut graph reuses them), called with hasten's feeds (x, noise label, conditioning).
+// features; a cut graph reuses them), called with hasten's feeds (x, noise label, conditioning, class labels).
 // The noise label becomes the graph's own timestep through the imported schedule. Graphs with a
 // fixed batch run in chunks of that batch (the last one padded); a graph with one timestep per call
 // runs each run of rows that share a timestep separately.
@@ -136,6 +136,11 @@ export class ImportedNetwork implements CachingNetwork {
       const cond = feeds[signature.conditioning.name];
       if (!cond) throw new Error(`${this.imported.name} is conditioned on ${signature.conditioning.name} [batch, ${signature.conditioning.shape.join(', ')}]: pass it (--cond-file)`);
       byRow[signature.conditioning.name] = cond;
+    }
+    if (signature.classLabels) {
+      const labels = feeds[signature.classLabels.name];
+      if (!labels) throw new Error(`${this.imported.name} takes class labels (${signature.classLabels.name}): pass them`);
+      byRow[signature.classLabels.name] = labels;
     }
     if (feeds.skipScale) byRow[SKIP_SCALE_INPUT] = feeds.skipScale;
     for (const name of this.cacheNames) {

@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { toOrt } from '../engine/runtime.js';
 import type { GraphFiles } from './graph-files.js';
 import { ImportError } from './onnx-file.js';
-import type { UNetSignature } from './signature.js';
+import type { ClassLabels, UNetSignature } from './signature.js';
 
 export type Shapes = Map<string, number[]>;
 
@@ -22,7 +22,15 @@ export function probeFeeds(signature: UNetSignature, rows: number, timestep = 50
     const shape = [rows, ...signature.conditioning.shape];
     feeds[signature.conditioning.name] = { dtype: 'float32', shape, data: wave(shape.reduce((a, b) => a * b, 1), 1) };
   }
+  if (signature.classLabels) feeds[signature.classLabels.name] = classLabelTensor(signature.classLabels, Array.from({ length: rows }, (_, i) => i % signature.classLabels!.classes));
   return feeds;
+}
+
+/** Class labels as the graph's class-label input takes them. */
+export function classLabelTensor(input: ClassLabels, labels: readonly number[]): HostTensor {
+  return input.dtype === 'int64'
+    ? { dtype: 'int64', shape: [labels.length], data: BigInt64Array.from(labels, (c) => BigInt(c)) }
+    : { dtype: 'int32', shape: [labels.length], data: Int32Array.from(labels) };
 }
 
 /** The timestep input for per-row timesteps: integers rounded for integer inputs, one value for a scalar input. */

@@ -1,7 +1,9 @@
 // An imported model as something generate() samples: its discrete DDPM process, its prediction
-// type turned into the x0 denoiser, and its text conditioning (encoder_hidden_states) given as
+// type turned into the x0 denoiser, its text conditioning (encoder_hidden_states) given as
 // tensors: one row applies to every sample, or one row per sample; a second set of rows is the
-// unconditional input for classifier-free guidance.
+// unconditional input for classifier-free guidance. Class labels (class_labels) are drawn like
+// hasten's own: every class in turn, or the classes asked for, cycled; guidance runs against the
+// null class where import knows one.
 
 import { existsSync } from 'node:fs';
 import type { AccelConfig } from '../accel/config.js';
@@ -13,10 +15,13 @@ import { noiseLabel } from '../train/objectives.js';
 import type { ImportedModel } from './model-folder.js';
 import { ImportedNetwork } from './network.js';
 import { ImportError } from './onnx-file.js';
+import { classLabelTensor } from './probe.js';
+import type { ClassLabels } from './signature.js';
 
 export interface ImportedConditioning {
   cond?: HostTensor; // [1 or n, tokens, width]
   uncond?: HostTensor; // the same shape rule, for guidance
+  classes?: number[]; // class label of each sample (cycled), for a model with class labels; default: every class in turn
 }
 
 /** Grids for the discrete schedule: uniform in t, as diffusers spaces its timesteps. */
@@ -42,6 +47,22 @@ function rowsFor(t: HostTensor, start: number, count: number): HostTensor {
   return { dtype: 'float32', shape: [count, ...t.shape.slice(1)], data };
 }
 
+/** The class label of each of n samples: `classes` cycled (each one of the model's labels, not its null class), else every label but the null class in turn. */
+function sampleLabels(input: ClassLabels, n: number, classes: number[] | undefined): number[] {
+  const { classes: count, nullClass } = input;
+  const labels = `the model's labels are 0..${count - 1}${nullClass === undefined ? '' : `, ${nullClass} being its null class`}`;
+  for (const c of classes ?? []) {
+    if (!Number.isInteger(c) || c < 0 || c >= count) throw new ImportError(`class ${c} is out of range: ${labels}`);
+    if (c === nullClass) throw new ImportError(`class ${c} is the null class (no class); pick a class: ${labels}`);
+  }
+  const drawn = nullClass === undefined ? count : count - 1;
+  return Array.from({ length: n }, (_, k) => {
+    if (classes && classes.length > 0) return classes[k % classes.length]!;
+    const j = k % drawn;
+    return nullClass !== undefined && j >= nullClass ? j + 1 : j;
+  });
+}
+
 export function importedTarget(imported: ImportedModel, n: number, conditioning: ImportedConditioning = {}): SamplingTarget {
   const { signature, schedule } = imported.record;
   const name = signature.conditioning?.name;
@@ -49,7 +70,12 @@ export function importedTarget(imported: ImportedModel, n: number, conditioning:
   if (!name && (conditioning.cond || conditioning.uncond)) throw new ImportError(`${imported.name} takes no conditioning input; drop --cond-file/--uncond-file`);
   if (conditioning.cond) checkRows(imported, conditioning.cond, '--cond-file', n);
   if (conditioning.uncond) checkRows(imported, conditioning.uncond, '--uncond-file', n);
+  const classInput = signature.classLabels;
+  if (!classInput && conditioning.classes && conditioning.classes.length > 0) throw new ImportError(`${imported.name} takes no class labels; drop --class`);
+  const labels = classInput && sampleLabels(classInput, n, conditioning.classes);
   const process = imported.process;
+  const unguidable = name && !conditioning.uncond ? `pass the unconditional ${name} with --uncond-file`
+    : classInput && classInput.nullClass === undefined ? `${imported.name} has no known null class to guide against: import it again with --null-class K, the label it was trained with for "no class"` : undefined;
   return {
     name: imported.name,
     dataShape: imported.dataShape,
@@ -61,9 +87,20 @@ export function importedTarget(imported: ImportedModel, n: number, conditioning:
       schedule.prediction,
       process,
     ),
-    conditioning: (start, count): ConditioningFeeds | undefined => name && conditioning.cond
-      ? { cond: { [name]: rowsFor(conditioning.cond, start, count) }, ...(conditioning.uncond ? { uncond: { [name]: rowsFor(conditioning.uncond, start, count) } } : {}) }
-      : undefined,
+    conditioning: (start, count): ConditioningFeeds | undefined => {
+      const cond: Record<string, HostTensor> = {};
+      const uncond: Record<string, HostTensor> = {};
+      if (name && conditioning.cond) cond[name] = rowsFor(conditioning.cond, start, count);
+      if (name && conditioning.uncond) uncond[name] = rowsFor(conditioning.uncond, start, count);
+      if (classInput && labels) {
+        cond[classInput.name] = classLabelTensor(classInput, labels.slice(start, start + count));
+        if (classInput.nullClass !== undefined) uncond[classInput.name] = classLabelTensor(classInput, new Array(count).fill(classInput.nullClass));
+      }
+      if (Object.keys(cond).length === 0) return undefined;
+      return { cond, ...(!unguidable && { uncond }) };
+    },
+    labels,
+    ...(unguidable && { unguidable }),
   };
 }
 

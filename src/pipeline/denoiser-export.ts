@@ -10,13 +10,15 @@
 //   rf   x_rf = (1 − t) x0 + t eps at t = rho/(1 + rho), F predicts eps − x0, eps = x_rf + (1 − t) F:
 //                                                      A = C = (1 − t)/alpha, B = 1 − t
 // The network's parameterisation decides (a reflow student's is its teacher's). Class-conditional
-// models run their unconditional (null-class) branch.
+// models take a third input, `class_labels` [B] (int64, diffusers' name for UNet2DModel): classes
+// 0..K−1, and K, the null class the model was trained with under label dropout, for guidance. A
+// diffusers-style config.json beside the graph records both (num_class_embeds = K + 1, null_class = K).
 
 import type { HostTensor } from '../engine/host-tensor.js';
 import { type OnnxModel } from '../engine/onnx/codec.js';
 import { dynamicBatch } from '../engine/onnx/dynamic-batch.js';
 import * as F from '../engine/ops/index.js';
-import { compile } from '../engine/runtime.js';
+import { type InputSpec, compile } from '../engine/runtime.js';
 import { netTraceFn } from '../models/network.js';
 import { ddpmDiscrete } from '../diffusion/process.js';
 import { edmPreconditioning } from '../diffusion/parameterisation.js';
@@ -34,7 +36,12 @@ export interface DenoiserExport {
   model: OnnxModel;
   /** A diffusers DDPMScheduler config for the schedule the timestep indexes. */
   schedulerConfig: Record<string, unknown>;
+  /** A diffusers UNet2DModel-style config.json: the sample's size and channels, and the class labels the graph takes. */
+  modelConfig: Record<string, unknown>;
 }
+
+/** Name of the class-label input, as diffusers' UNet2DModel calls it. */
+export const CLASS_LABELS_INPUT = 'class_labels';
 
 /** The affine conversion of the objective's network output to eps at one noise level. */
 function epsCoefficients(trained: TrainedModel, alpha: number, sigma: number): { a: number; b: number; c: number } {
@@ -77,18 +84,25 @@ export function exportDenoiser(trained: TrainedModel, options: DenoiserExportOpt
       const feeds = {
         x: F.mul(sample, perRow((k) => coefficients[k]!.c, column)),
         noise: perRow((k) => coefficients[k]!.label, [rows]),
-        ...(numClasses > 0 ? { label: F.fill(graph, [rows], numClasses, 'int64') } : {}),
+        ...(numClasses > 0 ? { label: inputs[CLASS_LABELS_INPUT]! } : {}),
       };
       const raw = net(graph, feeds).out!;
       const out = F.add(F.mul(sample, perRow((k) => coefficients[k]!.a, column)), F.mul(raw, perRow((k) => coefficients[k]!.b, column)));
       return { out_sample: out };
     }, { params: trained.params, name: `${trained.name}-denoiser` });
-    return forward.lower({ sample: { shape: [rows, ...dataShape], dtype: 'float32' }, timestep: { shape: [rows], dtype: 'int64' } }).model;
+    const classLabels: Record<string, InputSpec> = numClasses > 0 ? { [CLASS_LABELS_INPUT]: { shape: [rows], dtype: 'int64' } } : {};
+    return forward.lower({ sample: { shape: [rows, ...dataShape], dtype: 'float32' }, timestep: { shape: [rows], dtype: 'int64' }, ...classLabels }).model;
   };
   const model = batch === 'dynamic' ? dynamicBatch(lowerAt) : lowerAt(batch);
   const schedulerConfig = {
     _class_name: 'DDPMScheduler', beta_schedule: 'linear', beta_start: betaStart, beta_end: betaEnd, num_train_timesteps: n,
     prediction_type: 'epsilon', clip_sample: false, timestep_spacing: 'leading', steps_offset: 0, trained_betas: null,
   };
-  return { model, schedulerConfig };
+  const [channels, height] = dataShape as [number, number, number];
+  const modelConfig = {
+    _class_name: 'UNet2DModel', sample_size: height, in_channels: channels, out_channels: channels,
+    num_class_embeds: numClasses > 0 ? numClasses + 1 : null, null_class: numClasses > 0 ? numClasses : null,
+    ...(trained.config.classNames && { class_names: trained.config.classNames }),
+  };
+  return { model, schedulerConfig, modelConfig };
 }

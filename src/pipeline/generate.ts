@@ -89,6 +89,8 @@ export interface SamplingTarget {
   conditioning(start: number, count: number): ConditioningFeeds | undefined;
   /** Class labels of the n samples, where the model has classes. */
   labels?: number[];
+  /** Why a conditional target cannot be guided (it lacks the unconditional inputs) and what to do, where it cannot. */
+  unguidable?: string;
 }
 
 export interface GenerateResult {
@@ -195,7 +197,8 @@ export function trainedTarget(trained: TrainedModel, n: number, classes?: number
   };
 }
 
-const isTrainedModel = (model: TrainedModel | SamplingTarget): model is TrainedModel => 'params' in model;
+/** Whether generate() was given one of hasten's trained models rather than another sampling target. */
+export const isTrainedModel = (model: TrainedModel | SamplingTarget): model is TrainedModel => 'params' in model;
 
 /** The classes of samples first .. first + n - 1. */
 export function sampleClasses(trained: TrainedModel, n: number, classes?: number[], first = 0): number[] | undefined {
@@ -234,6 +237,7 @@ function checkGuidance(target: SamplingTarget, guidance: number): void {
   if (guidance !== 1 && !target.conditioning(0, 1)) {
     throw new InputError(`generate: guidance ${guidance} needs a class-conditional model: '${target.name}' is unconditional`);
   }
+  if (guidance !== 1 && target.unguidable) throw new InputError(`generate: guidance ${guidance} needs unconditional inputs: ${target.unguidable}`);
 }
 
 export async function generate(model: TrainedModel | SamplingTarget, options: GenerateOptions): Promise<GenerateResult> {

@@ -144,6 +144,11 @@ export class CompiledNetwork implements CachingNetwork {
     return fn;
   }
 
+  /** Creates the full graph's session for `feeds` without running it (a page compiles before its first, slow call). */
+  prepare(feeds: Record<string, HostTensor>): Promise<void> {
+    return this.full.prepare(feeds);
+  }
+
   /** Runs the full graph (capturing the cached modules) or, with `cacheRows`, the reuse graph; charges its FLOPs. */
   async call(feeds: Record<string, HostTensor>, cacheRows?: number): Promise<Record<string, HostTensor>> {
     const fn = cacheRows === undefined ? this.full : this.reuseGraph(cacheRows);

@@ -9,8 +9,8 @@ import { dirname, join, relative } from 'node:path';
 import { packageRoot, shippedModelsDir } from '../paths.js';
 import { shippedModelNames } from '../pipeline/model-store.js';
 
-/** onnxruntime-web's runtime files: the plain wasm build and the WebGPU one. */
-const ORT_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
+/** onnxruntime-web's runtime files: the wasm-only build's module, its wasm, and the WebGPU build's. */
+const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
 /** The results the page draws: sampler error against NFE, and the acceleration benchmark. */
 const RESULT_FILES = /^(samplers-.*\.json|accel\/bench-accel-timing\.json)$/;
 const STAMP = 'build.json';
@@ -121,7 +121,9 @@ export async function buildSite(options: { force?: boolean; out?: string } = {})
     build: { outDir: out, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096, reportCompressedSize: false },
   });
   const require = createRequire(import.meta.url);
-  for (const file of ORT_FILES) await copyInto(require.resolve(`onnxruntime-web/${file}`), join(out, 'ort', file));
+  // (The package exports the runtime files but not the build's module; they share one folder.)
+  const ortDist = dirname(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.mjs'));
+  for (const file of ORT_FILES) await copyInto(join(ortDist, file), join(out, 'ort', file));
   await copyModels(out);
   await copyResults(out);
   await writeFile(join(out, STAMP), `${JSON.stringify({ inputs: newest, built: new Date().toISOString() })}\n`);

@@ -31,6 +31,7 @@ const SUPPORTED: Case[] = [
   ['matmul, gemm, linear', (g, { a, b }) => F.add(F.matmul(a!, F.transposeLast2(b!)), F.linear(a!, b!, F.sum(b!, 1))), { a: r([3, 4], 12), b: r([2, 4], 13) }],
   ['softmax', (g, { x }) => F.softmax(x!, 0), { x: r([3, 4], 14) }],
   ['standardize, layerNorm, groupNorm', (g, { x, w }) => F.add(F.layerNorm(F.standardize(x!), w!, w!), F.reshape(F.groupNorm(F.reshape(x!, [2, 4, 3]), 2), [2, 12])), { x: r([2, 12], 15), w: r([12], 16) }],
+  ['groupNorm with its affine transform (one op)', (g, { x, w, b }) => F.mul(F.groupNorm(x!, 2, w!, b!), x!), { x: r([2, 4, 3, 2], 22), w: r([4], 23), b: r([4], 24) }],
   ['embedding', (g, { table, idx }) => F.embedding(table!, idx!), { table: r([4, 3], 17) }, { idx: int64Tensor([5], [1, 3, 1, 0, 1]) }],
   ['attention', (g, { q, kv }) => F.attention(q!, kv!, kv!), { q: r([2, 3, 4], 18), kv: r([2, 5, 4], 19) }],
 ];

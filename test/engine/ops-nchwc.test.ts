@@ -21,19 +21,22 @@ interface Case {
   padding?: number;
   dilation?: number;
   groups?: number;
+  weightGradConvs?: number; // NCHWc convolutions the weight gradient takes, where a case is about that
 }
 
 // With a block of 16 (AVX-512) or 8 (AVX2) these cover: blocked input, an NCHW input of fewer
 // channels than a block, output channels padded to a block, a batch below a block, a batch that is
 // padded up to whole blocks, stride 2 (input gradient through ConvTranspose), dilation, output and
-// input channels that are not whole groups of 4, and groups of whole blocks.
+// input channels that are not whole groups of 4, groups of whole blocks, the 1x1 weight gradient as
+// a product and a weight gradient split over the batch.
 const CASES: Case[] = [
   { label: '3x3 blocked', x: [16, 16, 8, 8], w: [16, 16, 3, 3], padding: 1 },
   { label: 'few input channels, padded outputs', x: [3, 3, 6, 7], w: [20, 3, 3, 3], padding: 1 },
   { label: 'batch above a block', x: [17, 16, 5, 5], w: [8, 16, 3, 3], padding: 1 },
   { label: 'stride 2', x: [4, 32, 9, 9], w: [16, 32, 3, 3], stride: 2, padding: 1 },
   { label: 'dilation 2', x: [2, 16, 9, 9], w: [12, 16, 3, 3], dilation: 2, padding: 2 },
-  { label: '1x1', x: [5, 32, 4, 4], w: [16, 32, 1, 1] },
+  { label: '1x1 (the weight gradient one batched product)', x: [5, 32, 4, 4], w: [16, 32, 1, 1], weightGradConvs: 0 },
+  { label: 'a batch whose weight-gradient filter is too large for one convolution (one per half of the batch)', x: [32, 4, 24, 24], w: [128, 4, 3, 3], padding: 1, weightGradConvs: 2 },
   { label: 'output channels not whole groups of 4 (an image output)', x: [4, 16, 6, 6], w: [3, 16, 3, 3], padding: 1 },
   { label: 'input channels not whole groups of 4 (the input gradient pads them)', x: [2, 6, 5, 5], w: [16, 6, 3, 3], padding: 1 },
   { label: 'groups of whole blocks (a batch folded into groups), one NCHWc conv per group', x: [2, 48, 6, 6], w: [24, 16, 3, 3], padding: 1, groups: 3 },
@@ -51,6 +54,9 @@ async function runLowered(c: Case, nchwcBlock: number, inputs: Record<string, Ho
   assert.equal(model.graph.nodes.some((n) => n.domain === 'com.microsoft.nchwc'), nchwcBlock > 0);
   // On NCHWc every weight gradient of groups 1 is one convolution, not the portable MatMul per kernel offset.
   if (nchwcBlock > 0 && (c.groups ?? 1) === 1) assert.ok(!model.graph.nodes.some((n) => n.opType === 'MatMul'), `${c.label}: weight gradient not on NCHWc`);
+  if (nchwcBlock === 16 && c.weightGradConvs !== undefined) {
+    assert.equal(model.graph.nodes.filter((n) => n.opType === 'Conv' && n.name?.includes('conv2dWeightGrad')).length, c.weightGradConvs, `${c.label}: weight-gradient convolutions`);
+  }
   const session = await OnnxSession.create(model);
   const result = await session.run(inputs);
   await session.dispose();

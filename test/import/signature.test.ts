@@ -67,3 +67,15 @@ test('inputs and outputs that cannot work are refused with one line naming them'
   refuse(withNodes(onnx, g.nodes, { inputs: g.inputs.map((v) => (v.name === 'sample' ? { ...v, shape: ['batch', 4, 'height', 'width'] } : v)) }), /--sample-size/);
   assert.deepEqual(readSignature(withNodes(onnx, g.nodes, { inputs: g.inputs.map((v) => (v.name === 'sample' ? { ...v, shape: ['batch', 4, 'height', 'width'] } : v)) }), { sampleSize: [16, 16] }).sampleShape, [4, 16, 16]);
 });
+
+test('a class_labels input is taken with its class count and null class, or refused naming what is missing', async () => {
+  const { onnx } = await importedFixture('ddpm-unet2d');
+  const g = onnx.graph;
+  const withLabels = (dtype: 'int64' | 'int32' | 'float32') => withNodes(onnx, g.nodes, { inputs: [...g.inputs, { name: 'class_labels', dtype, shape: ['batch'] }] });
+  assert.throws(() => readSignature(withLabels('int64')), /input class_labels int64\[batch\] takes class labels, but the number of classes is unknown: give --classes N, or keep the model's diffusers config.json \(num_class_embeds\) beside the ONNX file/);
+  assert.deepEqual(readSignature(withLabels('int32'), { classes: { classes: 10, nullClass: 9, source: 'config.json num_class_embeds' } }).classLabels, { name: 'class_labels', dtype: 'int32', classes: 10, nullClass: 9, source: 'config.json num_class_embeds' });
+  assert.throws(() => readSignature(withLabels('float32'), { classes: { classes: 10 } }), /class-label input class_labels float32\[batch\] must be int64 or int32 \[batch\]/);
+  assert.throws(() => readSignature(withLabels('int64'), { classes: { classes: 10, nullClass: 10 } }), /null class 10 is not one of the model's labels 0\.\.9/);
+  assert.throws(() => readSignature(onnx, { classes: { classes: 10, given: '--classes' } }), /--classes: the graph takes no class labels/);
+  assert.equal(readSignature(onnx, { classes: { classes: 10 } }).classLabels, undefined, 'a config that counts classes for a graph without the input is no error');
+});

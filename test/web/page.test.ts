@@ -14,12 +14,15 @@ import { launchChromium } from '../../src/web/chromium.js';
 
 const SAMPLES = 4; // the batch the page compiles first (?samples=4): small, so the tests stay fast
 const screenshots = process.env.HASTEN_WEB_SCREENSHOTS;
+let root: string;
 let site: SiteServer;
 let browser: Browser;
 let page: Page;
 const problems: string[] = [];
+const requested: string[] = []; // by the page and its workers
 
 type Hasten = {
+  phases(): { name: string; startS: number; durationS: number }[];
   sample(): { images: Float32Array; shape: number[]; nfe: number } | undefined;
   compare(): { speedup: number; nfe: [number, number]; maxDifference: number } | undefined;
   train(): { step: number; losses: number[]; running: boolean } | undefined;
@@ -35,11 +38,13 @@ async function fill(selector: string, value: string): Promise<void> {
 }
 
 before(async () => {
-  site = await serveSite((await buildSite()).root, { port: 0 });
+  root = (await buildSite()).root;
+  site = await serveSite(root, { port: 0 });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`); });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.context().on('request', (request) => requested.push(request.url()));
   await page.goto(`${site.url}?samples=${SAMPLES}`);
 });
 
@@ -50,9 +55,28 @@ after(async () => {
 
 test('page: loads isolated on wasm threads, says WebGPU is missing, and becomes ready to sample', async () => {
   await page.waitForSelector('#sample-run:not([disabled])', { timeout: 120_000 });
-  assert.match(await page.textContent('#runtime') ?? '', /onnxruntime-web \(wasm, \d+ threads?\) · isolated/);
+  // Isolated, wasm gets every core, and ONNX Runtime runs in its worker, off the page's thread.
+  const cores = (await page.evaluate('navigator.hardwareConcurrency')) as number;
+  assert.match(await page.textContent('#runtime') ?? '', new RegExp(`onnxruntime-web \\(wasm, ${cores} threads?, in a worker\\) · isolated`));
+  assert.ok(requested.some((url) => url.endsWith('/ort/ort-wasm-simd-threaded.wasm')), `the SIMD + threads build loads (requested: ${requested.join(', ')})`);
+  const phases = await hasten((h) => h.phases().map((span) => span.name));
+  for (const phase of ['download', 'session', 'compile']) assert.ok(phases.includes(phase), `phase ${phase} recorded`);
   assert.match(await page.textContent('#notices') ?? '', /WebGPU is not available/);
   assert.deepEqual(problems, []);
+});
+
+test('page: served without the isolation headers, it runs wasm on one thread and says why', async () => {
+  const plain = await serveSite(root, { port: 0, isolated: false });
+  const other = await browser.newPage();
+  try {
+    await other.goto(`${plain.url}?samples=${SAMPLES}`);
+    await other.waitForFunction('!document.querySelector("#runtime").textContent.startsWith("starting")');
+    assert.match(await other.textContent('#runtime') ?? '', /onnxruntime-web \(wasm, 1 thread, in a worker\) · not isolated/);
+    assert.match(await other.textContent('#notices') ?? '', /not cross-origin isolated/);
+  } finally {
+    await other.close();
+    await plain.close();
+  }
 });
 
 test('page: a 10-NFE sample of shapes equals the Node output for the same seed within 1e-3', async () => {
@@ -66,6 +90,11 @@ test('page: a 10-NFE sample of shapes equals the Node output for the same seed w
   let largest = 0;
   fromNode.images.data.forEach((v, i) => { largest = Math.max(largest, Math.abs(v - fromPage.images[i]!)); });
   assert.ok(largest <= 1e-3, `max abs difference ${largest}`);
+  // Ready meant compiled: the model's first call came after it (and before this sample, which queued behind it).
+  const spans = await hasten((h) => h.phases());
+  const compiled = spans.find((span) => span.name === 'compile')!;
+  const warmUp = spans.find((span) => span.name === 'warm-up');
+  assert.ok(warmUp && warmUp.startS >= compiled.startS + compiled.durationS - 1e-3, 'the first call follows the compile');
   assert.equal(await page.locator('#sample-result canvas').count(), 1);
   assert.match(await page.getAttribute('#sample-download', 'href') ?? '', /^blob:/);
   await snapshot('sample');

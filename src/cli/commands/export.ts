@@ -23,7 +23,7 @@ export const exportCommand = defineCommand({
     model: modelOption,
     out: text({ placeholder: 'DIR', required: true, description: 'directory for checkpoint.safetensors + checkpoint.json (and model.onnx)' }),
     onnx: flag({ description: 'also write model.onnx: the raw network F(x, noise, label) with the weights inside' }),
-    denoiser: flag({ description: 'with --onnx: the whole denoiser in diffusers\' form instead (sample, int64 timestep -> out_sample, the noise), with scheduler_config.json; hasten import reads it back' }),
+    denoiser: flag({ description: 'with --onnx: the whole denoiser in diffusers\' form instead (sample, int64 timestep[, int64 class_labels] -> out_sample, the noise), with scheduler_config.json and config.json; hasten import reads it back' }),
     batch: int({ placeholder: 'B', min: 1, description: 'fix the ONNX graph\'s batch axis at B (default: a dynamic batch axis named "batch")' }),
     json: json('print { out, files } as JSON'),
   },
@@ -38,10 +38,11 @@ export const exportCommand = defineCommand({
     await saveCheckpoint(out, { params: trained.params, config: trained.config, step: trained.step });
     const files = ['checkpoint.safetensors', 'checkpoint.json'];
     if (values.denoiser) {
-      const { model, schedulerConfig } = exportDenoiser(trained, { batch });
+      const { model, schedulerConfig, modelConfig } = exportDenoiser(trained, { batch });
       await writeFileAtomic(join(out, 'model.onnx'), encodeModel(model));
       await writeFileAtomic(join(out, 'scheduler_config.json'), `${JSON.stringify(schedulerConfig, null, 2)}\n`);
-      files.push('model.onnx', 'scheduler_config.json');
+      await writeFileAtomic(join(out, 'config.json'), `${JSON.stringify(modelConfig, null, 2)}\n`);
+      files.push('model.onnx', 'scheduler_config.json', 'config.json');
     } else if (values.onnx) {
       const forward = compile(netTraceFn(trained.model), { params: trained.params, name: trained.name });
       const lowerAt = (rows: number) => forward.lower(trained.model.inputSpecs(rows)).model;

@@ -23,7 +23,7 @@ const mflops = (flops: number): string => `${(flops / 1e6).toFixed(1)} MFLOP`;
 export function describeImport(record: ImportRecord): string {
   const { signature: s, schedule } = record;
   const lines = [
-    `inputs: ${s.sample} [${s.batch === 'dynamic' ? 'B' : s.batch}, ${s.sampleShape.join(', ')}], ${s.timestep} ${s.timestepDtype} ${s.timestepShape === 'batch' ? 'per sample' : 'one per call'}${s.conditioning ? `, ${s.conditioning.name} [B, ${s.conditioning.shape.join(', ')}]` : ''}; output ${s.output}`,
+    `inputs: ${s.sample} [${s.batch === 'dynamic' ? 'B' : s.batch}, ${s.sampleShape.join(', ')}], ${s.timestep} ${s.timestepDtype} ${s.timestepShape === 'batch' ? 'per sample' : 'one per call'}${s.conditioning ? `, ${s.conditioning.name} [B, ${s.conditioning.shape.join(', ')}]` : ''}${s.classLabels ? `, ${s.classLabels.name} ${s.classLabels.dtype} (labels 0..${s.classLabels.classes - 1} from ${s.classLabels.source}; ${s.classLabels.nullClass === undefined ? 'no null class: no guidance' : `null class ${s.classLabels.nullClass}`})` : ''}; output ${s.output}`,
     `schedule: ${schedule.betaSchedule} betas over ${schedule.numTrainTimesteps} timesteps, predicting ${schedule.prediction} (${record.schedule_source})`,
   ];
   const analysis = record.analysis;

@@ -110,19 +110,22 @@ const sinOp = unary('sin', 'Sin', ([g], { inputs: [x] }) => [mul(g!, cos(x!))]);
 const cosOp = unary('cos', 'Cos', ([g], { inputs: [x] }) => [neg(mul(g!, sin(x!)))]);
 const tanhOp = unary('tanh', 'Tanh', ([g], { outputs: [y] }) => [mul(g!, sub(1, mul(y!, y!)))]);
 const sigmoidOp = unary('sigmoid', 'Sigmoid', ([g], { outputs: [y] }) => [mul(g!, mul(y!, sub(1, y!)))]);
-const siluOp = unary(
-  'silu',
-  (emit, x, y) => {
-    const s = emit.temp('sigmoid');
-    emit.node('Sigmoid', [x], [s]);
-    emit.node('Mul', [x, s], [y]);
+// Also returns the sigmoid it multiplies by: the gradient reads it instead of recomputing it from x,
+// so x need not be kept for the backward pass (the sigmoid is kept in its place).
+const siluOp: OpDef = {
+  name: 'silu',
+  infer: ([x]) => {
+    if (!FLOAT_TYPES.includes(x!.dtype)) throw new ShapeError(`silu: expects a float tensor, got ${x!.dtype}`);
+    return [{ shape: [...x!.shape], dtype: x!.dtype }, { shape: [...x!.shape], dtype: x!.dtype }];
+  },
+  lower: (emit, [x], [y, s]) => {
+    emit.node('Sigmoid', [x!], [s!]);
+    emit.node('Mul', [x!, s!], [y!]);
   },
   // d/dx x*s(x) = s + x*s*(1-s) = s + y*(1-s) with y = x*s the output: one pass fewer over the tensor
-  ([g], { inputs: [x], outputs: [y] }) => {
-    const s = sigmoid(x!);
-    return [mul(g!, add(s, mul(y!, sub(1, s))))];
-  },
-);
+  vjp: ([g], { outputs: [y, s] }) => [g ? mul(g, add(s!, mul(y!, sub(1, s!)))) : null],
+  flops: (node) => node.outputs[0]!.size,
+};
 const erfOp = unary('erf', 'Erf', ([g], { inputs: [x] }) => [mul(g!, mul(exp(mul(mul(x!, x!), -1)), 2 / Math.sqrt(Math.PI)))]);
 
 export const neg = (x: Tensor): Tensor => apply1(negOp, [x], {});
@@ -136,7 +139,7 @@ export const sin = (x: Tensor): Tensor => apply1(sinOp, [x], {});
 export const cos = (x: Tensor): Tensor => apply1(cosOp, [x], {});
 export const tanh = (x: Tensor): Tensor => apply1(tanhOp, [x], {});
 export const sigmoid = (x: Tensor): Tensor => apply1(sigmoidOp, [x], {});
-export const silu = (x: Tensor): Tensor => apply1(siluOp, [x], {});
+export const silu = (x: Tensor): Tensor => x.graph.apply(siluOp, [x], {})[0]!;
 export const erf = (x: Tensor): Tensor => apply1(erfOp, [x], {});
 export const square = (x: Tensor): Tensor => mul(x, x);
 

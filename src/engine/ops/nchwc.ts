@@ -108,7 +108,26 @@ export function emitNchwcConv(emit: Emitter, x: string, w: string, bias: string 
 }
 
 /**
- * Emits the weight gradient of a convolution (groups of 1) as one NCHWc convolution:
+ * Filter bytes (output channels x images x output positions) one weight-gradient convolution may
+ * read. Past this its kernels stream the filter from memory for every image: the weight gradient of
+ * a 3x3 64 -> 64 convolution at 32x32 over a batch of 64 (a 16 MB filter) ran at 53-65 GFLOP/s as
+ * one convolution and at 90 GFLOP/s as two of 32 images each, summed, while 8 MB filters gained
+ * 0-5%, less than the copies that split the batch cost (docs/results/engine.md).
+ */
+const WEIGHT_GRAD_FILTER_BYTES = 8 * 2 ** 20;
+/** Images per weight-gradient convolution: the whole batch, or whole blocks of it with a filter of at most WEIGHT_GRAD_FILTER_BYTES. */
+function weightGradChunk(block: number, batch: number, outPadded: number, positions: number): number {
+  if (batch % block !== 0) return batch; // a batch padded with zero images stays whole
+  let chunk = batch;
+  while (chunk % (2 * block) === 0 && outPadded * chunk * positions * 4 > WEIGHT_GRAD_FILTER_BYTES) chunk /= 2;
+  return chunk;
+}
+
+/**
+ * Emits the weight gradient of a convolution (groups of 1) on ONNX Runtime's CPU kernels. A 1x1
+ * convolution's is one batched product, dW = sum over n of gy[n] x[n]^T (FusedMatMul reads x
+ * transposed in place: no copy). Any other is one NCHWc convolution per chunk of the batch
+ * (weightGradChunk), summed:
  * dW[o, i, p, q] = sum over n, y, x of gy[n, o, y, x] * xpad[n, i, y*s + p*d, x*s + q*d]
  * is a convolution of x with the batch as its channels and the input channels as its batch,
  * filtered by gy (its batch as the filter's input channels), with the forward stride as dilation
@@ -120,6 +139,18 @@ export function emitNchwcConv(emit: Emitter, x: string, w: string, bias: string 
 export function emitNchwcConvWeightGrad(emit: Emitter, x: string, gy: string, dw: string, spec: NchwcConvSpec & { inSize: [number, number]; outSize: [number, number] }): void {
   const block = emit.nchwcBlock;
   const { batch, inChannels, outChannels } = spec;
+  const [kh, kw] = spec.kernel;
+  const [ho, wo] = spec.outSize;
+  if (kh === 1 && kw === 1 && [...spec.stride, ...spec.dilation].every((v) => v === 1) && spec.padding.every((v) => v === 0)) {
+    const [gyRows, xRows, products] = [emit.temp('gradRows'), emit.temp('inputRows'), emit.temp('products')];
+    emit.node('Reshape', [gy, emit.int64s([batch, outChannels, ho * wo])], [gyRows]);
+    emit.node('Reshape', [x, emit.int64s([batch, inChannels, ho * wo])], [xRows]);
+    emit.node('FusedMatMul', [gyRows, xRows], [products], { transB: 1 }, 'com.microsoft');
+    const summed = emit.temp('summed');
+    emit.node('ReduceSum', [products, emit.int64s([0])], [summed], { keepdims: 0 });
+    emit.node('Reshape', [summed, emit.int64s([outChannels, inChannels, 1, 1])], [dw]);
+    return;
+  }
   const batchPadded = batch < block ? batch : roundUp(batch, block);
   const quads = roundUp(outChannels, 4); // ReorderInput takes whole groups of 4 channels
   let gyPadded = gy;
@@ -127,6 +158,44 @@ export function emitNchwcConvWeightGrad(emit: Emitter, x: string, gy: string, dw
     gyPadded = emit.temp('gradPadded');
     emit.node('Pad', [gy, emit.int64s([0, 0, 0, 0, batchPadded - batch, quads - outChannels, 0, 0])], [gyPadded], { mode: 'constant' });
   }
+  const outPadded = roundUp(outChannels, block);
+  const gyBlocked = emitBlockedActivation(emit, gyPadded);
+  const chunk = weightGradChunk(block, batchPadded, outPadded, ho * wo);
+  const split = (value: string, hint: string): string[] => {
+    if (chunk === batchPadded) return [value];
+    const parts = Array.from({ length: batchPadded / chunk }, () => emit.temp(hint));
+    emit.node('Split', [value, emit.int64s(parts.map(() => chunk))], parts, { axis: 0 });
+    return parts;
+  };
+  const gyChunks = split(gyBlocked, 'gradChunk');
+  const fulls = split(x, 'inputChunk').map((xChunk, k) => {
+    const full = emit.temp('weightGradFull');
+    emitWeightGradConv(emit, xChunk, gyChunks[k]!, full, { ...spec, batch: chunk === batchPadded ? batch : chunk, batchPadded: chunk, outPadded });
+    return full;
+  });
+  let full = fulls[0]!;
+  if (fulls.length > 1) {
+    full = emit.temp('weightGradSummed');
+    emit.node('Sum', fulls, [full]);
+  }
+  // full is [C_in, C_out, >= kh, >= kw]: positions past the kernel come from padding the forward
+  // never reached (a stride that leaves rows or columns of the padded input unread).
+  const fullSize = [0, 1].map((axis) => Math.floor((spec.inSize[axis]! + 2 * spec.padding[axis]! - spec.stride[axis]! * (spec.outSize[axis]! - 1) - 1) / spec.dilation[axis]!) + 1);
+  let cropped = full;
+  if (fullSize[0] !== kh || fullSize[1] !== kw) {
+    cropped = emit.temp('weightGradCropped');
+    emit.node('Slice', [full, emit.int64s([0, 0]), emit.int64s([kh, kw]), emit.int64s([2, 3])], [cropped]);
+  }
+  emit.node('Transpose', [cropped], [dw], { perm: [1, 0, 2, 3] });
+}
+
+/**
+ * One weight-gradient convolution: x, `batch` images (NCHW), and gyBlocked, their output gradient
+ * blocked over its channels and padded to `batchPadded` images, to full ([C_in, C_out, >= kh, >= kw]).
+ */
+function emitWeightGradConv(emit: Emitter, x: string, gyBlocked: string, full: string, spec: NchwcConvSpec & { outSize: [number, number]; batchPadded: number; outPadded: number }): void {
+  const block = emit.nchwcBlock;
+  const { batch, batchPadded, outPadded, inChannels, outChannels } = spec;
   // Images: x as [C_in, N, H, W] (a transpose of whole planes), zero-padded in space here rather than
   // by the convolution: with a 3x3 output every position would touch the padding, and the kernels
   // take a slower path for those (measured 2x); blocked by emitBlockedConv.
@@ -141,8 +210,6 @@ export function emitNchwcConvWeightGrad(emit: Emitter, x: string, gy: string, dw
   // Filters: gy blocked over its channels, [N, C_out/B, Ho*Wo, B], then whole blocks moved to the
   // filter layout [C_out/B, N/B, Ho*Wo, B (n), B (o)] (or [C_out/B, N, Ho*Wo, B (o)] for N < B).
   const [ho, wo] = spec.outSize;
-  const outPadded = roundUp(outChannels, block);
-  const gyBlocked = emitBlockedActivation(emit, gyPadded);
   const filter = emit.temp('gradFilter');
   const split = emit.temp('gradSplit');
   const moved = emit.temp('gradFilterMoved');
@@ -154,7 +221,6 @@ export function emitNchwcConvWeightGrad(emit: Emitter, x: string, gy: string, dw
     emit.node('Transpose', [split], [moved], { perm: [1, 0, 2, 3] });
   }
   emit.node('Reshape', [moved, emit.int64s([outPadded, batchPadded, ho, wo])], [filter]);
-  const full = emit.temp('weightGradFull');
   emitBlockedConv(emit, images, filter, undefined, full, {
     batch: inChannels,
     inChannels: batchPadded,
@@ -164,14 +230,4 @@ export function emitNchwcConvWeightGrad(emit: Emitter, x: string, gy: string, dw
     padding: [0, 0],
     dilation: spec.stride,
   });
-  // full is [C_in, C_out, >= kh, >= kw]: positions past the kernel come from padding the forward
-  // never reached (a stride that leaves rows or columns of the padded input unread).
-  const [kh, kw] = spec.kernel;
-  const fullSize = [0, 1].map((axis) => Math.floor((spec.inSize[axis]! + 2 * spec.padding[axis]! - spec.stride[axis]! * (spec.outSize[axis]! - 1) - 1) / spec.dilation[axis]!) + 1);
-  let cropped = full;
-  if (fullSize[0] !== kh || fullSize[1] !== kw) {
-    cropped = emit.temp('weightGradCropped');
-    emit.node('Slice', [full, emit.int64s([0, 0]), emit.int64s([kh, kw]), emit.int64s([2, 3])], [cropped]);
-  }
-  emit.node('Transpose', [cropped], [dw], { perm: [1, 0, 2, 3] });
 }

@@ -24,3 +24,9 @@ test("eval of more images than KID's kernel matrices can hold is refused before 
   assert.match(refused.err[0]!, /evaluating 1000000 images \(KID's kernel matrices\) would need about [\d.]+ TB of memory/);
   assert.ok(performance.now() - started < 3000, 'at once');
 });
+
+test('eval takes --data only for imported models: a hasten model is compared with its own data', async () => {
+  const refused = await hasten('eval', '--model', 'shapes', '--data', 'shapes', '--n', '4');
+  assert.equal(refused.code, 2);
+  assert.deepEqual(refused.err, ["hasten eval: 'shapes' is compared with the data it was trained on (shapes); --data names the data of imported models"]);
+});

@@ -35,7 +35,9 @@ test('hasten import, inspect and sample on the text-conditioned fixture', async 
     [['sample', '--model', out, '--n', '2', '--out', samples], /pass the conditioning tensors with --cond-file/],
     [['sample', '--model', out, '--n', '2', '--cond-file', cond, '--out', join(scratch, 'x.png')], /4 channels \(latents\?\), which a PNG cannot show/],
     [['sample', '--model', out, '--n', '2', '--cond-file', cond, '--feature-inheritance', 'modules=mid,every=2', '--out', samples], /use --deepcache or --encoder-propagation/],
-    [['eval', '--model', out], /comes with none/],
+    [['eval', '--model', out, '--cond-file', cond], /'cli-sd' is an imported model and brings no data to compare its samples with: name the data it was trained on with --data DATASET/],
+    [['eval', '--model', out, '--cond-file', cond, '--data', 'shapes'], /--data shapes holds 3x16x16 images, but 'cli-sd' draws 4x16x16 images/],
+    [['eval', '--model', out, '--cond-file', cond, '--data', 'toy2d:two-moons'], /--data toy2d:two-moons for 'cli-sd' \(4x16x16 images\): 'toy2d:two-moons' is a dataset of points/],
     [['import', '--onnx', join(sd, 'structure.json'), '--out', join(scratch, 'bad')], /not a valid ONNX model/],
   ];
   for (const [argv, message] of errors) {
