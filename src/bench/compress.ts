@@ -22,7 +22,7 @@ import { InputError } from '../engine/input-error.js';
 import { type SamplerChoice, describeSampler, parseSamplerSpec } from '../diffusion/samplers/index.js';
 import { machine } from './accel.js';
 import { type CompressVariant, type VariantMethod, describeVariant as describeCapacity } from './compress-variants.js';
-import { median } from './timing.js';
+import { cpuMsSince, median } from './timing.js';
 
 export type CompressMethod = 'teacher' | 'student' | 'switching' | 'stack' | VariantMethod;
 
@@ -142,10 +142,10 @@ export async function runCompressBench(teacher: TrainedModel, student: TrainedMo
         for (const [i, v] of variants.entries()) {
           const before = process.cpuUsage();
           const { wallS, flops, nfe } = await generate(v.main, { ...run, n: s.timingN, batch: s.timingN, network: v.network, switches: v.switches });
-          const used = process.cpuUsage(before);
+          const cpuMs = cpuMsSince(before);
           if (round > 0) {
             times[i]!.push(wallS);
-            cpuTimes[i]!.push((used.user + used.system) / 1e6);
+            cpuTimes[i]!.push(cpuMs / 1000);
           }
           timed[i] = { flops: flops / s.timingN, nfe };
         }

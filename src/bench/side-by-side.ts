@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { median } from './timing.js';
+import { cpuMsSince, median } from './timing.js';
 
 /** What to train: the reference workload of `hasten bench engine`, or a shipped or trained model's configuration. */
 export type StepSubject = { workload: 'engine' } | { model: string; batch?: number };
@@ -90,8 +90,7 @@ export async function timeSideBySide(roots: readonly string[], subject: StepSubj
       const t0 = performance.now();
       await side.step.run();
       side.wall.push(performance.now() - t0);
-      const used = process.cpuUsage(cpu);
-      side.cpu.push((used.user + used.system) / 1000);
+      side.cpu.push(cpuMsSince(cpu));
     }
   }
   for (const side of sides) await side.step.dispose();

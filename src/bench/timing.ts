@@ -49,6 +49,12 @@ export async function timeRuns(run: () => Promise<void>, repeats: number, deadli
 /** A duration for notes: milliseconds below ten seconds, seconds above. */
 export const formatMs = (ms: number): string => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`);
 
+/** CPU milliseconds this process (all its threads) used since `start`, a process.cpuUsage() reading. */
+export function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
 export interface InterleavedTimes {
   wall: Record<string, number>; // median wall-clock milliseconds per run name
   cpu: Record<string, number>; // median CPU milliseconds of this process (all its threads) per run name
@@ -67,9 +73,8 @@ export async function timeInterleaved(runs: Readonly<Record<string, () => Promis
     for (const [name, run] of Object.entries(runs)) {
       const [t0, c0] = [performance.now(), process.cpuUsage()];
       await run();
-      const used = process.cpuUsage(c0);
+      cpu[name]!.push(cpuMsSince(c0));
       wall[name]!.push(performance.now() - t0);
-      cpu[name]!.push((used.user + used.system) / 1000);
     }
   }
   const medians = (times: Record<string, number[]>): Record<string, number> => Object.fromEntries(Object.entries(times).map(([name, t]) => [name, median(t)]));

@@ -6,7 +6,7 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import type { Page } from 'playwright-core';
 import { CompiledNetwork } from '../pipeline/sampling-network.js';
-import { median } from '../bench/timing.js';
+import { cpuMsSince, median } from '../bench/timing.js';
 import { currentOrt } from '../engine/runtime.js';
 import { generate } from '../pipeline/generate.js';
 import { loadTrainedModel } from '../pipeline/model-store.js';
@@ -125,9 +125,9 @@ export async function runWebBench(settings: Partial<WebBenchSettings> = {}, onPr
       onProgress(`round ${round}/${s.repeats}: Node sampling`);
       const cpuBefore = process.cpuUsage();
       const fromNode = await generate(trained, { ...job, network });
-      const cpu = process.cpuUsage(cpuBefore);
+      const cpuMs = cpuMsSince(cpuBefore);
       result.sample.node_s.push(fromNode.wallS);
-      result.sample.node_cpu_s.push((cpu.user + cpu.system) / 1e6);
+      result.sample.node_cpu_s.push(cpuMs / 1000);
 
       onProgress(`round ${round}/${s.repeats}: opening the page`);
       const page = await browser.newPage();

@@ -10,7 +10,7 @@
 // 2x upsampling, channel concat [upsampled, skip], and an MSE loss.
 
 import { WORKLOAD, workloadForwardFlops, workloadParamShapes, workloadTrainFlops } from '../engine-workload.js';
-import { formatMs as fmt, gflops, median, timeRuns } from '../timing.js';
+import { cpuMsSince, formatMs as fmt, gflops, median, timeRuns } from '../timing.js';
 import { RngStream } from '../../engine/rng.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
@@ -183,8 +183,7 @@ export async function forwardNchw(params: HostParams, x: Float32Array, batch: nu
 /** Total time, and CPU time over wall time: these peers compute on one thread, so on an idle machine the ratio is about 1; well below 1, other processes took the cores and the figures are low. */
 export function busyNote(start: number, cpuStart: NodeJS.CpuUsage): string {
   const wallMs = performance.now() - start;
-  const cpu = process.cpuUsage(cpuStart);
-  const ratio = (cpu.user + cpu.system) / 1000 / wallMs;
+  const ratio = cpuMsSince(cpuStart) / wallMs;
   return `total ${fmt(wallMs)}, CPU time ${(ratio * 100).toFixed(0)}% of wall time${ratio < 0.8 ? ' (other processes competed for the cores: figures are low)' : ''}`;
 }
 
