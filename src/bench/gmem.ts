@@ -37,7 +37,7 @@ export interface GmemRow {
 }
 
 export interface GmemBenchSettings {
-  runs: { name: string; dir: string }[];
+  runs: { name: string; dir: string; bank?: string }[]; // bank: sample memory runs with this bank (say a compressed one) instead of their own
   n: number; // samples per intermediate point
   finalN: number; // samples at each run's last snapshot
   sampler: string;
@@ -69,10 +69,10 @@ export function runSnapshots(dir: string): { step: number; dir: string }[] {
 const rowKey = (row: Pick<GmemRow, 'run' | 'step' | 'n' | 'real_sets' | 'guidance' | 'sampler' | 'steps' | 'select'>): string =>
   JSON.stringify([row.run, row.step, row.n, row.real_sets, row.guidance, row.sampler, row.steps, row.select]);
 
-async function scoreSnapshot(trained: TrainedModel, net: FeatureNet, run: string, step: number, n: number, guidance: number, steps: number, settings: GmemBenchSettings): Promise<GmemRow> {
+async function scoreSnapshot(trained: TrainedModel, net: FeatureNet, run: string, bank: string | undefined, step: number, n: number, guidance: number, steps: number, settings: GmemBenchSettings): Promise<GmemRow> {
   const started = performance.now();
   const memoryModel = trained.model.config.condVectorDim > 0;
-  const memory = memoryModel ? drawnConditions(trained, await modelBank(trained), n, settings.seed, { select: settings.select }) : undefined;
+  const memory = memoryModel ? drawnConditions(trained, await modelBank(trained, bank), n, settings.seed, { select: settings.select }) : undefined;
   const generated = await generate(trained, { sampler: settings.sampler, steps, n, seed: settings.seed, batch: settings.batch, guidance, memory });
   const scores = await scoreSamples(trained, generated.images, generated.labels, settings.seed, net, { realSets: settings.realSets });
   if (!('fd' in scores)) throw new Error(`bench gmem scores image models; run '${run}' draws points`);
@@ -93,7 +93,7 @@ export async function benchGmem(settings: GmemBenchSettings): Promise<{ rows: Gm
   }
   const rows: GmemRow[] = [];
   const outOfBank: (OutOfBankResult & { run: string; step: number })[] = [];
-  for (const { name, dir } of settings.runs) {
+  for (const { name, dir, bank } of settings.runs) {
     const snapshots = runSnapshots(dir);
     let net: FeatureNet | undefined;
     try {
@@ -109,7 +109,7 @@ export async function benchGmem(settings: GmemBenchSettings): Promise<{ rows: Gm
           let row = cached.get(key);
           if (!row) {
             net ??= await openFeatureNet(trained);
-            row = await scoreSnapshot(trained, net, name, snapshot.step, n, guidance, steps, settings);
+            row = await scoreSnapshot(trained, net, name, bank, snapshot.step, n, guidance, steps, settings);
             if (settings.cache) await appendFile(settings.cache, `${JSON.stringify(row)}\n`);
           }
           rows.push(row);

@@ -10,13 +10,12 @@ import type { AccelConfig } from '../accel/config.js';
 import { loadSafetensors } from '../engine/safetensors-file.js';
 import { toDenoiser } from '../diffusion/parameterisation.js';
 import type { HostTensor } from '../engine/host-tensor.js';
-import type { ConditioningFeeds, SamplingTarget } from '../pipeline/generate.js';
+import { type ConditioningFeeds, type SamplingTarget, cycledClasses } from '../pipeline/generate.js';
 import { noiseLabel } from '../train/objectives.js';
 import type { ImportedModel } from './model-folder.js';
 import { ImportedNetwork } from './network.js';
 import { ImportError } from './onnx-file.js';
 import { classLabelTensor } from './probe.js';
-import type { ClassLabels } from './signature.js';
 
 export interface ImportedConditioning {
   cond?: HostTensor; // [1 or n, tokens, width]
@@ -47,22 +46,6 @@ function rowsFor(t: HostTensor, start: number, count: number): HostTensor {
   return { dtype: 'float32', shape: [count, ...t.shape.slice(1)], data };
 }
 
-/** The class label of each of n samples: `classes` cycled (each one of the model's labels, not its null class), else every label but the null class in turn. */
-function sampleLabels(input: ClassLabels, n: number, classes: number[] | undefined): number[] {
-  const { classes: count, nullClass } = input;
-  const labels = `the model's labels are 0..${count - 1}${nullClass === undefined ? '' : `, ${nullClass} being its null class`}`;
-  for (const c of classes ?? []) {
-    if (!Number.isInteger(c) || c < 0 || c >= count) throw new ImportError(`class ${c} is out of range: ${labels}`);
-    if (c === nullClass) throw new ImportError(`class ${c} is the null class (no class); pick a class: ${labels}`);
-  }
-  const drawn = nullClass === undefined ? count : count - 1;
-  return Array.from({ length: n }, (_, k) => {
-    if (classes && classes.length > 0) return classes[k % classes.length]!;
-    const j = k % drawn;
-    return nullClass !== undefined && j >= nullClass ? j + 1 : j;
-  });
-}
-
 export function importedTarget(imported: ImportedModel, n: number, conditioning: ImportedConditioning = {}): SamplingTarget {
   const { signature, schedule } = imported.record;
   const name = signature.conditioning?.name;
@@ -72,7 +55,7 @@ export function importedTarget(imported: ImportedModel, n: number, conditioning:
   if (conditioning.uncond) checkRows(imported, conditioning.uncond, '--uncond-file', n);
   const classInput = signature.classLabels;
   if (!classInput && conditioning.classes && conditioning.classes.length > 0) throw new ImportError(`${imported.name} takes no class labels; drop --class`);
-  const labels = classInput && sampleLabels(classInput, n, conditioning.classes);
+  const labels = classInput && cycledClasses(n, classInput.classes, conditioning.classes, { nullClass: classInput.nullClass });
   const process = imported.process;
   const unguidable = name && !conditioning.uncond ? `pass the unconditional ${name} with --uncond-file`
     : classInput && classInput.nullClass === undefined ? `${imported.name} has no known null class to guide against: import it again with --null-class K, the label it was trained with for "no class"` : undefined;

@@ -207,10 +207,26 @@ export function sampleClasses(trained: TrainedModel, n: number, classes?: number
     if (classes && classes.length > 0) throw new InputError(`model '${trained.name}' is not class-conditional; drop --class`);
     return undefined;
   }
-  for (const c of classes ?? []) if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new InputError(`class ${c} is out of range: the model has classes 0..${numClasses - 1}`);
+  return cycledClasses(n, numClasses, classes, { first });
+}
+
+/**
+ * The class labels of samples first .. first + n - 1 of a model with `count` labels: `classes`
+ * cycled (each checked to be one of the labels and not the null class), else every label but the
+ * null class in turn, so that sample k has the same class whatever the batch it is drawn in.
+ */
+export function cycledClasses(n: number, count: number, classes?: number[], { nullClass, first = 0 }: { nullClass?: number; first?: number } = {}): number[] {
+  const labels = `the model's labels are 0..${count - 1}${nullClass === undefined ? '' : `, ${nullClass} being its null class`}`;
+  for (const c of classes ?? []) {
+    if (!Number.isInteger(c) || c < 0 || c >= count) throw new InputError(`class ${c} is out of range: ${labels}`);
+    if (c === nullClass) throw new InputError(`class ${c} is the null class (no class); pick a class: ${labels}`);
+  }
+  const drawn = nullClass === undefined ? count : count - 1;
   return Array.from({ length: n }, (_, i) => {
     const k = first + i;
-    return classes && classes.length > 0 ? classes[k % classes.length]! : k % numClasses;
+    if (classes && classes.length > 0) return classes[k % classes.length]!;
+    const j = k % drawn;
+    return nullClass !== undefined && j >= nullClass ? j + 1 : j;
   });
 }
 

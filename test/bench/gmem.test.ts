@@ -43,6 +43,18 @@ test('bench gmem: one row per snapshot and guidance, memory accuracy against the
     const lastOnly = await benchGmem({ ...settings, runs: [settings.runs[1]!], guidedLast: true, guidedSteps: 2 });
     assert.deepEqual(lastOnly.rows.map((r) => [r.images, r.guidance, r.steps, r.nfe]), [[4, 1, 1, 1], [8, 1, 1, 1], [8, 2, 2, 4]]);
     assert.deepEqual(lastOnly.rows.slice(0, 2), rows.filter((r) => r.run === 'class' && r.guidance === 1));
+    // A switch row: the gmem run sampled with a compressed bank (two k-means entries) through the CLI's --bank.
+    assert.equal((await hasten('gmem', 'bank', '--from', bank, '--kmeans', '2', '--out', join(dir, 'bank-kmeans2'))).code, 0);
+    const cli = ['bench', 'gmem', '--run', `gmem-kmeans2=${join(dir, 'gmem')}`, '--n', '6', '--final-n', '8', '--sampler', 'rf-euler', '--steps', '1', '--batch', '8', '--real-sets', '2', '--json'];
+    const compressed = await hasten(...cli, '--bank', `gmem-kmeans2=${join(dir, 'bank-kmeans2')}`);
+    assert.equal(compressed.code, 0, compressed.err.join('\n'));
+    const own = JSON.parse((await hasten(...cli)).out.join('\n')) as { rows: GmemRow[] };
+    const switched = JSON.parse(compressed.out.join('\n')) as { rows: GmemRow[] };
+    assert.deepEqual(switched.rows.map((r) => [r.run, r.images]), [['gmem-kmeans2', 4], ['gmem-kmeans2', 8]]);
+    assert.notEqual(switched.rows[1]!.fd, own.rows[1]!.fd, 'two centroids condition the samples differently from the 32-snippet bank');
+    const unknown = await hasten(...cli, '--bank', `other=${join(dir, 'bank-kmeans2')}`);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err.join('\n'), /--bank names run 'other', which no --run gives/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ import { parseAccelFlags } from '../../src/accel/config.js';
 import { AccelSettingError } from '../../src/accel/errors.js';
 import { makeGrid, parseGridSpec } from '../../src/diffusion/grids.js';
 import { createModel } from '../../src/models/registry.js';
-import { generate } from '../../src/pipeline/generate.js';
+import { cycledClasses, generate } from '../../src/pipeline/generate.js';
 import type { TrainedModel } from '../../src/pipeline/model-store.js';
 import { objectiveProcess, objectiveSettings } from '../../src/train/objectives.js';
 import { randomParams } from '../models/helpers.js';
@@ -114,4 +114,15 @@ test('generate: a request too large for memory is refused before any work; strea
   assert.deepEqual(starts, [0, 2, 4]);
   assert.deepEqual(result.images.shape, [0, 3, 8, 8]);
   assert.deepEqual(streamed, kept.images.data);
+});
+
+test('cycledClasses: given classes cycled, else every label but the null class in turn, the same for sample k in any batch', () => {
+  assert.deepEqual(cycledClasses(5, 3), [0, 1, 2, 0, 1]);
+  assert.deepEqual(cycledClasses(5, 4, undefined, { nullClass: 1 }), [0, 2, 3, 0, 2]);
+  assert.deepEqual(cycledClasses(3, 4, [2, 0]), [2, 0, 2]);
+  assert.deepEqual(cycledClasses(2, 4, [2, 0, 3], { first: 1 }), [0, 3]);
+  assert.deepEqual(cycledClasses(3, 4, undefined, { nullClass: 0, first: 2 }), [3, 1, 2]);
+  assert.throws(() => cycledClasses(1, 4, [4]), (e: Error) => e instanceof InputError && /class 4 is out of range: the model's labels are 0\.\.3$/.test(e.message));
+  assert.throws(() => cycledClasses(1, 4, [1.5], { nullClass: 3 }), /class 1\.5 is out of range: the model's labels are 0\.\.3, 3 being its null class/);
+  assert.throws(() => cycledClasses(1, 4, [3], { nullClass: 3 }), /class 3 is the null class \(no class\); pick a class/);
 });

@@ -15,6 +15,7 @@ export const benchGmemCommand = defineCommand({
   summary: 'FD and accuracy against training images for unconditional, class and memory-conditioned runs (GMem)',
   options: {
     run: text({ placeholder: 'NAME=DIR', repeatable: true, required: true, description: 'a run and its directory (with snapshots/), e.g. gmem=runs/gmem; repeat for each run' }),
+    bank: text({ placeholder: 'NAME=DIR', repeatable: true, description: "sample run NAME with the memory bank in DIR instead of its own (a compressed bank's switch row); repeatable" }),
     n: int({ placeholder: 'N', min: 2, default: 1000, description: 'samples per intermediate snapshot' }),
     'final-n': int({ placeholder: 'N', min: 2, default: 2000, description: "samples at each run's last snapshot" }),
     sampler: samplerName('sampler', 'heun'),
@@ -34,11 +35,17 @@ export const benchGmemCommand = defineCommand({
   },
   details: 'Example: hasten bench gmem --run unconditional=runs/gmem-exp/unconditional --run class=runs/gmem-exp/class --run gmem=runs/gmem-exp/gmem --cache docs/results/gmem-rows.jsonl --json',
   async run(values) {
-    const runs = values.run.map((spec) => {
+    const pair = (option: string, spec: string): { name: string; dir: string } => {
       const at = spec.indexOf('=');
-      if (at <= 0) throw new UsageError(`--run expects NAME=DIR, got '${spec}'`);
+      if (at <= 0 || at === spec.length - 1) throw new UsageError(`--${option} expects NAME=DIR, got '${spec}'`);
       return { name: spec.slice(0, at), dir: spec.slice(at + 1) };
+    };
+    const banks = new Map((values.bank ?? []).map((spec) => pair('bank', spec)).map(({ name, dir }) => [name, dir]));
+    const runs = values.run.map((spec) => {
+      const run = pair('run', spec);
+      return { ...run, bank: banks.get(run.name) };
     });
+    for (const name of banks.keys()) if (!runs.some((run) => run.name === name)) throw new UsageError(`--bank names run '${name}', which no --run gives`);
     const result = await benchGmem({
       runs, n: values.n, finalN: values['final-n'], sampler: values.sampler, steps: values.steps, guidance: values.guidance,
       guidedSteps: values['guided-steps'], guidedLast: values['guided-last'],
