@@ -5,7 +5,10 @@
 //
 // Wall times come from separate small runs, the same size for every config and interleaved across
 // configs (plain, A, B, plain, A, B, ...), so that load from other processes falls on all of them
-// alike; medians are quoted. Quality comes from one larger run per config.
+// alike; medians are quoted. Quality comes from one larger run per config. With a baseline (another
+// built checkout, --baseline DIR) each timed run of this build is paired with the same run of the
+// baseline's code, in alternating order, so a code change is measured against the code before it
+// under the same load.
 
 import { availableParallelism, cpus, loadavg, platform, arch } from 'node:os';
 import { type AccelConfig, type AccelFlags, ACCEL_FLAG_HELP, describeAccel, isPlain, parseAccelFlags } from '../accel/config.js';
@@ -20,6 +23,7 @@ import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
 import { type GenerateResult, type SamplingNetwork, type SamplingTarget, generate, trainedTarget } from '../pipeline/generate.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
 import { median } from './timing.js';
+import { loadBuildModule } from './side-by-side.js';
 
 export type AccelMethod = 'plain' | 'skip-tuning' | CachingMethod;
 
@@ -52,6 +56,7 @@ export interface AccelBenchSettings {
   configs: AccelConfig[]; // compared with the plain model, which always comes first
   sweepFactors: number[]; // Skip-Tuning factors of the sweep
   sweepNfe: number[]; // NFEs of the sweep (steps by stepsForNfe); empty: no sweep
+  baseline?: string; // another built hasten checkout whose networks are timed beside this build's
 }
 
 export const ACCEL_BENCH_DEFAULTS: Readonly<AccelBenchSettings> = {
@@ -80,6 +85,17 @@ export interface AccelBenchRow {
   fd: number | null; // null where no feature network fits the data
   accuracy: number | null; // null also for unconditional models
   rmse_to_plain: number; // RMS difference to the plain model's samples from the same noise, over all values
+  baseline?: BaselineTiming; // with a baseline build: the same config timed on its code
+}
+
+/** A config's timed runs on the baseline build, interleaved with this build's. */
+export interface BaselineTiming {
+  wall_s: number; // median seconds of its timed runs
+  speedup: number; // the baseline's plain wall_s / wall_s
+  gflops: number; // GFLOPs per image it ran
+  flop_speedup: number; // the baseline's plain gflops / gflops
+  flop_speedup_realised: number; // speedup / flop_speedup
+  same_samples: boolean; // its timed samples equal this build's bit for bit
 }
 
 export interface SweepPoint {
@@ -99,6 +115,7 @@ export interface AccelBenchResult {
   fd_floor: number | null; // FD between two real sets of n: what no method can go below
   rows: AccelBenchRow[];
   sweep: SweepPoint[];
+  baseline?: string; // the baseline build's folder, when one was timed
   machine: { cpu: string; cores: number; platform: string; node: string; load_average: number; hasten_ort_spin: string | null };
 }
 
@@ -160,6 +177,33 @@ export async function skipTuningSweepPoint(model: TrainedModel | SamplingTarget,
   return { nfe: result.nfe, factor: point.factor, fd, accuracy };
 }
 
+/** The baseline build's side of the timed runs: its own model code and networks, this build's weights. */
+interface BaselineSide {
+  networks: SamplingNetwork[];
+  time(i: number): Promise<{ wallS: number; gflops: number; images: Float32Array }>;
+}
+
+async function baselineSide(root: string, trained: TrainedModel, configs: AccelConfig[], run: { sampler: string; steps: number; seed: number }, timingN: number): Promise<BaselineSide> {
+  const [{ createModel }, { generate: otherGenerate, trainedTarget: otherTarget }, { parseBenchConfig: otherParse }] = await Promise.all(
+    ['models/registry.js', 'pipeline/generate.js', 'bench/accel.js'].map((path) => loadBuildModule(root, path)),
+  );
+  // The weights are plain data; the model is built by the baseline's own code from the same config.
+  const other = { ...trained, model: createModel(trained.config.model) };
+  const target = otherTarget(other, timingN);
+  const networks: SamplingNetwork[] = configs.map((config) => target.network(otherParse(describeAccel(config))));
+  return {
+    networks,
+    async time(i) {
+      const network = networks[i]!;
+      const before = network.flops;
+      const { wallS, images } = await otherGenerate(other, { ...run, n: timingN, batch: timingN, network });
+      return { wallS, gflops: (network.flops - before) / timingN / 1e9, images: images.data };
+    },
+  };
+}
+
+const sameBits = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
 /**
  * `model`: a trained hasten model, or any sampling target (an imported graph), whose rows have no FD or accuracy.
  * `runSweep`, where given, computes the Skip-Tuning sweep (sharded on workers); the timed rows stay in this process.
@@ -178,17 +222,39 @@ export async function runAccelBench(model: TrainedModel | SamplingTarget, settin
   const featureNet = trained && shippedFeatureNetDir(openDataset(trained.config.data, { resolution: trained.config.resolution })) ? await openFeatureNet(trained) : undefined;
   if (!featureNet) onProgress(trained ? `no feature network fits ${trained.config.data} at ${trained.config.dataShape.join('x')}: FD and accuracy are null` : `${target.name} has no dataset to compare with: FD and accuracy are null`);
   const run = { sampler: s.sampler, steps: s.steps, seed: s.seed };
+  if (s.baseline !== undefined && !trained) throw new AccelSettingError(`a baseline build times hasten models; '${target.name}' is an imported model`);
+  let baseline: BaselineSide | undefined;
 
   try {
+    if (s.baseline !== undefined) baseline = await baselineSide(s.baseline, trained!, configs, run, s.timingN);
     const times = networks.map(() => [] as number[]);
+    const baselineTimes = networks.map(() => [] as number[]);
+    const baselineGflops = networks.map(() => 0);
+    const same = networks.map(() => true);
     for (let round = 0; round <= s.repeats; round++) {
       onProgress(round === 0 ? `warming up ${networks.length} configs` : `timing round ${round}/${s.repeats}`);
       for (const [i, network] of networks.entries()) {
-        const { wallS } = await generate(model, { ...run, n: s.timingN, batch: s.timingN, network });
-        if (round > 0) times[i]!.push(wallS);
+        const ours = () => generate(model, { ...run, n: s.timingN, batch: s.timingN, network });
+        if (!baseline) {
+          const { wallS } = await ours();
+          if (round > 0) times[i]!.push(wallS);
+          continue;
+        }
+        // Alternating which build goes first, so that neither always runs on the other's warm caches.
+        const first = (round + i) % 2 === 0;
+        const theirs = first ? await baseline.time(i) : undefined;
+        const mine = await ours();
+        const other = theirs ?? (await baseline.time(i));
+        if (round > 0) {
+          times[i]!.push(mine.wallS);
+          baselineTimes[i]!.push(other.wallS);
+        }
+        baselineGflops[i] = other.gflops;
+        same[i] = same[i]! && sameBits(mine.images.data, other.images);
       }
     }
     const wallS = times.map(median);
+    const baselineWallS = baselineTimes.map((t) => (t.length > 0 ? median(t) : NaN));
 
     const rows: AccelBenchRow[] = [];
     let plain: { images: Float32Array; gflops: number } | undefined;
@@ -204,11 +270,17 @@ export async function runAccelBench(model: TrainedModel | SamplingTarget, settin
       if (i === 0) fdFloor = fd_floor;
       const speedup = wallS[0]! / wallS[i]!;
       const flopSpeedup = plain.gflops / gflops;
-      rows.push({
+      const row: AccelBenchRow = {
         method: methodOf(configs[i]!), config, sampler: s.sampler, nfe: result.nfe,
         wall_s: wallS[i]!, speedup, gflops, flop_speedup: flopSpeedup, flop_speedup_realised: speedup / flopSpeedup,
         fd, accuracy, rmse_to_plain: rms(result.images.data, plain.images),
-      });
+      };
+      if (baseline) {
+        const otherSpeedup = baselineWallS[0]! / baselineWallS[i]!;
+        const otherFlopSpeedup = baselineGflops[0]! / baselineGflops[i]!;
+        row.baseline = { wall_s: baselineWallS[i]!, speedup: otherSpeedup, gflops: baselineGflops[i]!, flop_speedup: otherFlopSpeedup, flop_speedup_realised: otherSpeedup / otherFlopSpeedup, same_samples: same[i]! };
+      }
+      rows.push(row);
     }
 
     const grid = sweepGrid(sweepSteps, s.sweepFactors);
@@ -222,9 +294,10 @@ export async function runAccelBench(model: TrainedModel | SamplingTarget, settin
         sweep.push(await skipTuningSweepPoint(model, sweepNetwork!, featureNet, { ...run, n: s.n, batch: s.batch }, point));
       }
     }
-    return { model: target.name, sampler: s.sampler, steps: s.steps, n: s.n, timing_n: s.timingN, repeats: s.repeats, fd_floor: fdFloor, rows, sweep, machine: host };
+    return { model: target.name, sampler: s.sampler, steps: s.steps, n: s.n, timing_n: s.timingN, repeats: s.repeats, fd_floor: fdFloor, rows, sweep, ...(s.baseline !== undefined ? { baseline: s.baseline } : {}), machine: host };
   } finally {
     for (const network of networks) await network.dispose();
+    for (const network of baseline?.networks ?? []) await network.dispose();
     await sweepNetwork?.dispose();
     await featureNet?.dispose();
   }

@@ -24,7 +24,8 @@ export const THIS_BUILD = resolve(dirname(fileURLToPath(import.meta.url)), '../.
 
 type Module = Record<string, any>; // another build's modules: typed by that build, not this one
 
-async function load(root: string, path: string): Promise<Module> {
+/** A module of the build at `root` (a checkout with its dist/ compiled), by its path under src/ as compiled: 'pipeline/generate.js'. */
+export async function loadBuildModule(root: string, path: string): Promise<Module> {
   const file = join(root, 'dist', 'src', path);
   if (!existsSync(file)) throw new Error(`${root} is not a built hasten checkout: ${file} is missing (run npm ci there)`);
   return (await import(pathToFileURL(file).href)) as Module;
@@ -32,17 +33,17 @@ async function load(root: string, path: string): Promise<Module> {
 
 /** Builds the step as the build at `root` does. */
 export async function buildStep(root: string, subject: StepSubject): Promise<BuiltStep> {
-  const { TrainStep } = await load(root, 'engine/train-step.js');
+  const { TrainStep } = await loadBuildModule(root, 'engine/train-step.js');
   if ('workload' in subject) {
-    const F = await load(root, 'engine/ops/index.js');
-    const W = await load(root, 'bench/engine-workload.js');
+    const F = await loadBuildModule(root, 'engine/ops/index.js');
+    const W = await loadBuildModule(root, 'bench/engine-workload.js');
     const shape = [W.WORKLOAD.batch, W.WORKLOAD.imageChannels, W.WORKLOAD.resolution, W.WORKLOAD.resolution];
     const batch = { x: W.randomTensor(shape, 6), target: W.randomTensor(shape, 7, 0.5) };
     const step = new TrainStep(W.workloadParams(), (g: any, { x, target }: any) => F.mean(F.square(F.sub(W.workloadForward(g, x), target))));
     return { run: async () => (await step.step(batch, 1e-4)).loss, dispose: () => step.dispose(), batch: W.WORKLOAD.batch };
   }
   const [{ loadTrainedModel }, { createModel }, { objectiveSettings, prepareBatch }, { openDataset }, { initParams }, { ModuleContext }, { weightedLoss }] = await Promise.all(
-    ['pipeline/model-store.js', 'models/registry.js', 'train/objectives.js', 'data/registry.js', 'models/init.js', 'models/module-context.js', 'train/loss.js'].map((path) => load(root, path)),
+    ['pipeline/model-store.js', 'models/registry.js', 'train/objectives.js', 'data/registry.js', 'models/init.js', 'models/module-context.js', 'train/loss.js'].map((path) => loadBuildModule(root, path)),
   );
   const trained = await loadTrainedModel(subject.model);
   const model = createModel(trained.config.model);

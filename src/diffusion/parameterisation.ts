@@ -48,14 +48,18 @@ function checkLengths(what: string, x: Float64Array, other: Float64Array): void 
 export function toDenoised(kind: Prediction, prediction: Float64Array, x: Float64Array, t: number, process: Process): Float64Array {
   checkLengths(`toDenoised(${kind})`, x, prediction);
   const { cx, cp } = toDataCoefficients(kind, process, t);
-  return x.map((xi, i) => cx * xi + cp * prediction[i]!);
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = cx * x[i]! + cp * prediction[i]!;
+  return out;
 }
 
 /** The inverse of toDenoised: what a model of the given kind would have predicted, given x0. */
 export function fromDenoised(kind: Prediction, denoised: Float64Array, x: Float64Array, t: number, process: Process): Float64Array {
   checkLengths(`fromDenoised(${kind})`, x, denoised);
   const { cx, cp } = toDataCoefficients(kind, process, t);
-  return x.map((xi, i) => (denoised[i]! - cx * xi) / cp);
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = (denoised[i]! - cx * x[i]!) / cp;
+  return out;
 }
 
 /** Wraps a network predicting `kind` as a Denoiser. */
@@ -99,10 +103,19 @@ export function edmDenoiser(network: EdmNetwork, process: Process, sigmaData = 0
     async denoise(x, t, call) {
       const alpha = process.alpha(t);
       const { cSkip, cOut, cIn, cNoise } = edmPreconditioning(process.rho(t), sigmaData);
-      const scaled = x.map((xi) => xi / alpha);
-      const raw = await network(scaled.map((vi) => cIn * vi), cNoise, call);
+      // Plain loops, not map(): this runs at every network evaluation, on the whole batch.
+      const n = x.length;
+      const scaled = new Float64Array(n);
+      const input = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        scaled[i] = x[i]! / alpha;
+        input[i] = cIn * scaled[i]!;
+      }
+      const raw = await network(input, cNoise, call);
       checkLengths('edmDenoiser', x, raw);
-      return scaled.map((vi, i) => cSkip * vi + cOut * raw[i]!);
+      const out = new Float64Array(n);
+      for (let i = 0; i < n; i++) out[i] = cSkip * scaled[i]! + cOut * raw[i]!;
+      return out;
     },
   };
 }

@@ -301,7 +301,7 @@ export async function generate(model: TrainedModel | SamplingTarget, options: Ge
       const denoiser = target.denoiser(runner, count);
       const samplerOptions = { onStep: options.onStep, samples: count, freshNoise: freshNoiseFrom(freshStream, first + start, dataShape), ...run.samplerOptions };
       const result = await sampler.sample(denoiser, process, noise, grid, samplerOptions, samplerSettings);
-      const samples = Float32Array.from(result.x);
+      const samples = new Float32Array(result.x);
       if (keep) images.set(samples, start * perSample);
       options.onSamples?.(start, { dtype: 'float32', shape: [count, ...dataShape], data: samples });
       nfe = evaluations;

@@ -84,7 +84,8 @@ export function networkDenoiser(objective: ObjectiveSettings, run: NetworkRunner
   const network = objective.network ?? objective.name;
   const nativeProcess = objectiveProcess({ ...objective, name: network });
   const withLabel = async (x: Float64Array, label: number, call: DenoiseCall): Promise<Float64Array> =>
-    Float64Array.from(await run(Float32Array.from(x), new Float32Array(batch).fill(label), batch, call));
+    // The typed-array constructors convert element-wise as from() does, without its iterator.
+    new Float64Array(await run(new Float32Array(x), new Float32Array(batch).fill(label), batch, call));
   const native = OBJECTIVES[network].denoiser(objective, nativeProcess, withLabel);
   return { process, denoiser: network === objective.name ? native : underProcess(native, nativeProcess, process) };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
 import { type AccelBenchSettings, parseBenchConfig, runAccelBench } from '../../src/bench/accel.js';
+import { THIS_BUILD } from '../../src/bench/side-by-side.js';
 import { OnnxSession } from '../../src/engine/runtime.js';
 import { createModel } from '../../src/models/registry.js';
 import type { TrainedModel } from '../../src/pipeline/model-store.js';
@@ -73,6 +74,7 @@ test('CLI: bad input is a one-line usage error before any sampling', async () =>
     [['--model', 'shapes', '--sweep-rho', '0.5'], /--sweep-rho was renamed: use --sweep-factors/],
     [['--model', 'shapes', '--sampler', 'warp'], /unknown sampler 'warp'/],
     [['--config', 'plain'], /--model NAME\|PATH is required/],
+    [['--model', 'shapes', '--baseline', '/nonexistent/hasten'], /--baseline: '\/nonexistent\/hasten' is not a built hasten checkout/],
   ];
   for (const [argv, message] of cases) {
     const { code, err } = await hasten('bench', 'accel', ...argv);
@@ -80,4 +82,22 @@ test('CLI: bad input is a one-line usage error before any sampling', async () =>
     assert.equal(err.length, 1, JSON.stringify(err));
     assert.match(err[0]!, message);
   }
+});
+
+test('a baseline build is timed beside this one: the same build gives the same FLOPs and samples bit for bit', async () => {
+  const configs = ['plain', 'deepcache every=2,branch=0', 'feature-inheritance modules=mid,every=2'].map(parseBenchConfig);
+  const result = await runAccelBench(trained, { ...small, configs, baseline: THIS_BUILD });
+  assert.equal(result.baseline, THIS_BUILD);
+  for (const row of result.rows) {
+    const b = row.baseline!;
+    assert.deepEqual(Object.keys(b), ['wall_s', 'speedup', 'gflops', 'flop_speedup', 'flop_speedup_realised', 'same_samples']);
+    assert.equal(b.same_samples, true, `${row.config}: the same code samples the same images`);
+    assert.ok(Math.abs(b.gflops / row.gflops - 1) < 1e-9, `${row.config}: ${b.gflops} vs ${row.gflops} GFLOP per image`);
+    assert.ok(Number.isFinite(b.wall_s) && b.wall_s > 0 && Number.isFinite(b.flop_speedup_realised));
+  }
+  assert.equal(result.rows[0]!.baseline!.speedup, 1);
+  assert.ok(result.rows[1]!.baseline!.flop_speedup > 1);
+  const plain = await runAccelBench(trained, { ...small, configs });
+  assert.equal(plain.baseline, undefined);
+  assert.ok(plain.rows.every((row) => row.baseline === undefined), 'no baseline: the rows are as before');
 });

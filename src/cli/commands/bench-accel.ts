@@ -1,7 +1,7 @@
 // `hasten bench accel`: training-free accelerations against the plain model (speedup, FLOPs, FD,
 // accuracy, drift from the plain samples) and Skip-Tuning's FD over factor x NFE.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AccelConfig } from '../../accel/config.js';
 import { ACCEL_BENCH_DEFAULTS, type AccelBenchResult, DEFAULT_BENCH_CONFIGS, type SweepPoint, type SweepRunner, parseBenchConfig, runAccelBench } from '../../bench/accel.js';
@@ -37,6 +37,13 @@ function formatTables(result: AccelBenchResult): string {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...result.rows.map((r) => `| ${r.config} | ${r.nfe} | ${cell(r.wall_s)} | ${cell(r.speedup)} | ${cell(r.gflops)} | ${cell(r.flop_speedup)} | ${cell(r.flop_speedup_realised, 2)} | ${cell(r.fd)} | ${cell(r.accuracy)} | ${cell(r.rmse_to_plain)} |`),
   ];
+  if (result.baseline !== undefined) {
+    lines.push('', `baseline ${result.baseline}, timed interleaved with this build:`, '', '| config | baseline wall s | wall s | baseline speedup | speedup | baseline realised | realised | same samples |', '|---|---:|---:|---:|---:|---:|---:|---|');
+    for (const r of result.rows) {
+      const b = r.baseline!;
+      lines.push(`| ${r.config} | ${cell(b.wall_s)} | ${cell(r.wall_s)} | ${cell(b.speedup)} | ${cell(r.speedup)} | ${cell(b.flop_speedup_realised, 2)} | ${cell(r.flop_speedup_realised, 2)} | ${b.same_samples ? 'yes' : 'no'} |`);
+    }
+  }
   if (result.sweep.length > 0) {
     const factors = [...new Set(result.sweep.map((p) => p.factor))];
     lines.push('', 'Skip-Tuning sweep, FD (best factor, and its FD gain over factor 1):', '', `| NFE | ${factors.map((factor) => `factor ${factor}`).join(' | ')} | best factor | gain |`, `|---:|${factors.map(() => '---:|').join('')}---:|---:|`);
@@ -91,6 +98,7 @@ export const benchAccelCommand = defineCommand({
     'sweep-nfe': list('int', { placeholder: 'N,N,...', min: 1, default: D.sweepNfe, description: 'NFEs of the sweep' }),
     'no-sweep': flag({ description: 'skip the Skip-Tuning sweep' }),
     plots: text({ placeholder: 'DIR', description: 'write accel-speed-quality.svg and accel-sweep.svg there' }),
+    baseline: text({ placeholder: 'DIR', description: "another built hasten checkout: each timed run is paired with the same run on its code, and each row gains the baseline's wall time, realised fraction and whether its samples are the same bit for bit" }),
     ...scaleOptions,
     json: json('print { model, sampler, steps, n, timing_n, repeats, fd_floor, rows, sweep, machine } as JSON'),
   },
@@ -113,6 +121,7 @@ export const benchAccelCommand = defineCommand({
       sweepFactors: values['sweep-factors'],
       sweepNfe: values['no-sweep'] ? [] : values['sweep-nfe'],
       ...(configs ? { configs } : {}),
+      ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
     };
     const plots = values.plots;
     if (plots !== undefined) {
@@ -122,7 +131,9 @@ export const benchAccelCommand = defineCommand({
         throw new UsageError(`--plots: cannot create '${plots}': ${(error as Error).message}`);
       }
     }
+    if (values.baseline !== undefined && !existsSync(join(values.baseline, 'dist', 'src', 'pipeline', 'generate.js'))) throw new UsageError(`--baseline: '${values.baseline}' is not a built hasten checkout (no dist/src/pipeline/generate.js; run npm ci there)`);
     const { model } = await openSamplingModel({ ...values, n: settings.n });
+    if (values.baseline !== undefined && !('params' in model)) throw new UsageError(`--baseline times hasten models; '${values.model}' is an imported model`);
     // With --workers or --queue the sweep's points are shards (the timed rows stay in this process: they compare wall clocks).
     let runSweep: SweepRunner | undefined;
     if (isSharded(values)) {

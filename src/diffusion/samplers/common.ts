@@ -70,10 +70,21 @@ export class NonFiniteSample extends Error {
 
 /** The first non-finite value of a batch, as "NaN in sample i of the batch of n" (1-based) when the batch size is known, or undefined. */
 function firstNonFinite(values: Float64Array, samples: number | undefined): string | undefined {
+  if (allFinite(values)) return undefined;
   const at = values.findIndex((v) => !Number.isFinite(v));
-  if (at < 0) return undefined;
   if (samples === undefined) return `${values[at]} at value ${at}`;
   return `${values[at]} in sample ${Math.floor(at / (values.length / samples)) + 1} of the batch of ${samples}`;
+}
+
+/**
+ * Whether every value is finite, in one pass without a callback: v·0 is 0 for a finite v and NaN
+ * for NaN or ±Infinity, so the sum is NaN exactly when some value is not finite. Every sampler step
+ * checks its state and x0 prediction, so this runs twice per network evaluation.
+ */
+export function allFinite(values: Float64Array): boolean {
+  let probe = 0;
+  for (let i = 0; i < values.length; i++) probe += values[i]! * 0;
+  return probe === 0;
 }
 
 /** One run of a sampler: checks the inputs, counts evaluations, stops on a non-finite value and relays the callback. */
@@ -92,7 +103,7 @@ export class SamplerRun {
   ) {
     validateGrid(grid);
     if (noise.length === 0) throw new Error('sampler: noise is empty');
-    if (!noise.every(Number.isFinite)) throw new Error('sampler: noise has non-finite values');
+    if (!allFinite(noise)) throw new Error('sampler: noise has non-finite values');
     this.steps = grid.length - 1;
     this.start = initialState(process, grid[0]!, noise);
     this.samples = options.samples;
@@ -174,7 +185,9 @@ export function combine(...terms: Array<readonly [number, Float64Array]>): Float
 export function impliedNoise(process: Process, t: number, x: Float64Array, denoised: Float64Array): Float64Array {
   const alpha = process.alpha(t);
   const sigma = process.sigma(t);
-  return x.map((xi, i) => (xi - alpha * denoised[i]!) / sigma);
+  const eps = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) eps[i] = (x[i]! - alpha * denoised[i]!) / sigma;
+  return eps;
 }
 
 /**

@@ -14,7 +14,9 @@ function derivative(process: Process, t: number, x: Float64Array, denoised: Floa
   const alpha = process.alpha(t);
   const alphaDot = process.alphaDot(t);
   const sigmaDotOverSigma = process.sigmaDot(t) / process.sigma(t);
-  return x.map((xi, i) => alphaDot * denoised[i]! + sigmaDotOverSigma * (xi - alpha * denoised[i]!));
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = alphaDot * denoised[i]! + sigmaDotOverSigma * (x[i]! - alpha * denoised[i]!);
+  return out;
 }
 
 export const euler: Sampler = async (denoiser, process, noise, grid, options = {}) => {

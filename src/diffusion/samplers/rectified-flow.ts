@@ -18,7 +18,9 @@ import { combine, SamplerRun, type Sampler } from './common.js';
 function velocity(process: Process, t: number, x: Float64Array, denoised: Float64Array): Float64Array {
   const scale = process.alpha(t) + process.sigma(t);
   const s = rectifiedFlowTime(process, t);
-  return x.map((xi, i) => (xi / scale - denoised[i]!) / s);
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = (x[i]! / scale - denoised[i]!) / s;
+  return out;
 }
 
 /**
