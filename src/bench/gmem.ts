@@ -9,6 +9,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InputError } from '../engine/input-error.js';
 import type { FeatureNet } from '../eval/feature-net.js';
 import { generate } from '../pipeline/generate.js';
 import { openFeatureNet, scoreSamples } from '../pipeline/evaluate-model.js';
@@ -85,12 +86,39 @@ async function scoreSnapshot(trained: TrainedModel, net: FeatureNet, run: string
   };
 }
 
+/** The rows of a cache file by their key (a row measured again replaces the earlier one). */
+function readCache(path: string | undefined): Map<string, GmemRow> {
+  const cached = new Map<string, GmemRow>();
+  if (path && existsSync(path)) {
+    for (const line of readFileSync(path, 'utf8').split('\n')) if (line.trim()) cached.set(rowKey(JSON.parse(line) as GmemRow), JSON.parse(line) as GmemRow);
+  }
+  return cached;
+}
+
+/**
+ * The rows benchGmem would report, read from the cache alone without loading any snapshot: the
+ * report of runs whose directories are gone. A run's last snapshot is the last step the cache holds
+ * for it under these settings; a memory run's rows keep the selection they were drawn with (a
+ * noise-tied switch row beside uniform ones).
+ */
+export function cachedGmemRows(settings: GmemBenchSettings): GmemRow[] {
+  if (!settings.cache || !existsSync(settings.cache)) throw new InputError(`no cache of rows at '${settings.cache ?? '(none given)'}'`);
+  const cached = [...readCache(settings.cache).values()];
+  return settings.runs.flatMap(({ name }) => {
+    const own = cached.filter((r) => r.run === name && r.sampler === settings.sampler && r.real_sets === settings.realSets
+      && settings.guidance.includes(r.guidance) && r.steps === (r.guidance === 1 ? settings.steps : (settings.guidedSteps ?? settings.steps)));
+    if (own.length === 0) throw new InputError(`the cache '${settings.cache}' holds no rows of run '${name}' for ${settings.sampler} ${settings.steps} steps, K = ${settings.realSets}`);
+    const last = Math.max(...own.map((r) => r.step));
+    if (!own.some((r) => r.step === last && r.n === settings.finalN)) throw new InputError(`the cache '${settings.cache}' holds run '${name}' at step ${last} but not at n = ${settings.finalN} (--final-n)`);
+    return own
+      .filter((r) => r.n === (r.step === last ? settings.finalN : settings.n) && (r.guidance === 1 || r.step === last || !settings.guidedLast))
+      .sort((a, b) => a.step - b.step || settings.guidance.indexOf(a.guidance) - settings.guidance.indexOf(b.guidance));
+  });
+}
+
 /** Scores every snapshot of every run (the last at finalN samples), reusing cached rows. */
 export async function benchGmem(settings: GmemBenchSettings): Promise<{ rows: GmemRow[]; out_of_bank?: (OutOfBankResult & { run: string; step: number })[] }> {
-  const cached = new Map<string, GmemRow>();
-  if (settings.cache && existsSync(settings.cache)) {
-    for (const line of readFileSync(settings.cache, 'utf8').split('\n')) if (line.trim()) cached.set(rowKey(JSON.parse(line) as GmemRow), JSON.parse(line) as GmemRow);
-  }
+  const cached = readCache(settings.cache);
   const rows: GmemRow[] = [];
   const outOfBank: (OutOfBankResult & { run: string; step: number })[] = [];
   for (const { name, dir, bank } of settings.runs) {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type GmemRow, benchGmem, gmemCharts, runSnapshots } from '../../src/bench/gmem.js';
+import { type GmemRow, benchGmem, cachedGmemRows, gmemCharts, runSnapshots } from '../../src/bench/gmem.js';
 import { saveEncoder } from '../../src/gmem/encoder.js';
 import { tinyEncoder } from '../gmem/helpers.js';
 import { hasten } from '../cli/run-cli.js';
@@ -43,6 +43,14 @@ test('bench gmem: one row per snapshot and guidance, memory accuracy against the
     const lastOnly = await benchGmem({ ...settings, runs: [settings.runs[1]!], guidedLast: true, guidedSteps: 2 });
     assert.deepEqual(lastOnly.rows.map((r) => [r.images, r.guidance, r.steps, r.nfe]), [[4, 1, 1, 1], [8, 1, 1, 1], [8, 2, 2, 4]]);
     assert.deepEqual(lastOnly.rows.slice(0, 2), rows.filter((r) => r.run === 'class' && r.guidance === 1));
+    // The report from the cache alone (the run directories may be gone): the same rows, the later guided rows at other steps left out.
+    assert.deepEqual(cachedGmemRows(settings), rows);
+    assert.throws(() => cachedGmemRows({ ...settings, runs: [{ name: 'gone', dir: '' }] }), /holds no rows of run 'gone'/);
+    assert.throws(() => cachedGmemRows({ ...settings, finalN: 7 }), /holds run 'gmem' at step 2 but not at n = 7/);
+    const report = await hasten('bench', 'gmem', '--cached', '--cache', settings.cache, '--run', 'gmem', '--run', 'class', '--n', '6', '--final-n', '8', '--sampler', 'rf-euler', '--steps', '1',
+      '--guidance', '1,2', '--real-sets', '2', '--json');
+    assert.equal(report.code, 0, report.err.join('\n'));
+    assert.deepEqual((JSON.parse(report.out.join('\n')) as { rows: GmemRow[] }).rows, rows);
     // A switch row: the gmem run sampled with a compressed bank (two k-means entries) through the CLI's --bank.
     assert.equal((await hasten('gmem', 'bank', '--from', bank, '--kmeans', '2', '--out', join(dir, 'bank-kmeans2'))).code, 0);
     const cli = ['bench', 'gmem', '--run', `gmem-kmeans2=${join(dir, 'gmem')}`, '--n', '6', '--final-n', '8', '--sampler', 'rf-euler', '--steps', '1', '--batch', '8', '--real-sets', '2', '--json'];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { defineCommand } from '../command.js';
 import { choice, flag, int, json, list, text, UsageError } from '../options.js';
 import { samplerName } from '../sampling.js';
-import { benchGmem, gmemCharts } from '../../bench/gmem.js';
+import { type GmemRow, benchGmem, cachedGmemRows, gmemCharts } from '../../bench/gmem.js';
 import { SNIPPET_SELECTIONS } from '../../gmem/bank.js';
 import { EVALUATION_DEFAULTS } from '../../eval/evaluate.js';
 
@@ -31,11 +31,15 @@ export const benchGmemCommand = defineCommand({
     'out-of-bank': int({ placeholder: 'N', min: 1, description: "memory runs: at the last snapshot, one sample from each of N images outside the bank, scored against its source image's class" }),
     plot: text({ placeholder: 'DIR', description: 'write gmem-fd.svg and gmem-accuracy.svg (curves against training images) into DIR' }),
     cache: text({ placeholder: 'FILE.jsonl', description: 'rows already measured: read, and new rows appended (the benchmark resumes)' }),
+    cached: flag({ description: 'report the runs\' rows from --cache alone, loading no snapshot (runs whose directories are gone: --run NAME without =DIR)' }),
     json: json(),
   },
   details: 'Example: hasten bench gmem --run unconditional=runs/gmem-exp/unconditional --run class=runs/gmem-exp/class --run gmem=runs/gmem-exp/gmem --cache docs/results/gmem-rows.jsonl --json',
   async run(values) {
+    if (values.cached && !values.cache) throw new UsageError('--cached reads the rows from --cache FILE.jsonl: give it');
+    if (values.cached && values['out-of-bank']) throw new UsageError('--out-of-bank samples the last snapshots: drop --cached');
     const pair = (option: string, spec: string): { name: string; dir: string } => {
+      if (values.cached && option === 'run' && !spec.includes('=')) return { name: spec, dir: '' };
       const at = spec.indexOf('=');
       if (at <= 0 || at === spec.length - 1) throw new UsageError(`--${option} expects NAME=DIR, got '${spec}'`);
       return { name: spec.slice(0, at), dir: spec.slice(at + 1) };
@@ -46,14 +50,19 @@ export const benchGmemCommand = defineCommand({
       return { ...run, bank: banks.get(run.name) };
     });
     for (const name of banks.keys()) if (!runs.some((run) => run.name === name)) throw new UsageError(`--bank names run '${name}', which no --run gives`);
-    const result = await benchGmem({
+    const settings = {
       runs, n: values.n, finalN: values['final-n'], sampler: values.sampler, steps: values.steps, guidance: values.guidance,
       guidedSteps: values['guided-steps'], guidedLast: values['guided-last'],
       memoryGuidance: values['memory-guidance'], select: values['snippet-select'], seed: values.seed, batch: values.batch, realSets: values['real-sets'], outOfBank: values['out-of-bank'], cache: values.cache,
-      onRow: (row) => {
+      onRow: (row: GmemRow) => {
         if (!values.json) console.log(`${row.run.padEnd(16)} images ${String(row.images).padStart(9)}  fd ${row.fd.toFixed(3)} ± ${row.fd_std.toFixed(3)} (floor ${row.fd_floor.toFixed(3)})  accuracy ${row.accuracy === null ? '-' : (100 * row.accuracy).toFixed(1) + '%'}  guidance ${row.guidance}  nfe ${row.nfe}`);
       },
-    });
+    };
+    let result: Awaited<ReturnType<typeof benchGmem>>;
+    if (values.cached) {
+      result = { rows: cachedGmemRows(settings) };
+      result.rows.forEach(settings.onRow);
+    } else result = await benchGmem(settings);
     if (values.plot) {
       const charts = gmemCharts(result.rows);
       try {
