@@ -210,6 +210,7 @@ const sameBits = (a: Float32Array, b: Float32Array): boolean => a.length === b.l
  */
 export async function runAccelBench(model: TrainedModel | SamplingTarget, settings: Partial<AccelBenchSettings> = {}, onProgress: (message: string) => void = () => undefined, runSweep?: SweepRunner): Promise<AccelBenchResult> {
   const s = { ...ACCEL_BENCH_DEFAULTS, ...settings };
+  if (s.baseline !== undefined && !('params' in model)) throw new AccelSettingError(`a baseline build times hasten models; '${model.name}' is an imported model`);
   const host = machine(); // before the bench loads the cores itself
   const sampler = getSampler(s.sampler);
   const configs: AccelConfig[] = [{}, ...s.configs.filter((c) => !isPlain(c))];
@@ -222,7 +223,6 @@ export async function runAccelBench(model: TrainedModel | SamplingTarget, settin
   const featureNet = trained && shippedFeatureNetDir(openDataset(trained.config.data, { resolution: trained.config.resolution })) ? await openFeatureNet(trained) : undefined;
   if (!featureNet) onProgress(trained ? `no feature network fits ${trained.config.data} at ${trained.config.dataShape.join('x')}: FD and accuracy are null` : `${target.name} has no dataset to compare with: FD and accuracy are null`);
   const run = { sampler: s.sampler, steps: s.steps, seed: s.seed };
-  if (s.baseline !== undefined && !trained) throw new AccelSettingError(`a baseline build times hasten models; '${target.name}' is an imported model`);
   let baseline: BaselineSide | undefined;
 
   try {

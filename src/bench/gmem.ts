@@ -90,7 +90,16 @@ async function scoreSnapshot(trained: TrainedModel, net: FeatureNet, run: string
 function readCache(path: string | undefined): Map<string, GmemRow> {
   const cached = new Map<string, GmemRow>();
   if (path && existsSync(path)) {
-    for (const line of readFileSync(path, 'utf8').split('\n')) if (line.trim()) cached.set(rowKey(JSON.parse(line) as GmemRow), JSON.parse(line) as GmemRow);
+    for (const [i, line] of readFileSync(path, 'utf8').split('\n').entries()) {
+      if (!line.trim()) continue;
+      let row: GmemRow;
+      try {
+        row = JSON.parse(line) as GmemRow;
+      } catch {
+        throw new InputError(`the row cache '${path}' is not JSON lines: line ${i + 1} does not parse`);
+      }
+      cached.set(rowKey(row), row);
+    }
   }
   return cached;
 }

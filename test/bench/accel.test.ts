@@ -4,6 +4,7 @@ import { type AccelBenchSettings, parseBenchConfig, runAccelBench } from '../../
 import { THIS_BUILD } from '../../src/bench/side-by-side.js';
 import { OnnxSession } from '../../src/engine/runtime.js';
 import { createModel } from '../../src/models/registry.js';
+import type { SamplingTarget } from '../../src/pipeline/generate.js';
 import type { TrainedModel } from '../../src/pipeline/model-store.js';
 import { objectiveSettings } from '../../src/train/objectives.js';
 import { TRAIN_DEFAULTS } from '../../src/train/trainer.js';
@@ -100,4 +101,7 @@ test('a baseline build is timed beside this one: the same build gives the same F
   const plain = await runAccelBench(trained, { ...small, configs });
   assert.equal(plain.baseline, undefined);
   assert.ok(plain.rows.every((row) => row.baseline === undefined), 'no baseline: the rows are as before');
+  // An imported model has no hasten config for the baseline's code to build: refused before any network is built.
+  const imported = { name: 'imported-unet', network: () => assert.fail('no network is built') } as unknown as SamplingTarget;
+  await assert.rejects(runAccelBench(imported, { ...small, baseline: THIS_BUILD }), /a baseline build times hasten models; 'imported-unet' is an imported model/);
 });

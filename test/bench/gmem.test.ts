@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -47,6 +47,12 @@ test('bench gmem: one row per snapshot and guidance, memory accuracy against the
     assert.deepEqual(cachedGmemRows(settings), rows);
     assert.throws(() => cachedGmemRows({ ...settings, runs: [{ name: 'gone', dir: '' }] }), /holds no rows of run 'gone'/);
     assert.throws(() => cachedGmemRows({ ...settings, finalN: 7 }), /holds run 'gmem' at step 2 but not at n = 7/);
+    const corrupt = join(dir, 'corrupt.jsonl');
+    await writeFile(corrupt, `${JSON.stringify(rows[0])}\n{"run": "gmem", "st\n`);
+    assert.throws(() => cachedGmemRows({ ...settings, cache: corrupt }), /the row cache '.*corrupt\.jsonl' is not JSON lines: line 2 does not parse/);
+    const cachedWithBank = await hasten('bench', 'gmem', '--cached', '--cache', settings.cache, '--run', 'gmem', '--bank', `gmem=${bank}`);
+    assert.equal(cachedWithBank.code, 2);
+    assert.match(cachedWithBank.err.join('\n'), /--bank samples the runs: drop --cached/);
     const report = await hasten('bench', 'gmem', '--cached', '--cache', settings.cache, '--run', 'gmem', '--run', 'class', '--n', '6', '--final-n', '8', '--sampler', 'rf-euler', '--steps', '1',
       '--guidance', '1,2', '--real-sets', '2', '--json');
     assert.equal(report.code, 0, report.err.join('\n'));

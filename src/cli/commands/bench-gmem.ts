@@ -38,6 +38,7 @@ export const benchGmemCommand = defineCommand({
   async run(values) {
     if (values.cached && !values.cache) throw new UsageError('--cached reads the rows from --cache FILE.jsonl: give it');
     if (values.cached && values['out-of-bank']) throw new UsageError('--out-of-bank samples the last snapshots: drop --cached');
+    if (values.cached && (values.bank?.length ?? 0) > 0) throw new UsageError('--bank samples the runs: drop --cached (a switch row is reported under its own run name)');
     const pair = (option: string, spec: string): { name: string; dir: string } => {
       if (values.cached && option === 'run' && !spec.includes('=')) return { name: spec, dir: '' };
       const at = spec.indexOf('=');
