@@ -16,7 +16,6 @@ import { type RunFolderChoice, prepareRunFolder } from '../engine/run-folder.js'
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
 import { underPrefix } from '../engine/checkpoint-format.js';
 import type { ParamTree } from '../engine/host-tensor.js';
-import { loadFeatureNet, shippedFeatureNetDir } from '../eval/feature-net.js';
 import { createModel } from '../models/registry.js';
 import type { UNet } from '../models/unet.js';
 import type { TrainedModel } from '../pipeline/model-store.js';
@@ -24,6 +23,7 @@ import { TRAIN_DEFAULTS, type TrainConfig, type TrainResult, type TrainerCallbac
 import { CompressError, type StudentCondConv, type StudentInit, requireUNet, studentConfig, studentParams } from './assemble.js';
 import { stageOf } from './stage.js';
 import { DISTILL_WEIGHTS, type DistillWeights, DistillSource } from './distill.js';
+import { semanticNetworkFor } from './semantic.js';
 import { EMA_PREFIX } from '../engine/state-names.js';
 
 export type Schedule = 'oneshot' | 'incubate';
@@ -37,7 +37,7 @@ export interface CompressSettings {
   schedule: Schedule;
   incubateShare: number; // incubate: share of the steps spent on the stages (split equally between them); the rest fine-tunes the assembled student
   weights: DistillWeights;
-  features?: string; // feature network of the semantic loss; default: the one shipped for the data
+  features?: string; // network of the semantic loss, a snippet encoder or a feature network; default: the encoder shipped for the data
   training: Pick<TrainConfig, 'steps' | 'batch' | 'lr' | 'warmup' | 'lrDecay' | 'clipGradNorm' | 'emaHalfLifeImages' | 'seed' | 'checkpointEvery' | 'logEvery'>;
 }
 
@@ -124,16 +124,15 @@ export async function compress(teacher: TrainedModel, settings: CompressSettings
   const student = createModel(studentConfig(teacherNet.config, settings.remove, settings.condConv)) as UNet;
   // Any run there (a compression job, or a training run's checkpoint/ and log) is kept unless asked otherwise.
   prepareRunFolder({ dir: out, what: 'a run', files: [SETTINGS_FILE, 'checkpoint', 'log.jsonl', 'incubate'] }, { resume, overwrite });
-  mkdirSync(out, { recursive: true });
-  if (!resume) await writeFileAtomic(join(out, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
   const dataset = openDataset(teacher.config.data, { resolution: teacher.config.resolution });
-  const featureDir = settings.weights.semantic > 0 ? settings.features ?? shippedFeatureNetDir(dataset) : undefined;
-  if (settings.weights.semantic > 0 && !featureDir) throw new CompressError(`no feature network ships for ${dataset.name}: pass --features DIR for the semantic loss`);
-  const featureNet = featureDir ? await loadFeatureNet(featureDir) : undefined;
+  // Loaded before anything is written, so that a missing or wrong network leaves the folder as it was.
+  const semanticNet = settings.weights.semantic > 0 ? await semanticNetworkFor(dataset, settings.features) : undefined;
   const phases = phasesOf(settings, student, out);
   const results: CompressResult['phases'] = [];
   const trained = new Map<string, ParamTree>(); // stage weights of finished incubation phases
   try {
+    mkdirSync(out, { recursive: true });
+    if (!resume) await writeFileAtomic(join(out, SETTINGS_FILE), `${JSON.stringify(settings, null, 2)}\n`);
     for (const [index, phase] of phases.entries()) {
       // An incubated stage gains only its own conditional convolutions; the rest of its network is the teacher's.
       const condConv = settings.condConv && { ...settings.condConv, layers: settings.condConv.layers.filter((layer) => !phase.trains || layer.startsWith(phase.trains)) };
@@ -164,7 +163,7 @@ export async function compress(teacher: TrainedModel, settings: CompressSettings
         for (const [prefix, weights] of trained) for (const [name, t] of weights) if (name.startsWith(prefix) && start.has(name)) start.set(name, { ...t, data: t.data.slice() });
         await saveCheckpoint(config.init!, { params: start, config: { ...config, dataShape: dataset.shape, classNames: dataset.classNames ?? null }, step: 0 });
       }
-      const source = new DistillSource(config, dataset, { model: teacherNet, params: teacher.params }, network, settings.weights, featureNet);
+      const source = new DistillSource(config, dataset, { model: teacherNet, params: teacher.params }, network, settings.weights, semanticNet);
       let result: TrainResult;
       try {
         result = await train(config, phase.dir, { resume: done !== undefined, callbacks, source, ...(phase.trains && { trainable: (name: string) => name.startsWith(phase.trains!) }) });
@@ -176,7 +175,7 @@ export async function compress(teacher: TrainedModel, settings: CompressSettings
       if (phase.trains) trained.set(phase.trains, await phaseWeights(phase.dir));
     }
   } finally {
-    await featureNet?.dispose();
+    await semanticNet?.dispose();
   }
   return { phases: results, stopped: false, student };
 }

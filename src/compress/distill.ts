@@ -8,8 +8,8 @@
 //   feature   the mean over every block output both networks compute of the squared distance,
 //             relative to the teacher feature's mean square (block outputs differ in scale by orders
 //             of magnitude, and an absolute distance would weigh only the largest);
-//   semantic  the squared distance of the predicted x0 of student and teacher in a frozen feature
-//             network's feature space (semantic-aware supervision).
+//   semantic  the squared distance of the predicted x0 of student and teacher in a frozen network's
+//             feature space (semantic-aware supervision; ./semantic.ts says which network).
 // Each term is logged. A weight of 0 leaves its term out of the graph.
 
 import type { Dataset } from '../data/dataset.js';
@@ -18,7 +18,6 @@ import type { Tensor } from '../engine/graph.js';
 import type { HostTensor, ParamTree } from '../engine/host-tensor.js';
 import * as F from '../engine/ops/index.js';
 import { type CompiledFunction, compile } from '../engine/runtime.js';
-import { type FeatureNet, featureNetForward } from '../eval/feature-net.js';
 import { netTraceFn } from '../models/network.js';
 import { ModuleContext, cacheName } from '../models/module-context.js';
 import type { UNet } from '../models/unet.js';
@@ -27,12 +26,13 @@ import { noiseLevel } from '../train/objectives.js';
 import type { TrainConfig } from '../train/trainer.js';
 import { type BatchSource, objectiveSource } from '../train/batch-source.js';
 import { CompressError } from './assemble.js';
+import type { SemanticNetwork } from './semantic.js';
 
 export interface DistillWeights {
   data: number; // the objective's loss against the data
   output: number; // against the teacher's output
   feature: number; // block features against the teacher's
-  semantic: number; // predicted x0 against the teacher's in the feature network's space (needs a feature network)
+  semantic: number; // predicted x0 against the teacher's in a frozen network's feature space (needs a semantic network)
 }
 
 export const DISTILL_WEIGHTS: Readonly<DistillWeights> = { data: 1, output: 1, feature: 1, semantic: 0 }; // BK-SDM's weights; semantic supervision opt-in
@@ -76,15 +76,15 @@ export class DistillSource implements BatchSource {
   private readonly base: BatchSource;
   private readonly teacherForward: CompiledFunction;
 
-  constructor(private readonly config: TrainConfig, dataset: Dataset, teacher: Network, student: UNet, private readonly weights: DistillWeights, private readonly featureNet?: FeatureNet) {
+  constructor(private readonly config: TrainConfig, dataset: Dataset, teacher: Network, student: UNet, private readonly weights: DistillWeights, private readonly semanticNet?: SemanticNetwork) {
     if (config.objective.name !== 'edm') throw new CompressError(`distillation needs an EDM teacher (its output and x0 weighting), got a ${config.objective.name} objective`);
     for (const [term, w] of Object.entries(weights)) if (!(w >= 0 && Number.isFinite(w))) throw new CompressError(`the ${term} loss weight must be a number >= 0, got ${w}`);
     if (Object.values(weights).every((w) => w === 0)) throw new CompressError('every loss weight is 0: nothing to train on');
-    if (weights.semantic > 0 && !featureNet) throw new CompressError('semantic supervision needs a feature network');
+    if (weights.semantic > 0 && !semanticNet) throw new CompressError('semantic supervision needs a semantic network (a snippet encoder or a feature network)');
     this.base = objectiveSource(config, dataset);
     this.capture = new Set(weights.feature > 0 ? sharedBlocks(teacher.model, student) : []);
     if (weights.feature > 0 && this.capture.size === 0) throw new CompressError('the feature loss has no block both networks compute; set its weight to 0');
-    if (weights.semantic > 0) this.frozen = new Map([...featureNet!.params].map(([name, t]) => [`${SEMANTIC_SCOPE}.${name}`, t]));
+    if (weights.semantic > 0) this.frozen = new Map([...semanticNet!.params].map(([name, t]) => [`${SEMANTIC_SCOPE}.${name}`, t]));
     this.teacherForward = compile(netTraceFn(teacher.model, { capture: this.capture }), { params: teacher.params, name: 'teacher' });
   }
 
@@ -102,8 +102,8 @@ export class DistillSource implements BatchSource {
       const y = teacher.out!.data as Float32Array;
       const per = x.length / fromInput.length;
       const x0 = Float32Array.from(x, (v, i) => fromInput[Math.floor(i / per)]! * v + fromOutput[Math.floor(i / per)]! * y[i]!);
-      const { features } = await this.featureNet!.features({ dtype: 'float32', shape: feeds.x!.shape, data: x0 });
-      out[TEACHER_SEMANTIC] = { dtype: 'float32', shape: [fromInput.length, this.featureNet!.config.featureDim], data: Float32Array.from(features) };
+      const features = await this.semanticNet!.features({ dtype: 'float32', shape: feeds.x!.shape, data: x0 });
+      out[TEACHER_SEMANTIC] = { dtype: 'float32', shape: [fromInput.length, this.semanticNet!.width], data: features };
       out[X0_FROM_INPUT] = perSample(fromInput);
       out[X0_FROM_OUTPUT] = perSample(fromOutput);
     }
@@ -125,7 +125,7 @@ export class DistillSource implements BatchSource {
     if (semantic > 0) {
       const x0 = F.add(F.mul(inputs.x!, inputs[X0_FROM_INPUT]!), F.mul(output, inputs[X0_FROM_OUTPUT]!));
       const ctx = new ModuleContext(output.graph);
-      const features = ctx.module(SEMANTIC_SCOPE, () => featureNetForward(ctx, this.featureNet!.config, x0).features);
+      const features = ctx.module(SEMANTIC_SCOPE, () => this.semanticNet!.forward(ctx, x0));
       terms.semantic = F.mean(F.square(F.sub(features, inputs[TEACHER_SEMANTIC]!)));
     }
     const weighted = Object.entries(terms).map(([term, t]) => F.mul(t, this.weights[term as keyof DistillWeights]));

@@ -285,6 +285,15 @@ export function encoderDir(nameOrPath: string): string {
   return dir;
 }
 
+/** Shipped snippet encoders under models/, by dataset name and image shape. */
+const SHIPPED_ENCODERS: readonly { data: string; imageShape: readonly number[]; dir: string }[] = [{ data: 'shapes', imageShape: [3, 32, 32], dir: 'encoder-shapes' }];
+
+/** The directory of the snippet encoder shipped for a dataset, or undefined when none ships for it. */
+export function shippedEncoderDir(dataset: Pick<Dataset, 'name' | 'shape'>): string | undefined {
+  const found = SHIPPED_ENCODERS.find((s) => s.data === dataset.name && sameShape(s.imageShape, dataset.shape));
+  return found && join(shippedModelsDir(), found.dir);
+}
+
 /** Loads an encoder by shipped name (models/NAME) or path: a saved encoder or a training run's directory. */
 export async function loadEncoder(nameOrPath: string, threads?: number): Promise<SnippetEncoder> {
   const loaded = await loadCheckpoint(encoderDir(nameOrPath));

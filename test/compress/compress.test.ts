@@ -13,6 +13,8 @@ import type { UNet } from '../../src/models/unet.js';
 import { loadTrainedModel } from '../../src/pipeline/model-store.js';
 import { type TrainConfig, checkpointDir, train } from '../../src/train/trainer.js';
 import { randomFeatureNet, tinyTeacher } from './helpers.js';
+import { tinyEncoder } from '../gmem/helpers.js';
+import { loadSemanticNetwork, semanticEncoder, semanticFeatureNet, semanticNetworkFor } from '../../src/compress/semantic.js';
 
 const teacher = tinyTeacher({ batch: 4, steps: 2, warmup: 1, logEvery: 1, checkpointEvery: 1 });
 const model = teacher.model as UNet;
@@ -25,21 +27,49 @@ const settings = (overrides: Partial<CompressSettings> = {}): CompressSettings =
 const tempDir = (): string => mkdtempSync(join(tmpdir(), 'hasten-compress-'));
 const logOf = (dir: string): Record<string, number>[] => readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
 
-test('distill: each loss term is logged; a student equal to its teacher has zero output, feature and semantic loss', async () => {
+for (const kind of ['feature-net', 'snippet-encoder'] as const) {
+  test(`distill: each loss term is logged; a student equal to its teacher has zero output, feature and semantic loss (${kind})`, async () => {
+    const dir = tempDir();
+    await saveCheckpoint(join(dir, 'init'), { params: teacher.params, config: {} });
+    const semanticNet = kind === 'feature-net' ? semanticFeatureNet(randomFeatureNet()) : semanticEncoder(await tinyEncoder(join(dir, 'encoder'), 6, 16));
+    const source = new DistillSource(trainConfig, openDataset('shapes', { resolution: 16 }), { model, params: teacher.params }, model, { data: 1, output: 1, feature: 1, semantic: 1 }, semanticNet);
+    try {
+      assert.deepEqual([...source.capture], sharedBlocks(model, model));
+      await train({ ...trainConfig, steps: 1, init: join(dir, 'init') }, dir, { source, trainable: (name) => name.startsWith('out.') });
+      const [first] = logOf(dir);
+      assert.ok(first!.data! > 0);
+      for (const term of ['output', 'feature', 'semantic'] as const) assert.ok(first![term]! >= 0 && first![term]! < 1e-9, `${term}: ${first![term]}`);
+      assert.ok(Math.abs(first!.loss! - first!.data!) < 1e-6);
+    } finally {
+      await source.dispose();
+      await semanticNet.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('semantic network: the encoder shipped for shapes by default (unit-norm snippets), a feature network by path, and clear errors', async () => {
+  const shapes = openDataset('shapes');
+  const encoder = await semanticNetworkFor(shapes);
+  const features = await semanticNetworkFor(shapes, 'features-shapes');
   const dir = tempDir();
-  await saveCheckpoint(join(dir, 'init'), { params: teacher.params, config: {} });
-  const featureNet = randomFeatureNet();
-  const source = new DistillSource(trainConfig, openDataset('shapes', { resolution: 16 }), { model, params: teacher.params }, model, { data: 1, output: 1, feature: 1, semantic: 1 }, featureNet);
   try {
-    assert.deepEqual([...source.capture], sharedBlocks(model, model));
-    await train({ ...trainConfig, steps: 1, init: join(dir, 'init') }, dir, { source, trainable: (name) => name.startsWith('out.') });
-    const [first] = logOf(dir);
-    assert.ok(first!.data! > 0);
-    for (const term of ['output', 'feature', 'semantic'] as const) assert.ok(first![term]! >= 0 && first![term]! < 1e-9, `${term}: ${first![term]}`);
-    assert.ok(Math.abs(first!.loss! - first!.data!) < 1e-6);
+    assert.equal(encoder.kind, 'snippet-encoder');
+    assert.equal(features.kind, 'feature-net');
+    const images = shapes.sample({ start: 0, count: 3 }, 0).x;
+    const snippets = await encoder.features(images);
+    assert.equal(snippets.length, 3 * encoder.width);
+    for (let row = 0; row < 3; row++) {
+      const norm = Math.hypot(...snippets.subarray(row * encoder.width, (row + 1) * encoder.width));
+      assert.ok(Math.abs(norm - 1) < 1e-5, `row ${row}: norm ${norm}`);
+    }
+    await assert.rejects(semanticNetworkFor(openDataset('shapes', { resolution: 16 })), /no snippet encoder ships for shapes/);
+    await assert.rejects(semanticNetworkFor(openDataset('shapes', { resolution: 16 }), 'encoder-shapes'), /reads images \[3, 32, 32\], the teacher's data shapes is \[3, 16, 16\]/);
+    await assert.rejects(loadSemanticNetwork('shapes'), /holds a "unet" model; the semantic loss needs a snippet encoder/);
+    await assert.rejects(loadSemanticNetwork(join(dir, 'nothing')), /no network '.*nothing'/);
   } finally {
-    await source.dispose();
-    await featureNet.dispose();
+    await encoder.dispose();
+    await features.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 });
